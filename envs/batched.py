@@ -1,0 +1,51 @@
+"""The batched environment interface that actors step: N copies of one game, stepped together, with
+automatic reset, returning stacked NumPy arrays.
+
+Reset follows dm_env's convention per copy: the step after a LAST step ignores that copy's action and
+returns the FIRST step of a new episode (reward 0, discount 1).
+"""
+import abc
+from typing import Mapping, NamedTuple
+
+import numpy as np
+
+
+class BatchedTimeStep(NamedTuple):
+  """One step of N environment copies.
+
+  Attributes:
+    step_type: int32 [N], dm_env.StepType values (0 FIRST, 1 MID, 2 LAST).
+    reward: float32 [N].
+    discount: float32 [N]; 0 at a terminal step, 1 otherwise (1 at a time-limit end).
+    observation: dict of arrays [N, ...], the same keys as one environment's observation
+      (always 'rgb': uint8 [N, H, W, 3] unless an environment was built without RGB).
+  """
+  step_type: np.ndarray
+  reward: np.ndarray
+  discount: np.ndarray
+  observation: Mapping[str, np.ndarray]
+
+
+class BatchedEnvironment(abc.ABC):
+  """N copies of one environment stepped together."""
+
+  @property
+  @abc.abstractmethod
+  def num_envs(self) -> int:
+    """N, the number of copies."""
+
+  @property
+  @abc.abstractmethod
+  def num_actions(self) -> int:
+    """The size of the discrete action set."""
+
+  @abc.abstractmethod
+  def reset(self) -> BatchedTimeStep:
+    """Starts a new episode in every copy; every step type is FIRST."""
+
+  @abc.abstractmethod
+  def step(self, actions: np.ndarray) -> BatchedTimeStep:
+    """Steps every copy with `actions` (int [N]); copies whose last step was LAST reset instead."""
+
+  def close(self) -> None:
+    """Releases resources (nothing by default)."""
