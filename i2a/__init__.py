@@ -1,0 +1,26 @@
+"""i2a: Imagination-Augmented Agents (Weber et al., NeurIPS 2017) in TensorFlow 2 + Sonnet 2.
+
+The public API mirrors the talk that builds I2A "block by block" with Sonnet; see WORKSPACE.md.
+"""
+from i2a.agent import I2AAgent
+from i2a.configs import AgentConfig
+from i2a.distillation import distillation_loss
+from i2a.env_models.copy_model import CopyModel
+from i2a.env_models.small_model import SizePreservingConvNetModel
+from i2a.factory import build_agent
+from i2a.factory import build_env_model
+from i2a.frame_processing import FrameProcessing
+from i2a.frame_processing import TorsoConfig
+from i2a.frame_stack import update_frame_stack
+from i2a.games import GameSpec
+from i2a.games import game_spec
+from i2a.imag_path import ImagPath
+from i2a.imag_path import NoImagPath
+from i2a.imag_path import SingleImagFeature
+from i2a.policies import RandomPolicy
+from i2a.policies import RolloutPolicy
+from i2a.types import AgentOutput
+from i2a.types import EnvModelLogits
+from i2a.types import EnvModelOutput
+from i2a.types import LossOutput
+from i2a.types import Trajectory

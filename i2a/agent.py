@@ -1,0 +1,90 @@
+"""I2AAgent: the full agent as an RNNCore whose state is the frame stack (talk, "I2AAgent" slide)."""
+from typing import Optional
+
+import sonnet as snt
+import tensorflow as tf
+
+from i2a import frame_stack as frame_stack_lib
+from i2a import policies
+from i2a import sampling
+from i2a import types
+
+
+class I2AAgent(snt.RNNCore):
+  """Concatenates the imagination code and the model-free feature, then predicts policy and value.
+
+  `agent(frame [B, H, W, 3] float32 in [0, 1], state [B, H, W, 3 * stack_size])` returns
+  `(AgentOutput(action [B] int32, policy_logits [B, A], baseline [B]), next_state)`.
+
+  Following the talk, one Linear layer of size 1 + num_actions reads the concatenated feature (column 0
+  is the baseline). With `hidden_size` set, a Linear + ReLU layer comes first: the paper's agents put a
+  fully connected layer between the concatenation and the heads (spec 1.2), so with `NoImagPath` and a
+  conv-only model-free path this is exactly the paper's standard model-free network.
+  """
+
+  def __init__(self, num_actions: int, model_free_path: snt.Module, imag_path: snt.Module,
+               height: int, width: int, stack_size: int, hidden_size: Optional[int] = None,
+               seed: Optional[int] = None, name: str = "i2a_agent"):
+    super().__init__(name=name)
+    if min(num_actions, height, width, stack_size) < 1:
+      raise ValueError(f"I2AAgent: num_actions, height, width and stack_size must be positive, got "
+                       f"{num_actions}, {height}, {width}, {stack_size}.")
+    self.num_actions = num_actions
+    self.model_free_path = model_free_path
+    self.imag_path = imag_path
+    self.height = height
+    self.width = width
+    self.stack_size = stack_size
+    self._hidden = None if hidden_size is None else snt.Linear(hidden_size, name="policy_hidden")
+    self._value_and_logits = snt.Linear(1 + num_actions, name="value_and_logits")
+    self._generator = sampling.make_generator(seed)
+
+  @property
+  def env_model(self) -> Optional[snt.Module]:
+    """The frozen environment model inside the imagination path, or None."""
+    return getattr(self.imag_path, "env_model", None)
+
+  @property
+  def rollout_policy(self) -> Optional[snt.Module]:
+    """The distillable rollout policy (a `RolloutPolicy`), or None when there is nothing to distil."""
+    policy = getattr(self.imag_path, "rollout_policy", None)
+    return policy if isinstance(policy, policies.RolloutPolicy) else None
+
+  @property
+  def frozen_variables(self) -> tuple[tf.Variable, ...]:
+    """The environment model's variables: loaded from its own checkpoint, never trained by RL."""
+    model = self.env_model
+    # tf.Module's property, not Sonnet's: Sonnet raises before a module has built its variables.
+    return tuple(tf.Module.variables.fget(model)) if model is not None else ()
+
+  @property
+  def trainable_variables(self) -> tuple[tf.Variable, ...]:
+    """Every trainable variable except the frozen environment model's (paper Sec. 3.2)."""
+    frozen = {v.ref() for v in self.frozen_variables}
+    return tuple(v for v in super().trainable_variables if v.ref() not in frozen)
+
+  def initial_state(self, batch_size: int | tf.Tensor) -> tf.Tensor:
+    """Zero (black) frames: float32 [batch_size, H, W, 3 * stack_size]."""
+    return tf.zeros(tf.stack([batch_size, self.height, self.width,
+                              frame_stack_lib.FRAME_CHANNELS * self.stack_size]), dtype=tf.float32)
+
+  def __call__(self, frame: tf.Tensor, prev_state: tf.Tensor) -> tuple[types.AgentOutput, tf.Tensor]:
+    """One agent step; see the class docstring for shapes."""
+    frame = tf.convert_to_tensor(frame)
+    if frame.dtype != tf.float32:
+      raise ValueError(f"I2AAgent: frame must be float32 in [0, 1], got dtype {frame.dtype.name}.")
+    expected = (self.height, self.width, frame_stack_lib.FRAME_CHANNELS)
+    if frame.shape.rank != 4 or tuple(frame.shape[1:]) != expected:
+      raise ValueError(f"I2AAgent: frame must have shape [B, {', '.join(map(str, expected))}], got "
+                       f"{frame.shape}.")
+    next_state = frame_stack_lib.update_frame_stack(prev_state, frame)
+    imag_feature = self.imag_path(next_state)
+    model_free_feature = self.model_free_path(next_state)
+    policy_feature = tf.concat([imag_feature, model_free_feature], axis=1)
+    if self._hidden is not None:
+      policy_feature = tf.nn.relu(self._hidden(policy_feature))
+    value_and_logits = self._value_and_logits(policy_feature)
+    baseline = value_and_logits[:, 0]
+    policy_logits = value_and_logits[:, 1:]
+    action = sampling.sample_categorical(self._generator, policy_logits)
+    return types.AgentOutput(action, policy_logits, baseline), next_state

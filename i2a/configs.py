@@ -1,0 +1,116 @@
+"""Typed configuration of every paper variant (paper Sec. 4-5; spec 1.2 and 6).
+
+`AgentConfig` names a variant and its options; `resolved()` fills the per-game paper defaults. The
+recalled layer sizes are defaults, not dogma: every width is a field (spec 1.2 flags a parameter-count
+doubt), so a user can match the paper's Appendix B.1 once it is verified.
+"""
+import dataclasses
+from typing import Optional
+
+from i2a import games
+from i2a.frame_processing import TorsoConfig
+
+VARIANTS = ("standard", "large", "copy", "i2a")
+IMAG_PATHS = ("imag", "none")
+ENV_MODELS = ("copy", "conv", "learned")
+ROLLOUT_POLICIES = ("distilled", "random")
+FRAME_HEADS = ("palette", "bernoulli")
+
+# Paper-size networks per game (spec 1.2; sizes [A?], MiniPacman's confirmed by two public ports).
+# Sokoban: the 8/4/3 torso is the DQN-style Atari torso, which is VALID-padded (6x6x64 output at 80x80).
+# MiniPacman: the talk's torso, SAME-padded as Sonnet's default (8x10x16 output at 15x19).
+PAPER_TORSO = {
+    "sokoban": TorsoConfig(channels=(32, 64, 64), kernel_shapes=(8, 4, 3), strides=(4, 2, 1), padding="VALID"),
+    "minipacman": TorsoConfig(channels=(16, 16), kernel_shapes=(3, 3), strides=(1, 2), padding="SAME"),
+}
+PAPER_HIDDEN = {"sokoban": 512, "minipacman": 256}
+PAPER_LSTM = {"sokoban": 512, "minipacman": 256}
+
+
+def _check(name: str, value, allowed) -> None:
+  if value not in allowed:
+    raise ValueError(f"Unknown {name} {value!r}; expected one of {tuple(allowed)}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentConfig:
+  """One agent of the paper, or an ablation of it.
+
+  Attributes:
+    game: 'sokoban' or 'minipacman'.
+    task: MiniPacman task (sets the event weights that turn predicted events into rewards).
+    variant: 'standard' (model-free), 'large' (every width doubled), 'copy' (I2A with CopyModel) or 'i2a'.
+    imag_path: 'imag' or 'none'; None picks the variant's own ('none' for standard and large).
+    env_model: 'copy', 'conv' (the talk's small model) or 'learned' (the paper's full-size model);
+      None picks the variant's own ('copy' for copy, 'learned' for i2a).
+    rollout_policy: 'distilled' (paper Sec. 3.1) or 'random'.
+    rollout_depth: imagined steps per rollout (paper: 1, 3, 5, 15 on Sokoban; 5 canonical).
+    stack_size: frames in the agent's state; the paper's agents see one frame (spec 1.1), the talk four.
+    predict_reward: False gives the paper's frames-only environment model (Sokoban only).
+    frame_head: 'palette' (categorical over the game's colours; our default) or 'bernoulli' (the paper's).
+    room_size, pixels_per_cell: Sokoban room size in cells and sprite size in pixels.
+    torso, hidden_size, lstm_size, rollout_hidden_size: network widths; None picks the paper default.
+    seed: seeds the modules' action sampling; None for non-deterministic.
+  """
+  game: str = "minipacman"
+  task: str = "regular"
+  variant: str = "i2a"
+  imag_path: Optional[str] = None
+  env_model: Optional[str] = None
+  rollout_policy: str = "distilled"
+  rollout_depth: int = 5
+  stack_size: int = 1
+  predict_reward: bool = True
+  frame_head: str = "palette"
+  room_size: int = 10
+  pixels_per_cell: int = 8
+  torso: Optional[TorsoConfig] = None
+  hidden_size: Optional[int] = None
+  lstm_size: Optional[int] = None
+  rollout_hidden_size: Optional[int] = None
+  seed: Optional[int] = None
+
+  def __post_init__(self):
+    _check("game", self.game, games.GAMES)
+    _check("variant", self.variant, VARIANTS)
+    _check("rollout_policy", self.rollout_policy, ROLLOUT_POLICIES)
+    _check("frame_head", self.frame_head, FRAME_HEADS)
+    if self.game == "minipacman":
+      _check("MiniPacman task", self.task, games.MINIPACMAN_TASKS)
+    if self.imag_path is not None:
+      _check("imag_path", self.imag_path, IMAG_PATHS)
+    if self.env_model is not None:
+      _check("env_model", self.env_model, ENV_MODELS)
+    if self.variant in ("standard", "large") and self.imag_path == "imag":
+      raise ValueError(f"Variant {self.variant!r} is model-free: it has no imagination path "
+                       "(use variant 'i2a' or 'copy').")
+    if self.variant == "copy" and self.env_model not in (None, "copy"):
+      raise ValueError(f"Variant 'copy' uses the copy model by definition; got env_model={self.env_model!r}.")
+    if self.rollout_depth < 1 or self.stack_size < 1 or self.room_size < 3 or self.pixels_per_cell < 1:
+      raise ValueError("rollout_depth and stack_size must be >= 1, room_size >= 3, pixels_per_cell >= 1; got "
+                       f"{self.rollout_depth}, {self.stack_size}, {self.room_size}, {self.pixels_per_cell}.")
+    if not self.predict_reward and self.game != "sokoban":
+      raise ValueError("The frames-only environment model (predict_reward=False) is the paper's Sokoban "
+                       "ablation; MiniPacman's model predicts events, which define the task's reward.")
+    for name in ("hidden_size", "lstm_size", "rollout_hidden_size"):
+      if getattr(self, name) is not None and getattr(self, name) < 1:
+        raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
+
+  @property
+  def uses_imagination(self) -> bool:
+    return self.resolved().imag_path == "imag"
+
+  def resolved(self) -> "AgentConfig":
+    """This config with every None replaced by the variant's and game's paper default."""
+    factor = 2 if self.variant == "large" else 1  # "every conv's channels and hidden units x2" (paper 4.1).
+    torso = self.torso or PAPER_TORSO[self.game].widened(factor)
+    hidden = self.hidden_size or PAPER_HIDDEN[self.game] * factor
+    imag_path = self.imag_path or ("none" if self.variant in ("standard", "large") else "imag")
+    env_model = self.env_model or ("copy" if self.variant == "copy" else "learned")
+    return dataclasses.replace(
+        self, torso=torso, hidden_size=hidden, imag_path=imag_path, env_model=env_model,
+        lstm_size=self.lstm_size or PAPER_LSTM[self.game],
+        rollout_hidden_size=self.rollout_hidden_size or PAPER_HIDDEN[self.game])
+
+  def game_spec(self) -> games.GameSpec:
+    return games.game_spec(self.game, self.task, self.room_size, self.pixels_per_cell)

@@ -1,0 +1,67 @@
+"""One factory for every paper variant of every game (paper Sec. 4-5; the talk's closing list of
+swappable parts: ImagPath / NoImagPath, CopyModel / learned model, RolloutPolicy / RandomPolicy)."""
+from typing import Optional
+
+import sonnet as snt
+
+from i2a import agent as agent_lib
+from i2a import configs
+from i2a import frame_processing
+from i2a import games
+from i2a import imag_path as imag_path_lib
+from i2a import policies
+from i2a.env_models import copy_model
+from i2a.env_models import small_model
+
+
+def build_env_model(config: configs.AgentConfig, spec: Optional[games.GameSpec] = None) -> snt.Module:
+  """The environment model named by `config.env_model` (after `resolved()`), for `config.game`."""
+  config = config.resolved()
+  spec = spec or config.game_spec()
+  if config.env_model == "copy":
+    return copy_model.CopyModel(spec.num_reward_bins)
+  if config.env_model == "conv":
+    bins = spec.reward_bins if spec.reward_bins is not None else (-1.0, 0.0, 1.0)  # The talk's demo bins.
+    return small_model.SizePreservingConvNetModel(spec.num_actions, bins)
+  if config.game == "sokoban":
+    from i2a.env_models import sokoban_model  # pylint: disable=g-import-not-at-top
+    return sokoban_model.SokobanEnvModel(
+        num_actions=spec.num_actions, reward_bins=spec.reward_bins, frame_head=config.frame_head,
+        palette=spec.palette, predict_reward=config.predict_reward, pixels_per_cell=config.pixels_per_cell)
+  from i2a.env_models import minipacman_model  # pylint: disable=g-import-not-at-top
+  return minipacman_model.MiniPacmanEnvModel(
+      num_actions=spec.num_actions, event_weights=spec.event_weights, frame_head=config.frame_head,
+      palette=spec.palette)
+
+
+def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = None,
+                env_model: Optional[snt.Module] = None) -> agent_lib.I2AAgent:
+  """Builds the I2AAgent of `config`.
+
+  Args:
+    config: the variant and its options.
+    spec: the game's facts; defaults to `config.game_spec()`.
+    env_model: an already built (e.g. restored) environment model to use instead of a new one.
+
+  Returns:
+    An I2AAgent. Model-free variants get a NoImagPath, so their network is the paper's standard agent:
+    torso -> FC(hidden) -> policy and value heads.
+  """
+  config = config.resolved()
+  spec = spec or config.game_spec()
+  model_free_path = frame_processing.FrameProcessing(None, config.torso, name="model_free_path")
+  if config.imag_path == "none":
+    imag = imag_path_lib.NoImagPath()
+  else:
+    if config.rollout_policy == "random":
+      rollout_policy = policies.RandomPolicy(spec.num_actions, seed=config.seed)
+    else:
+      rollout_policy = policies.RolloutPolicy(spec.num_actions, config.rollout_hidden_size, config.torso,
+                                              seed=config.seed)
+    # The rollout encoder's per-step CNN is "another identically sized CNN" (spec 1.2).
+    feature = imag_path_lib.SingleImagFeature(None, spec.num_actions, config.torso)
+    imag = imag_path_lib.ImagPath(spec.num_actions, config.rollout_depth,
+                                  env_model or build_env_model(config, spec), rollout_policy, feature,
+                                  lstm_size=config.lstm_size)
+  return agent_lib.I2AAgent(spec.num_actions, model_free_path, imag, spec.height, spec.width,
+                            config.stack_size, hidden_size=config.hidden_size, seed=config.seed)

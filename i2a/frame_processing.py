@@ -1,0 +1,66 @@
+"""FrameProcessing: the convolutional torso shared by the model-free path, the rollout policy and the
+per-step imagination feature (talk, "FrameProcessing" slide; paper Appendix B.1 for the full sizes)."""
+import dataclasses
+from typing import Optional, Sequence
+
+import sonnet as snt
+import tensorflow as tf
+
+
+@dataclasses.dataclass(frozen=True)
+class TorsoConfig:
+  """A stack of ReLU convolutions.
+
+  Attributes:
+    channels: output channels of each convolution.
+    kernel_shapes: square kernel size of each convolution.
+    strides: stride of each convolution.
+    padding: 'SAME' (Sonnet's default, so the talk's) or 'VALID'.
+  """
+  channels: Sequence[int] = (16, 16)
+  kernel_shapes: Sequence[int] = (3, 3)
+  strides: Sequence[int] = (1, 2)
+  padding: str = "SAME"
+
+  def __post_init__(self):
+    if not len(self.channels) == len(self.kernel_shapes) == len(self.strides) or not self.channels:
+      raise ValueError(f"TorsoConfig: channels, kernel_shapes and strides must be non-empty and of equal "
+                       f"length, got {self.channels}, {self.kernel_shapes}, {self.strides}.")
+    if self.padding not in ("SAME", "VALID"):
+      raise ValueError(f"TorsoConfig: padding must be 'SAME' or 'VALID', got {self.padding!r}.")
+
+  def widened(self, factor: int) -> "TorsoConfig":
+    """The same torso with every channel count multiplied by `factor` (the paper's large baseline)."""
+    return dataclasses.replace(self, channels=tuple(c * factor for c in self.channels))
+
+
+# The talk's torso: conv 16 3x3 stride 1, conv 16 3x3 stride 2, SAME padding.
+TALK_TORSO = TorsoConfig()
+
+
+class FrameProcessing(snt.Module):
+  """Convolutions, flatten, then (if `output_size` is set) Linear(output_size) + ReLU.
+
+  With the default torso and an `output_size` this is exactly the talk's module. `output_size=None`
+  gives the paper's model-free path inside I2A: "a CNN ... without the FC layers" (spec 1.2).
+  """
+
+  def __init__(self, output_size: Optional[int], torso: TorsoConfig = TALK_TORSO,
+               name: str = "frame_processing"):
+    super().__init__(name=name)
+    self.output_size = output_size
+    self._convs = [
+        snt.Conv2D(output_channels=c, kernel_shape=k, stride=s, padding=torso.padding, name=f"conv_{i}")
+        for i, (c, k, s) in enumerate(zip(torso.channels, torso.kernel_shapes, torso.strides))]
+    self._flatten_layer = snt.Flatten()  # Sonnet 1's BatchFlatten.
+    self._linear = None if output_size is None else snt.Linear(output_size, name="linear")
+
+  def __call__(self, frame: tf.Tensor) -> tf.Tensor:
+    """float32 [B, H, W, C] -> float32 [B, output_size] (or [B, H' * W' * C'] without the Linear)."""
+    hidden = frame
+    for conv in self._convs:
+      hidden = tf.nn.relu(conv(hidden))
+    hidden = self._flatten_layer(hidden)
+    if self._linear is not None:
+      hidden = tf.nn.relu(self._linear(hidden))
+    return hidden

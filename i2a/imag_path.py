@@ -1,0 +1,104 @@
+"""The imagination path: imagine one rollout per action, encode each, aggregate (paper Sec. 3, Fig. 1;
+talk, "ImagPath", "NoImagPath" and "SingleImagFeature" slides).
+
+The talk's code runs with batch size 1 and ends with `tf.reshape(..., [1, -1])`; this port keeps the
+batch axis everywhere, so every module here works for any (even unknown) batch size.
+"""
+from typing import Optional
+
+import sonnet as snt
+import tensorflow as tf
+
+from i2a import frame_processing
+from i2a import frame_stack as frame_stack_lib
+
+
+@snt.allow_empty_variables
+class NoImagPath(snt.Module):
+  """A zero-width feature: an I2A with it is exactly the model-free baseline (paper Sec. 4.1)."""
+
+  def __init__(self, name: str = "no_imag_path"):
+    super().__init__(name=name)
+
+  def __call__(self, frame_stack: tf.Tensor) -> tf.Tensor:
+    """float32 [B, H, W, C] -> float32 [B, 0]."""
+    return tf.zeros(tf.stack([tf.shape(frame_stack)[0], 0]), dtype=tf.float32)
+
+
+class SingleImagFeature(snt.Module):
+  """The rollout encoder's input for one imagined step: concat(CNN(frame), reward, one-hot action).
+
+  The talk concatenates the scalar reward; the paper's appendix broadcasts it as an extra channel of the
+  CNN output (spec 1.2). Both carry the same information; we keep the talk's form (WORKSPACE.md).
+  """
+
+  def __init__(self, output_size: Optional[int], num_actions: int,
+               torso: frame_processing.TorsoConfig = frame_processing.TALK_TORSO,
+               name: str = "single_imag_feature"):
+    super().__init__(name=name)
+    self.num_actions = num_actions
+    self._frame_processing = frame_processing.FrameProcessing(output_size, torso)
+
+  def __call__(self, frame: tf.Tensor, reward: tf.Tensor, action: tf.Tensor) -> tf.Tensor:
+    """float32 [B, H, W, 3], float32 [B], int32 [B] -> float32 [B, F + 1 + num_actions]."""
+    return tf.concat([self._frame_processing(frame),
+                      tf.expand_dims(tf.cast(reward, tf.float32), -1),
+                      tf.one_hot(action, self.num_actions, dtype=tf.float32)], axis=-1)
+
+
+class ImagPath(snt.Module):
+  """One imagined rollout per action, encoded by one shared LSTM fed in reverse order.
+
+  The environment model is frozen (paper Sec. 3.2, pretrained then fixed): its outputs pass through
+  `tf.stop_gradient`, and `I2AAgent.trainable_variables` leaves its variables out.
+  """
+
+  def __init__(self, num_actions: int, rollout_depth: int, env_model: snt.Module,
+               rollout_policy: snt.Module, single_imag_feature: snt.Module, lstm_size: int = 256,
+               name: str = "imag_path"):
+    super().__init__(name=name)
+    if num_actions < 1 or rollout_depth < 1 or lstm_size < 1:
+      raise ValueError(f"ImagPath: num_actions, rollout_depth and lstm_size must be positive, got "
+                       f"{num_actions}, {rollout_depth}, {lstm_size}.")
+    self.num_actions = num_actions
+    self.rollout_depth = rollout_depth
+    self.env_model = env_model
+    self.rollout_policy = rollout_policy
+    self.single_imag_feature = single_imag_feature
+    self.lstm_size = lstm_size
+    self._lstm = snt.LSTM(lstm_size, name="rollout_encoder_lstm")  # One LSTM for all rollouts (spec 1.2).
+
+  def _tile_by_actions(self, tensor: tf.Tensor) -> tf.Tensor:
+    """[B, ...] -> [B, num_actions, ...] (the talk's helper; Sonnet 1's TileByDim)."""
+    return tf.repeat(tf.expand_dims(tensor, axis=1), self.num_actions, axis=1)
+
+  def _frozen_env_model(self, frame_stack: tf.Tensor, action: tf.Tensor):
+    return tf.nest.map_structure(tf.stop_gradient, self.env_model(frame_stack, action))
+
+  def __call__(self, frame_stack: tf.Tensor) -> tf.Tensor:
+    """float32 [B, H, W, C] -> float32 [B, num_actions * lstm_size], the imagination code c_ia."""
+    batch_size = tf.shape(frame_stack)[0]
+    frame_stack = self._tile_by_actions(frame_stack)  # [B, A, H, W, C]
+    env_model = snt.BatchApply(self._frozen_env_model)
+    imag_feature = snt.BatchApply(self.single_imag_feature)
+    rollout_policy = snt.BatchApply(self.rollout_policy)
+
+    # Step 1: rollout i starts with action i, in every batch entry (paper Sec. 3.1).
+    action = tf.tile(tf.range(self.num_actions, dtype=tf.int32)[tf.newaxis], tf.stack([batch_size, 1]))
+    frame, reward, _ = env_model(frame_stack, action)
+    frame_stack = frame_stack_lib.update_frame_stack(frame_stack, frame)
+    imag_features = [imag_feature(frame, reward, action)]
+    # Steps 2..depth: actions from the rollout policy on the last imagined frame (talk, ImagPath slide).
+    for _ in range(self.rollout_depth - 1):
+      action, _ = rollout_policy(frame)
+      frame, reward, _ = env_model(frame_stack, action)
+      frame_stack = frame_stack_lib.update_frame_stack(frame_stack, frame)
+      imag_features.append(imag_feature(frame, reward, action))
+
+    # Encode in reverse order, last imagined step first: mimics Bellman backups (paper Sec. 3.2, fn. 1).
+    lstm = snt.BatchApply(self._lstm)
+    lstm_state = tf.nest.map_structure(self._tile_by_actions, self._lstm.initial_state(batch_size))
+    for feature in imag_features[::-1]:
+      lstm_output, lstm_state = lstm(feature, lstm_state)
+    # Aggregator: plain concatenation of the per-action codes (paper Sec. 3).
+    return tf.reshape(lstm_output, tf.stack([batch_size, self.num_actions * self.lstm_size]))

@@ -1,0 +1,53 @@
+"""Rollout policies used inside the imagination path (talk, "RolloutPolicy" slide; paper Sec. 3.1).
+
+Both return `(action [B] int32, logits [B, A] float32)`, so they are interchangeable by flag.
+"""
+from typing import Optional
+
+import sonnet as snt
+import tensorflow as tf
+
+from i2a import frame_processing
+from i2a import sampling
+
+
+class RolloutPolicy(snt.Module):
+  """The small model-free policy pi-hat that picks the imagined actions after the first.
+
+  It is trained only by distillation from the I2A policy (see `i2a.losses.distillation_loss`): inside
+  the imagination path its actions are sampled, so no other loss reaches its variables.
+  """
+
+  def __init__(self, num_actions: int, hidden_size: int,
+               torso: frame_processing.TorsoConfig = frame_processing.TALK_TORSO,
+               seed: Optional[int] = None, name: str = "rollout_policy"):
+    super().__init__(name=name)
+    if num_actions < 1 or hidden_size < 1:
+      raise ValueError(f"RolloutPolicy: num_actions and hidden_size must be positive, got {num_actions}, "
+                       f"{hidden_size}.")
+    self.num_actions = num_actions
+    self.hidden_size = hidden_size
+    self._frame_processing = frame_processing.FrameProcessing(hidden_size, torso)
+    self._logits = snt.Linear(num_actions, name="logits")
+    self._generator = sampling.make_generator(seed)
+
+  def __call__(self, frame: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """float32 [B, H, W, 3] -> (action int32 [B], logits float32 [B, A])."""
+    logits = self._logits(self._frame_processing(frame))
+    return sampling.sample_categorical(self._generator, logits), logits
+
+
+class RandomPolicy(snt.Module):
+  """Uniformly random actions; needs no training (the talk's closing list of swappable parts)."""
+
+  def __init__(self, num_actions: int, seed: Optional[int] = None, name: str = "random_policy"):
+    super().__init__(name=name)
+    if num_actions < 1:
+      raise ValueError(f"RandomPolicy: num_actions must be positive, got {num_actions}.")
+    self.num_actions = num_actions
+    self._generator = sampling.make_generator(seed)
+
+  def __call__(self, frame: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """float32 [B, H, W, C] -> (action int32 [B] uniform, logits float32 [B, A] all zero)."""
+    logits = tf.zeros(tf.stack([tf.shape(frame)[0], self.num_actions]), dtype=tf.float32)
+    return sampling.sample_categorical(self._generator, logits), logits
