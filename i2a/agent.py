@@ -37,7 +37,7 @@ class I2AAgent(snt.RNNCore):
     self.stack_size = stack_size
     self._hidden = None if hidden_size is None else snt.Linear(hidden_size, name="policy_hidden")
     self._value_and_logits = snt.Linear(1 + num_actions, name="value_and_logits")
-    self._generator = sampling.make_generator(seed)
+    self._sampler = sampling.Sampler(seed)
 
   @property
   def env_model(self) -> Optional[snt.Module]:
@@ -86,5 +86,5 @@ class I2AAgent(snt.RNNCore):
     value_and_logits = self._value_and_logits(policy_feature)
     baseline = value_and_logits[:, 0]
     policy_logits = value_and_logits[:, 1:]
-    action = sampling.sample_categorical(self._generator, policy_logits)
+    action = self._sampler(policy_logits)
     return types.AgentOutput(action, policy_logits, baseline), next_state

@@ -49,15 +49,17 @@ def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = No
   """
   config = config.resolved()
   spec = spec or config.game_spec()
+  # Distinct seeds, so the agent's and the rollout policy's sampling streams are independent.
+  policy_seed = None if config.seed is None else config.seed + 1
   model_free_path = frame_processing.FrameProcessing(None, config.torso, name="model_free_path")
   if config.imag_path == "none":
     imag = imag_path_lib.NoImagPath()
   else:
     if config.rollout_policy == "random":
-      rollout_policy = policies.RandomPolicy(spec.num_actions, seed=config.seed)
+      rollout_policy = policies.RandomPolicy(spec.num_actions, seed=policy_seed)
     else:
       rollout_policy = policies.RolloutPolicy(spec.num_actions, config.rollout_hidden_size, config.torso,
-                                              seed=config.seed)
+                                              seed=policy_seed)
     # The rollout encoder's per-step CNN is "another identically sized CNN" (spec 1.2).
     feature = imag_path_lib.SingleImagFeature(None, spec.num_actions, config.torso)
     imag = imag_path_lib.ImagPath(spec.num_actions, config.rollout_depth,

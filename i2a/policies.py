@@ -29,12 +29,12 @@ class RolloutPolicy(snt.Module):
     self.hidden_size = hidden_size
     self._frame_processing = frame_processing.FrameProcessing(hidden_size, torso)
     self._logits = snt.Linear(num_actions, name="logits")
-    self._generator = sampling.make_generator(seed)
+    self._sampler = sampling.Sampler(seed)
 
   def __call__(self, frame: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """float32 [B, H, W, 3] -> (action int32 [B], logits float32 [B, A])."""
     logits = self._logits(self._frame_processing(frame))
-    return sampling.sample_categorical(self._generator, logits), logits
+    return self._sampler(logits), logits
 
 
 class RandomPolicy(snt.Module):
@@ -45,9 +45,9 @@ class RandomPolicy(snt.Module):
     if num_actions < 1:
       raise ValueError(f"RandomPolicy: num_actions must be positive, got {num_actions}.")
     self.num_actions = num_actions
-    self._generator = sampling.make_generator(seed)
+    self._sampler = sampling.Sampler(seed)
 
   def __call__(self, frame: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """float32 [B, H, W, C] -> (action int32 [B] uniform, logits float32 [B, A] all zero)."""
     logits = tf.zeros(tf.stack([tf.shape(frame)[0], self.num_actions]), dtype=tf.float32)
-    return sampling.sample_categorical(self._generator, logits), logits
+    return self._sampler(logits), logits

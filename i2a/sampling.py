@@ -1,33 +1,60 @@
 """Seedable categorical sampling that gives the same draws eagerly, in tf.function and under XLA.
 
-The talk samples with TF1's `tf.multinomial`. We draw Gumbel noise from a module-owned
-`tf.random.Generator` instead (Gumbel-max trick: argmax(logits + G) ~ Categorical(softmax(logits))), so a
-seed makes a module's actions reproducible, the generator's state is checkpointed with the module, and
-the op compiles with `jit_compile=True`.
+The talk samples with TF1's `tf.multinomial`. TensorFlow's random ops (stateful, `tf.random.Generator`
+and even stateless Philox) draw different numbers under `jit_compile=True` than on the CPU kernels, so a
+seeded agent would act differently when compiled. We instead hash (seed, counter, index) with integer
+arithmetic, which every backend computes bit for bit alike, turn the hash into uniforms and sample with
+the Gumbel-max trick: argmax(logits + G) ~ Categorical(softmax(logits)). The seed and counter live in a
+non-trainable variable, so they are checkpointed with the module and a resumed run continues its stream.
 """
 from typing import Optional
 
+import numpy as np
+import sonnet as snt
 import tensorflow as tf
 
-
-def make_generator(seed: Optional[int]) -> tf.random.Generator:
-  """A Philox generator seeded with `seed`, or seeded non-deterministically when `seed` is None."""
-  if seed is None:
-    return tf.random.Generator.from_non_deterministic_state()
-  return tf.random.Generator.from_seed(seed)
+_MASK32 = 0xFFFFFFFF
 
 
-def sample_categorical(generator: tf.random.Generator, logits: tf.Tensor) -> tf.Tensor:
-  """Samples one action per row.
+def _mix32(x: tf.Tensor) -> tf.Tensor:
+  """A 32-bit integer finaliser (xor-shift-multiply) on int64 values in [0, 2^32); no overflow."""
+  x = tf.bitwise.bitwise_and((tf.bitwise.right_shift(x, 16) ^ x) * 0x45D9F3B, _MASK32)
+  x = tf.bitwise.bitwise_and((tf.bitwise.right_shift(x, 16) ^ x) * 0x45D9F3B, _MASK32)
+  return tf.bitwise.right_shift(x, 16) ^ x
 
-  Args:
-    generator: the random source; its state advances.
-    logits: float [B, A] unnormalised log-probabilities.
 
-  Returns:
-    int32 [B] indices drawn from softmax(logits).
+def hashed_uniform(seed: tf.Tensor, counter: tf.Tensor, shape: tf.Tensor) -> tf.Tensor:
+  """float32 uniforms in (0, 1) of `shape`, a pure function of (seed, counter, element index)."""
+  size = tf.reduce_prod(shape)
+  index = tf.range(size, dtype=tf.int64)
+  key = _mix32(tf.bitwise.bitwise_and(seed * 0x9E3779B1 + _mix32(counter), _MASK32))
+  bits = _mix32(tf.bitwise.bitwise_and(key ^ _mix32(index), _MASK32))
+  uniform = (tf.cast(bits, tf.float64) + 0.5) / 4294967296.0
+  return tf.reshape(tf.cast(uniform, tf.float32), shape)
+
+
+class Sampler(snt.Module):
+  """Draws categorical samples from a seeded, checkpointable stream.
+
+  Attributes:
+    state: int64 [2] non-trainable variable (seed, number of draws so far).
   """
-  logits = tf.convert_to_tensor(logits)
-  uniform = generator.uniform(tf.shape(logits), minval=1e-20, maxval=1.0, dtype=tf.float32)
-  gumbel = -tf.math.log(-tf.math.log(uniform))
-  return tf.argmax(tf.cast(logits, tf.float32) + gumbel, axis=-1, output_type=tf.int32)
+
+  def __init__(self, seed: Optional[int] = None, name: str = "sampler"):
+    super().__init__(name=name)
+    if seed is None:
+      seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    self.state = tf.Variable([int(seed) & _MASK32, 0], dtype=tf.int64, trainable=False, name="state")
+
+  def reset(self, seed: int) -> None:
+    """Restarts the stream from `seed`."""
+    self.state.assign([int(seed) & _MASK32, 0])
+
+  def __call__(self, logits: tf.Tensor) -> tf.Tensor:
+    """float [B, A] logits -> int32 [B] indices drawn from softmax(logits); advances the stream."""
+    logits = tf.cast(tf.convert_to_tensor(logits), tf.float32)
+    state = self.state.read_value()
+    self.state.assign_add(tf.constant([0, 1], tf.int64))
+    uniform = hashed_uniform(state[0], state[1], tf.shape(logits, out_type=tf.int64))
+    gumbel = -tf.math.log(-tf.math.log(uniform))
+    return tf.argmax(logits + gumbel, axis=-1, output_type=tf.int32)
