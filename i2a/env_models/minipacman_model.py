@@ -109,6 +109,7 @@ class _Network(snt.Module):
     self._event_out = snt.Linear(len(EVENTS), name="event_logits")
 
   def __call__(self, frame_stack: tf.Tensor, action: tf.Tensor) -> types.EnvModelLogits:
+    frame_stack = tf.convert_to_tensor(frame_stack, tf.float32)
     if frame_stack.shape.rank != 4 or None in frame_stack.shape[1:3]:
       raise ValueError(f"MiniPacmanEnvModel needs frame_stack [B, H, W, 3 * S] with static H and W, "
                        f"got shape {frame_stack.shape}")

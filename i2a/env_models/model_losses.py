@@ -19,7 +19,8 @@ def reward_bin_indices(reward: tf.Tensor, reward_bins: Sequence[float]) -> tf.Te
   return tf.argmin(tf.abs(reward[:, tf.newaxis] - bins), axis=-1, output_type=tf.int32)
 
 
-def frame_nll(frame_logits: tf.Tensor, target_frame: tf.Tensor, frame_head: frame_heads.FrameHead) -> tf.Tensor:
+def frame_nll(frame_logits: tf.Tensor, target_frame: tf.Tensor,
+              frame_head: frame_heads.FrameHead) -> tf.Tensor:
   """Negative log-likelihood of the target frame, summed over pixels.
 
   Args:
@@ -32,7 +33,8 @@ def frame_nll(frame_logits: tf.Tensor, target_frame: tf.Tensor, frame_head: fram
     'palette' sums softmax cross-entropy against the nearest-palette index over H and W.
   """
   target_frame = tf.convert_to_tensor(target_frame, tf.float32)
-  if frame_logits.shape[:-1] != target_frame.shape[:-1] or frame_logits.shape[-1] != frame_head.num_channels:
+  spatial_ok = frame_logits.shape[:-1].is_compatible_with(target_frame.shape[:-1])
+  if not spatial_ok or frame_logits.shape[-1] != frame_head.num_channels:
     raise ValueError(f"{frame_head.kind} frame loss: frame_logits {frame_logits.shape} must be "
                      f"{target_frame.shape[:-1] + [frame_head.num_channels]} for target {target_frame.shape}")
   target = frame_head.target(target_frame)
@@ -121,7 +123,7 @@ def frame_error_rate(pred_frame: tf.Tensor, target_frame: tf.Tensor, tolerance: 
     raise ValueError(f"frame_error_rate: tolerance must be >= 0, got {tolerance}")
   pred_frame = tf.convert_to_tensor(pred_frame, tf.float32)
   target_frame = tf.convert_to_tensor(target_frame, tf.float32)
-  if pred_frame.shape != target_frame.shape or pred_frame.shape.rank != 4:
+  if not pred_frame.shape.is_compatible_with(target_frame.shape) or pred_frame.shape.rank != 4:
     raise ValueError(f"frame_error_rate: frames must both be [B, H, W, 3], got {pred_frame.shape} and "
                      f"{target_frame.shape}")
   wrong = tf.reduce_max(tf.abs(pred_frame - target_frame), axis=-1) > tolerance

@@ -95,8 +95,9 @@ class SokobanEnvModel(snt.Module):
     # Spec 2.3: conv 8x8 stride 8 -> one cell per grid square; transposed conv 8x8 stride 8 back.
     self._encoder = snt.Conv2D(channels, ppc, stride=ppc, padding="VALID", name="encoder")
     self._trunk = [snt.Conv2D(channels, 3, name=f"trunk_{i}") for i in range(num_trunk_layers)]
+    # SAME: with kernel == stride it pads nothing, and Sonnet then infers the output size as H = 10 * ppc.
     self._decoder = snt.Conv2DTranspose(
-        self._frame_head.num_channels, ppc, stride=ppc, padding="VALID", name="decoder")
+        self._frame_head.num_channels, ppc, stride=ppc, padding="SAME", name="decoder")
     if predict_reward:  # Spec 2.3: reward from a separate conv + fully connected path.
       self._reward_conv = snt.Conv2D(reward_channels, 3, name="reward_conv")
       self._reward_hidden = snt.Linear(reward_hidden, name="reward_hidden")
@@ -127,6 +128,7 @@ class SokobanEnvModel(snt.Module):
       EnvModelLogits(frame_logits float32 [B, H, W, P or 3], reward_logits float32 [B, bins] or None).
     """
     ppc = self._config.pixels_per_cell
+    frame_stack = tf.convert_to_tensor(frame_stack, tf.float32)
     height, width = frame_stack.shape[1:3]
     if height is None or width is None or height % ppc or width % ppc:
       raise ValueError(f"SokobanEnvModel needs static frame height and width that are multiples of "

@@ -1,0 +1,69 @@
+r"""Builds every paper variant for both games and prints their sizes and costs.
+
+  python -m launch.describe
+
+For each game and variant: one batched forward pass and (where there is a rollout policy) one
+distillation step on random frames, then a table of trainable parameters, environment-model parameters
+and FLOPs per agent step (batch 1).
+"""
+from absl import app
+from absl import flags
+import numpy as np
+import sonnet as snt
+import tensorflow as tf
+
+import i2a
+from i2a import profiling
+
+_GAMES = flags.DEFINE_list("games", ["minipacman", "sokoban"], "Games to describe.")
+_VARIANTS = flags.DEFINE_list("variants", ["standard", "large", "copy", "i2a"], "Variants to describe.")
+_BATCH = flags.DEFINE_integer("batch_size", 4, "Batch size of the forward pass and distillation step.")
+_DEPTH = flags.DEFINE_integer("rollout_depth", 5, "Rollout depth of the imagination-augmented variants.")
+
+
+def describe(config: i2a.AgentConfig, batch_size: int) -> dict:
+  """Builds `config`'s agent, runs a forward pass and a distillation step, and measures it."""
+  spec = config.game_spec()
+  agent = i2a.build_agent(config, spec)
+  frames = tf.random.uniform([batch_size, spec.height, spec.width, 3], seed=0)
+  (action, logits, baseline), _ = agent(frames, agent.initial_state(batch_size))
+  assert action.shape == (batch_size,) and logits.shape == (batch_size, spec.num_actions)
+  assert baseline.shape == (batch_size,)
+  distill = "-"
+  if agent.rollout_policy is not None:
+    optimizer = snt.optimizers.RMSProp(learning_rate=1e-5, epsilon=0.1)  # The talk's distillation slide.
+    with tf.GradientTape() as tape:
+      _, rollout_logits = agent.rollout_policy(frames)
+      loss = tf.reduce_mean(i2a.distillation_loss(rollout_logits, logits).loss)
+    variables = agent.rollout_policy.trainable_variables
+    optimizer.apply(tape.gradient(loss, variables), variables)
+    distill = f"{float(loss):.3f}"
+  frame_spec = tf.TensorSpec([1, spec.height, spec.width, 3], tf.float32)
+  state_spec = tf.TensorSpec([1, spec.height, spec.width, 3 * config.stack_size], tf.float32)
+  flops = profiling.count_flops(lambda f, s: agent(f, s), frame_spec, state_spec)
+  return dict(
+      trainable=profiling.num_parameters(agent.trainable_variables),
+      rollout_policy=profiling.num_parameters(agent.rollout_policy.trainable_variables)
+      if agent.rollout_policy is not None else 0,
+      env_model=profiling.num_parameters(agent.frozen_variables), flops=flops, distill_loss=distill)
+
+
+def main(argv):
+  del argv
+  header = (f"{'game':<11} {'variant':<9} {'trainable':>11} {'of which pi-hat':>15} {'env model':>10} "
+            f"{'MFLOPs/step':>12} {'distill CE':>10}")
+  print(header)
+  print("-" * len(header))
+  for game in _GAMES.value:
+    base = None
+    for variant in _VARIANTS.value:
+      config = i2a.AgentConfig(game=game, variant=variant, rollout_depth=_DEPTH.value, seed=0)
+      row = describe(config, _BATCH.value)
+      base = base or row["flops"]
+      print(f"{game:<11} {variant:<9} {row['trainable']:>11,} {row['rollout_policy']:>15,} "
+            f"{row['env_model']:>10,} {row['flops'] / 1e6:>12.1f} {row['distill_loss']:>10}"
+            f"   ({row['flops'] / base:.1f}x standard)")
+
+
+if __name__ == "__main__":
+  app.run(main)
