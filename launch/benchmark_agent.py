@@ -1,0 +1,86 @@
+r"""Agent speed on this machine: inference steps/s and learner frames/s for each variant.
+
+  python -m launch.benchmark_agent [--games=minipacman,sokoban] [--seconds=10]
+
+Inference: one `tf.function` call of the agent on a batch of 32 frames (what an actor does per step).
+Learner: forward and backward through a T=20 unroll of B=32 frames (snt.static_unroll) with a stand-in
+loss, the shape of one IMPALA learner step. The paper reports I2A under 10x the model-free agent's cost
+per step (Sec. 4); the last column gives our ratio to the standard agent.
+"""
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+import sonnet as snt
+import tensorflow as tf
+
+import i2a
+
+_GAMES = flags.DEFINE_list("games", ["minipacman", "sokoban"], "Games to measure.")
+_VARIANTS = flags.DEFINE_list("variants", ["standard", "copy", "i2a"], "Variants to measure.")
+_BATCH = flags.DEFINE_integer("batch_size", 32, "Inference and learner batch size.")
+_UNROLL = flags.DEFINE_integer("unroll_length", 20, "Learner unroll length T.")
+_SECONDS = flags.DEFINE_float("seconds", 10.0, "Minimum time per measurement (after one warm-up call).")
+_JIT = flags.DEFINE_boolean("jit_compile", False, "Compile the measured functions with XLA.")
+
+
+def _time(fn, seconds: float) -> float:
+  """Calls per second of `fn` over at least `seconds` (and at least 2 calls), after a warm-up call."""
+  fn()
+  calls, start = 0, time.perf_counter()
+  while calls < 2 or time.perf_counter() - start < seconds:
+    fn()
+    calls += 1
+  return calls / (time.perf_counter() - start)
+
+
+def measure(config: i2a.AgentConfig, batch: int, unroll: int, seconds: float, jit: bool) -> tuple[float, float]:
+  """Returns (inference agent-steps/s, learner frames/s) for `config`."""
+  spec = config.game_spec()
+  agent = i2a.build_agent(config, spec)
+  frames = tf.random.uniform([batch, spec.height, spec.width, 3], seed=0)
+  state = agent.initial_state(batch)
+
+  @tf.function(jit_compile=jit)
+  def infer(frame, state):
+    return agent(frame, state)
+
+  inference = _time(lambda: tf.nest.map_structure(lambda t: t.numpy(), infer(frames, state)), seconds) * batch
+
+  sequence = tf.random.uniform([unroll, batch, spec.height, spec.width, 3], seed=1)
+  agent(frames, state)  # Creates the variables before the optimizer sees them.
+  optimizer = snt.optimizers.RMSProp(learning_rate=1e-4, epsilon=0.1)
+
+  @tf.function(jit_compile=jit)
+  def learn(sequence):
+    with tf.GradientTape() as tape:
+      outputs, _ = snt.static_unroll(agent, sequence, agent.initial_state(batch))
+      loss = tf.reduce_mean(tf.nn.log_softmax(outputs.policy_logits)) + tf.reduce_mean(outputs.baseline ** 2)
+    variables = agent.trainable_variables
+    optimizer.apply(tape.gradient(loss, variables), variables)
+    return loss
+
+  learner = _time(lambda: learn(sequence).numpy(), seconds) * batch * unroll
+  return inference, learner
+
+
+def main(argv):
+  del argv
+  print(f"batch {_BATCH.value}, unroll {_UNROLL.value}, jit_compile={_JIT.value}, "
+        f"{len(tf.config.list_physical_devices('GPU'))} GPU(s)")
+  header = f"{'game':<11} {'variant':<9} {'infer steps/s':>14} {'learner frames/s':>17} {'cost vs standard':>17}"
+  print(header)
+  print("-" * len(header))
+  for game in _GAMES.value:
+    base = None
+    for variant in _VARIANTS.value:
+      config = i2a.AgentConfig(game=game, variant=variant, seed=0)
+      inference, learner = measure(config, _BATCH.value, _UNROLL.value, _SECONDS.value, _JIT.value)
+      base = base or (inference, learner)
+      print(f"{game:<11} {variant:<9} {inference:>14,.0f} {learner:>17,.1f} "
+            f"{base[0] / inference:>7.1f}x / {base[1] / learner:.1f}x", flush=True)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,89 @@
+"""The factory builds every paper variant for both games; configs refuse bad combinations."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import i2a
+from i2a import profiling
+
+VARIANTS = ("standard", "large", "copy", "i2a")
+
+
+def _build_and_call(config):
+  spec = config.game_spec()
+  agent = i2a.build_agent(config, spec)
+  out, state = agent(tf.zeros([2, spec.height, spec.width, 3]), agent.initial_state(2))
+  return agent, spec, out, state
+
+
+@pytest.mark.parametrize("game", ["minipacman", "sokoban"])
+def test_every_variant_builds_with_paper_relationships(game):
+  params, agents = {}, {}
+  for variant in VARIANTS:
+    # Depth 1 keeps the Sokoban model's 80x80 rollouts cheap; depth does not change any parameter count.
+    agent, spec, out, _ = _build_and_call(i2a.AgentConfig(game=game, variant=variant, rollout_depth=1, seed=0))
+    assert out.policy_logits.shape == (2, spec.num_actions)
+    params[variant] = profiling.num_parameters(agent.trainable_variables)
+    agents[variant] = agent
+  # Large doubles every width (paper Sec. 4.1): about 4x the parameters of the standard agent.
+  assert 3 * params["standard"] < params["large"] < 5 * params["standard"]
+  # The copy model has the same parameters as I2A (paper Sec. 4.1) and no environment-model variables.
+  assert params["copy"] == params["i2a"]
+  assert isinstance(agents["copy"].env_model, i2a.CopyModel) and not agents["copy"].frozen_variables
+  assert agents["i2a"].frozen_variables
+  for variant in ("standard", "large"):
+    assert isinstance(agents[variant].imag_path, i2a.NoImagPath) and agents[variant].rollout_policy is None
+  # The imagination code is num_actions * lstm_size wide (spec 1.2: 5 x 256 MiniPacman, 5 x 512 Sokoban).
+  lstm = {"minipacman": 256, "sokoban": 512}[game]
+  code = agents["i2a"].imag_path(agents["i2a"].initial_state(1))
+  assert code.shape == (1, 5 * lstm)
+
+
+@pytest.mark.parametrize("options, expected_type", [
+    (dict(env_model="conv"), i2a.SizePreservingConvNetModel),
+    (dict(env_model="learned"), i2a.env_models.MiniPacmanEnvModel),
+    (dict(rollout_policy="random"), i2a.RandomPolicy),
+])
+def test_swappable_parts(options, expected_type):
+  agent, *_ = _build_and_call(i2a.AgentConfig(variant="i2a", rollout_depth=2, seed=0, **options))
+  parts = (agent.env_model, agent.imag_path.rollout_policy)
+  assert any(isinstance(p, expected_type) for p in parts)
+
+
+def test_random_rollout_policy_has_nothing_to_distil():
+  agent, *_ = _build_and_call(i2a.AgentConfig(variant="i2a", rollout_policy="random", rollout_depth=2))
+  assert agent.rollout_policy is None
+
+
+def test_frames_only_sokoban_model_predicts_no_reward():
+  config = i2a.AgentConfig(game="sokoban", variant="i2a", predict_reward=False, room_size=5,
+                           pixels_per_cell=4, rollout_depth=1)
+  model = i2a.build_env_model(config)
+  spec = config.game_spec()
+  out = model(tf.random.uniform([2, spec.height, spec.width, 3]), tf.constant([1, 2]))
+  np.testing.assert_array_equal(out.reward.numpy(), 0.0)
+
+
+def test_minipacman_task_sets_the_models_event_weights():
+  from envs import minipacman  # pylint: disable=g-import-not-at-top
+  for task in ("regular", "hunt"):
+    model = i2a.build_env_model(i2a.AgentConfig(task=task, variant="i2a"))
+    np.testing.assert_allclose(np.asarray(model.event_weights), minipacman.task_weights(task))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(game="pong"), "Unknown game"),
+    (dict(variant="huge"), "Unknown variant"),
+    (dict(variant="standard", imag_path="imag"), "model-free"),
+    (dict(variant="copy", env_model="learned"), "copy model"),
+    (dict(env_model="perfect"), "Unknown env_model"),
+    (dict(rollout_policy="greedy"), "Unknown rollout_policy"),
+    (dict(frame_head="gaussian"), "Unknown frame_head"),
+    (dict(task="eat_everything"), "task"),
+    (dict(rollout_depth=0), "rollout_depth"),
+    (dict(predict_reward=False), "frames-only"),
+    (dict(lstm_size=-3), "lstm_size"),
+])
+def test_bad_configs_are_refused(kwargs, message):
+  with pytest.raises(ValueError, match=message):
+    i2a.AgentConfig(**kwargs)
