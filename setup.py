@@ -16,7 +16,8 @@ INSTALL_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    "test": ["pytest", "pytest-xdist"],
+    # The tests cover the Ray backend and the gymnasium adapter, so they need both.
+    "test": ["pytest", "pytest-xdist", "ray==2.*", "gymnasium>=1.0"],
     "ray": ["ray[default]==2.*"],
     "gym": ["gymnasium>=1.0"],
 }
