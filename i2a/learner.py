@@ -1,0 +1,249 @@
+"""The IMPALA-style learner: one V-trace actor-critic + distillation update per trajectory batch.
+
+Calling loop (the train binary's):
+
+    learner = Learner(agent, LearnerConfig())
+    while True:
+      publish(learner.get_weights(), learner.learner_step)  # For the actors.
+      logs = learner.step(trajectory)  # Trajectory of numpy arrays or tensors, [T+1, B, ...].
+
+The paper trains with A3C, 32-64 workers and RMSprop (spec 3); we keep RMSprop and the entropy and
+distillation terms and use IMPALA's V-trace for the actor/learner lag (WORKSPACE.md).
+"""
+import dataclasses
+from typing import Optional, Sequence
+
+import numpy as np
+import sonnet as snt
+import tensorflow as tf
+
+from i2a import device as device_lib
+from i2a import distillation
+from i2a import frame_stack
+from i2a import rl_losses
+from i2a import types
+
+_FIRST = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class LearnerConfig:
+  """Optimisation hyper-parameters; the paper's values are not recovered (spec 3, 8.1).
+
+  Attributes:
+    learning_rate: RMSprop step size; 6e-4 is IMPALA's order of magnitude (the paper searched it).
+    rmsprop_decay, rmsprop_momentum: RMSprop's decay (0.99) and momentum (0), IMPALA's values.
+    rmsprop_epsilon: 0.1, the talk's distillation slide (RMSPropOptimizer(epsilon=0.1)).
+    discount, baseline_cost: gamma 0.99 and the weight 0.5 of 0.5 * sum (vs - V)^2 (spec 3: third-party).
+    entropy_cost: weight of the entropy bonus; 0.01 (spec 3, recalled [A?]).
+    distillation_cost: lambda_dist, searched per agent in the paper; 1.0 is our neutral default
+      (third-party runs used 10 and 0.3).
+    clip_rho_threshold, clip_pg_rho_threshold: V-trace's rho-bar; 1.0 as IMPALA; None disables.
+    max_grad_norm: global-norm gradient clipping threshold (searched in the paper); None for none.
+    reward_clipping: 'none' (default: Sokoban's +10 and MiniPacman's ghost rewards carry the task, and
+      the env model predicts raw rewards), 'abs_one' or 'soft_asymmetric' (IMPALA's).
+    jit_compile: compile the whole training step with XLA.
+    mixed_precision: compute the unroll in float16; not supported yet (see `device.check_mixed_precision`).
+    device: None for automatic (GPU when TensorFlow sees one), or e.g. '/CPU:0', '/GPU:0'.
+  """
+  learning_rate: float = 6e-4
+  rmsprop_decay: float = 0.99
+  rmsprop_momentum: float = 0.0
+  rmsprop_epsilon: float = 0.1
+  discount: float = 0.99
+  baseline_cost: float = 0.5
+  entropy_cost: float = 0.01
+  distillation_cost: float = 1.0
+  clip_rho_threshold: Optional[float] = 1.0
+  clip_pg_rho_threshold: Optional[float] = 1.0
+  max_grad_norm: Optional[float] = None
+  reward_clipping: str = "none"
+  jit_compile: bool = False
+  mixed_precision: bool = False
+  device: Optional[str] = None
+
+  def __post_init__(self):
+    checks = [("learning_rate", "> 0", lambda x: x > 0), ("rmsprop_epsilon", "> 0", lambda x: x > 0)]
+    checks += [(n, ">= 0", lambda x: x >= 0) for n in ("baseline_cost", "entropy_cost", "distillation_cost",
+                                                        "rmsprop_momentum")]
+    checks += [(n, "in [0, 1]", lambda x: 0 <= x <= 1) for n in ("rmsprop_decay", "discount")]
+    checks += [(n, "> 0 or None (no clipping)", lambda x: x is None or x > 0)
+               for n in ("clip_rho_threshold", "clip_pg_rho_threshold", "max_grad_norm")]
+    clippings = rl_losses.REWARD_CLIPPING
+    checks += [("reward_clipping", f"one of {clippings}", clippings.__contains__)]
+    for name, rule, ok in checks:
+      if not ok(getattr(self, name)):
+        raise ValueError(f"LearnerConfig.{name} must be {rule}, got {getattr(self, name)!r}.")
+
+
+def build_agent_variables(agent: snt.RNNCore) -> None:
+  """Creates an I2AAgent's variables by running it once on a black frame (batch 1)."""
+  agent(tf.zeros([1, agent.height, agent.width, frame_stack.FRAME_CHANNELS]), agent.initial_state(1))
+
+
+_DTYPES = dict(step_type=tf.int32, observation=tf.uint8, reward=tf.float32, discount=tf.float32,
+               action=tf.int32, behaviour_logits=tf.float32, initial_state=tf.float32)
+
+
+def checked_trajectory(trajectory: types.Trajectory, agent: snt.RNNCore) -> types.Trajectory:
+  """`trajectory` as tensors of the documented dtypes; ValueError naming any field of the wrong shape."""
+  fields = {name: tf.convert_to_tensor(getattr(trajectory, name)) for name in _DTYPES}
+  obs, obs_dtype = tuple(fields["observation"].shape), fields["observation"].dtype
+  frame = (agent.height, agent.width, frame_stack.FRAME_CHANNELS)
+  if obs_dtype != tf.uint8 or len(obs) != 5 or obs[2:] != frame or obs[0] < 2:
+    raise ValueError(f"Trajectory.observation must be uint8 [T+1, B, {', '.join(map(str, frame))}] with "
+                     f"T >= 1, got {obs_dtype.name} {obs}.")
+  expected = dict(step_type=obs[:2], reward=obs[:2], discount=obs[:2], action=obs[:2],
+                  behaviour_logits=obs[:2] + (agent.num_actions,),
+                  initial_state=(obs[1],) + frame[:2] + (frame[2] * agent.stack_size,))
+  for name, shape in expected.items():
+    if tuple(fields[name].shape) != shape:
+      raise ValueError(f"Trajectory.{name} has shape {tuple(fields[name].shape)}, expected {shape} "
+                       f"(T+1={obs[0]}, B={obs[1]}).")
+  return types.Trajectory(**{name: tf.cast(value, _DTYPES[name]) for name, value in fields.items()})
+
+
+class Learner:
+  """Owns the optimiser, the learner-step and frame counters, and the compiled training step.
+
+  Attributes:
+    agent: the I2AAgent being trained (its environment model stays frozen).
+    config: the LearnerConfig.
+    device: where the variables live and the step runs, e.g. '/CPU:0'.
+    learning_rate: float32 scalar tf.Variable read by the optimiser (assign to anneal it).
+    learner_step: int64 scalar tf.Variable, the number of applied updates.
+    num_frames: int64 scalar tf.Variable, environment frames consumed: T * B per applied update (the
+      unrolls overlap by one step). The train loop may assign its own count.
+  """
+
+  def __init__(self, agent: snt.RNNCore, config: LearnerConfig = LearnerConfig()):
+    device_lib.check_mixed_precision(config.mixed_precision)
+    self.agent, self.config = agent, config
+    self.device = device_lib.resolve_device(config.device)
+    with tf.device(self.device):
+      build_agent_variables(agent)
+      self._trainable = tuple(agent.trainable_variables)
+      self.learning_rate = tf.Variable(float(config.learning_rate), trainable=False, name="learning_rate")
+      self.optimizer = snt.optimizers.RMSProp(self.learning_rate, config.rmsprop_decay,
+                                              config.rmsprop_momentum, config.rmsprop_epsilon)
+      # Creates the slot variables before tracing; a no-op update (ms and mom stay 0).
+      self.optimizer.apply([tf.zeros_like(v) for v in self._trainable], self._trainable)
+      self.learner_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="learner_step")
+      self.num_frames = tf.Variable(0, dtype=tf.int64, trainable=False, name="num_frames")
+    self._distil = agent.rollout_policy is not None and config.distillation_cost > 0
+    self._step_fn = tf.function(self._step, jit_compile=config.jit_compile)
+    self._unroll_fn = tf.function(self._unroll)
+
+  def trackables(self) -> dict:
+    """What a checkpoint must hold to resume: pass as `Checkpointer(directory, **learner.trackables())`."""
+    return dict(agent=self.agent, optimizer=self.optimizer, learner_step=self.learner_step,
+                num_frames=self.num_frames)
+
+  def variables(self) -> tuple[tf.Variable, ...]:
+    """The agent's weights in `get_weights` order: trainable variables, then the frozen env model's
+    (the order of `i2a.actor.policy_variables`; the agents' sampler states are left out)."""
+    return tuple(self.agent.trainable_variables) + tuple(self.agent.frozen_variables)
+
+  def get_weights(self) -> list[np.ndarray]:
+    """NumPy copies of `variables()`, for the actors (the env model is included but never trained)."""
+    return [v.numpy() for v in self.variables()]
+
+  def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+    """Assigns `weights` (as returned by `get_weights`) to the agent; checks count and shapes."""
+    variables = self.variables()
+    shapes = [tuple(np.shape(w)) for w in weights]
+    if shapes != [tuple(v.shape) for v in variables]:
+      raise ValueError(f"set_weights: got {len(weights)} arrays of shapes {shapes}, expected "
+                       f"{[(v.name, tuple(v.shape)) for v in variables]}.")
+    for variable, value in zip(variables, weights):
+      variable.assign(value)
+
+  def unroll(self, observation, step_type, initial_state) -> types.AgentOutput:
+    """The agent's outputs on a trajectory (see `_unroll`); float32 [T+1, B, ...] tensors."""
+    with tf.device(self.device):
+      return self._unroll_fn(tf.convert_to_tensor(observation), tf.cast(step_type, tf.int32),
+                             tf.cast(initial_state, tf.float32))
+
+  def step(self, trajectory: types.Trajectory) -> dict[str, np.ndarray]:
+    """One RMSprop update on `trajectory` (T+1 steps, B environments; numpy arrays or tensors).
+
+    Returns:
+      NumPy scalars: 'loss' (the minimised total, before the update) = 'pg_loss' + 'baseline_loss' +
+      'entropy_loss' + 'distillation_loss' (each already multiplied by its cost); 'entropy' (mean policy
+      entropy over valid transitions); 'distillation_cross_entropy' (mean per valid transition);
+      'valid_fraction'; 'grad_norm' (global norm before clipping); 'learner_step'; 'num_frames'.
+
+    Raises:
+      ValueError: a malformed trajectory. FloatingPointError: a loss or the gradient norm is NaN/inf
+      (named in the message); the update, counters included, was not applied.
+    """
+    trajectory = checked_trajectory(trajectory, self.agent)
+    with tf.device(self.device):
+      logs = self._step_fn(trajectory)
+    logs = {name: value.numpy() for name, value in logs.items()}
+    if not logs.pop("finite"):
+      bad = [n for n in ("pg_loss", "baseline_loss", "entropy_loss", "distillation_loss", "grad_norm")
+             if not np.isfinite(logs[n])]
+      raise FloatingPointError(f"Learner step {int(self.learner_step.numpy())}: non-finite {', '.join(bad)} "
+                               f"({ {n: float(logs[n]) for n in bad} }); the update was NOT applied.")
+    return logs
+
+  def _unroll(self, observation: tf.Tensor, step_type: tf.Tensor,
+              initial_state: tf.Tensor) -> types.AgentOutput:
+    """Runs the agent over T+1 steps, resetting its frame stack at every FIRST step.
+
+    The agent's state is the stack of the frames it has seen, a function of the observations alone, so
+    the stacks are built first (reset to `agent.initial_state` BEFORE a FIRST step's frame is pushed)
+    and the agent then runs once on all (T+1) * B steps folded into the batch: identical to stepping it
+    T+1 times, and one large batch instead of T+1 small ones on a GPU.
+
+    observation uint8 [T+1, B, H, W, 3], step_type int32 [T+1, B], initial_state float32 [B, H, W, 3S]
+    (the stack before step 0) -> AgentOutput of [T+1, B] actions, baselines and [T+1, B, A] logits.
+    """
+    frames = tf.cast(observation, tf.float32) / 255.0
+    reset_state = self.agent.initial_state(tf.shape(observation)[1])
+    state, prev_states = initial_state, []
+    for t in range(observation.shape[0]):
+      state = tf.where(tf.equal(step_type[t], _FIRST)[:, None, None, None], reset_state, state)
+      prev_states.append(state)
+      state = frame_stack.update_frame_stack(state, frames[t])
+    outputs, _ = snt.BatchApply(self.agent)(frames, tf.stack(prev_states))
+    return outputs
+
+  def _step(self, trajectory: types.Trajectory) -> dict[str, tf.Tensor]:
+    config = self.config
+    rewards = rl_losses.clip_rewards(trajectory.reward, config.reward_clipping)
+    with tf.GradientTape() as tape:
+      outputs = self._unroll(trajectory.observation, trajectory.step_type, trajectory.initial_state)
+      losses, extra = rl_losses.impala_losses(
+          trajectory.step_type, rewards, trajectory.discount, trajectory.action,
+          trajectory.behaviour_logits, outputs.policy_logits, outputs.baseline, config.discount,
+          config.clip_rho_threshold, config.clip_pg_rho_threshold)
+      cross_entropy = tf.zeros([])
+      if self._distil:  # The rollout policy sees the real current frame (paper Sec. 3.1; talk).
+        frames = tf.cast(trajectory.observation[:-1], tf.float32) / 255.0
+        _, rollout_logits = snt.BatchApply(self.agent.rollout_policy)(frames)
+        per_step = distillation.distillation_loss(rollout_logits, outputs.policy_logits[:-1]).loss
+        cross_entropy = tf.reduce_sum(extra.mask * per_step)
+      terms = dict(pg_loss=losses.policy_gradient, baseline_loss=config.baseline_cost * losses.baseline,
+                   entropy_loss=config.entropy_cost * losses.entropy,
+                   distillation_loss=config.distillation_cost * cross_entropy)
+      total = tf.add_n(list(terms.values()))
+    grads = tape.gradient(total, self._trainable)
+    grad_norm = tf.linalg.global_norm(grads)
+    finite = tf.reduce_all(tf.math.is_finite(tf.stack(list(terms.values()) + [grad_norm])))
+    if config.max_grad_norm is not None:
+      grads, _ = tf.clip_by_global_norm(grads, config.max_grad_norm, use_norm=grad_norm)
+
+    def apply():
+      self.optimizer.apply(grads, self._trainable)
+      self.learner_step.assign_add(1)
+      self.num_frames.assign_add(tf.cast(tf.size(trajectory.reward[1:]), tf.int64))
+      return tf.constant(True)
+
+    tf.cond(finite, apply, lambda: tf.constant(False))
+    num_valid = tf.maximum(tf.reduce_sum(extra.mask), 1.0)
+    return dict(loss=total, **terms, entropy=tf.reduce_sum(extra.entropy * extra.mask) / num_valid,
+                distillation_cross_entropy=cross_entropy / num_valid, grad_norm=grad_norm,
+                valid_fraction=tf.reduce_mean(extra.mask), learner_step=self.learner_step.read_value(),
+                num_frames=self.num_frames.read_value(), finite=finite)
