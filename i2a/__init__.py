@@ -3,6 +3,8 @@
 The public API mirrors the talk that builds I2A "block by block" with Sonnet; see WORKSPACE.md.
 """
 from i2a.agent import I2AAgent
+from i2a.checkpointing import CheckpointError
+from i2a.checkpointing import Checkpointer
 from i2a.configs import AgentConfig
 from i2a.distillation import distillation_loss
 from i2a.env_models.copy_model import CopyModel
@@ -17,6 +19,8 @@ from i2a.games import game_spec
 from i2a.imag_path import ImagPath
 from i2a.imag_path import NoImagPath
 from i2a.imag_path import SingleImagFeature
+from i2a.learner import Learner
+from i2a.learner import LearnerConfig
 from i2a.policies import RandomPolicy
 from i2a.policies import RolloutPolicy
 from i2a.types import AgentOutput
