@@ -23,26 +23,31 @@ from envs.sokoban import boxoban
 from envs.sokoban import generator
 from envs.sokoban import solver
 
-_NUM = flags.DEFINE_integer("num", None, "Number of levels to generate.", lower_bound=1)
-_OUT = flags.DEFINE_string("out", None, "Output directory (created if missing).")
-_NUM_BOXES = flags.DEFINE_integer("num_boxes", 4, "Boxes per level.", lower_bound=1,
-                                  upper_bound=generator.MAX_BOXES)
-_WIDTH = flags.DEFINE_integer("width", 10, "Level width in cells.", lower_bound=generator.MIN_SIZE)
-_HEIGHT = flags.DEFINE_integer("height", 10, "Level height in cells.", lower_bound=generator.MIN_SIZE)
-_SEED = flags.DEFINE_integer("seed", 0, "Base seed of every chunk's generator.", lower_bound=0)
-_PROCESSES = flags.DEFINE_integer("processes", 1, "Worker processes.", lower_bound=1)
-_LEVELS_PER_FILE = flags.DEFINE_integer("levels_per_file", 1000, "Levels per output file.",
-                                        lower_bound=1)
-_SOLVE_SAMPLE = flags.DEFINE_integer("solve_sample", 0, "Solve this many levels to report quality.",
-                                     lower_bound=0)
-_SOLVER_MAX_STATES = flags.DEFINE_integer("solver_max_states", solver.DEFAULT_MAX_STATES,
-                                          "Solver state budget per level.", lower_bound=1)
-_MAX_STATES = flags.DEFINE_integer("max_states", generator.GeneratorConfig.max_states,
-                                   "Reverse-play state cap per placement (GeneratorConfig).",
-                                   lower_bound=1)
-_MIN_SCORE_FACTOR = flags.DEFINE_float("min_score_factor", generator.GeneratorConfig.min_score_factor,
-                                       "Retry threshold factor (GeneratorConfig).", lower_bound=0.0)
-_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace existing level files in --out.")
+
+def define_flags() -> None:
+  """Defines the binary's flags; only when run as a program, so tests can import this module
+  beside other binaries that define flags of the same names (--seed, --num_boxes)."""
+  flags.DEFINE_integer("num", None, "Number of levels to generate.", lower_bound=1)
+  flags.DEFINE_string("out", None, "Output directory (created if missing).")
+  flags.DEFINE_integer("num_boxes", 4, "Boxes per level.", lower_bound=1,
+      upper_bound=generator.MAX_BOXES)
+  flags.DEFINE_integer("width", 10, "Level width in cells.", lower_bound=generator.MIN_SIZE)
+  flags.DEFINE_integer("height", 10, "Level height in cells.", lower_bound=generator.MIN_SIZE)
+  flags.DEFINE_integer("seed", 0, "Base seed of every chunk's generator.", lower_bound=0)
+  flags.DEFINE_integer("processes", 1, "Worker processes.", lower_bound=1)
+  flags.DEFINE_integer("levels_per_file", 1000, "Levels per output file.",
+      lower_bound=1)
+  flags.DEFINE_integer("solve_sample", 0, "Solve this many levels to report quality.",
+      lower_bound=0)
+  flags.DEFINE_integer("solver_max_states", solver.DEFAULT_MAX_STATES,
+      "Solver state budget per level.", lower_bound=1)
+  flags.DEFINE_integer("max_states", generator.GeneratorConfig.max_states,
+      "Reverse-play state cap per placement (GeneratorConfig).",
+      lower_bound=1)
+  flags.DEFINE_float("min_score_factor", generator.GeneratorConfig.min_score_factor,
+      "Retry threshold factor (GeneratorConfig).", lower_bound=0.0)
+  flags.DEFINE_bool("overwrite", False, "Replace existing level files in --out.")
+
 
 CHUNK = 100  # Levels per work item; fixed so that the output does not depend on --processes.
 
@@ -142,30 +147,31 @@ def generate(num: int, out: str, num_boxes: int = 4, width: int = 10, height: in
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  if not _OUT.value:
+  if not flags.FLAGS.out:
     raise app.UsageError("--out must name an output directory")
-  if _SOLVE_SAMPLE.value > _NUM.value:
-    raise app.UsageError(f"--solve_sample={_SOLVE_SAMPLE.value} exceeds --num={_NUM.value}")
+  if flags.FLAGS.solve_sample > flags.FLAGS.num:
+    raise app.UsageError(f"--solve_sample={flags.FLAGS.solve_sample} exceeds --num={flags.FLAGS.num}")
   try:
-    config = generator.GeneratorConfig(max_states=_MAX_STATES.value,
-                                       min_score_factor=_MIN_SCORE_FACTOR.value)
-    stats = generate(_NUM.value, _OUT.value, _NUM_BOXES.value, _WIDTH.value, _HEIGHT.value,
-                     _SEED.value, _PROCESSES.value, _LEVELS_PER_FILE.value, _SOLVE_SAMPLE.value,
-                     _SOLVER_MAX_STATES.value, _OVERWRITE.value, config)
+    config = generator.GeneratorConfig(max_states=flags.FLAGS.max_states,
+                                       min_score_factor=flags.FLAGS.min_score_factor)
+    stats = generate(flags.FLAGS.num, flags.FLAGS.out, flags.FLAGS.num_boxes, flags.FLAGS.width, flags.FLAGS.height,
+                     flags.FLAGS.seed, flags.FLAGS.processes, flags.FLAGS.levels_per_file, flags.FLAGS.solve_sample,
+                     flags.FLAGS.solver_max_states, flags.FLAGS.overwrite, config)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
-  print(f"wrote {stats['levels']} levels ({_WIDTH.value}x{_HEIGHT.value}, {_NUM_BOXES.value} boxes) "
-        f"in {stats['files']} files to {_OUT.value}")
-  print(f"levels/s: {stats['levels_per_s']:.1f} wall ({_PROCESSES.value} processes), "
+  print(f"wrote {stats['levels']} levels ({flags.FLAGS.width}x{flags.FLAGS.height}, {flags.FLAGS.num_boxes} boxes) "
+        f"in {stats['files']} files to {flags.FLAGS.out}")
+  print(f"levels/s: {stats['levels_per_s']:.1f} wall ({flags.FLAGS.processes} processes), "
         f"{stats['levels_per_cpu_s']:.1f} per process CPU second")
   print(f"mean RoomScore: {stats['mean_room_score']:.1f}; below the quality threshold (best "
         f"fallback): {stats['below_threshold']}")
-  if _SOLVE_SAMPLE.value:
+  if flags.FLAGS.solve_sample:
     print(f"solved sample: {stats['solved']} levels, mean optimal pushes "
           f"{stats['mean_optimal_pushes']:.2f}, mean moves {stats['mean_moves']:.1f}, solver budget "
           f"exceeded: {stats['solver_budget_exceeded']}")
 
 
 if __name__ == "__main__":
+  define_flags()
   flags.mark_flags_as_required(["num", "out"])
   app.run(main)
