@@ -1,0 +1,95 @@
+"""Builds the batched environment a training or evaluation run steps, from a typed config.
+
+Sokoban (paper Sec. 4, App. D): a square room of `room_size` cells with `num_boxes` boxes, a new level
+generated each episode or drawn from a Boxoban directory, 120-step episodes (spec 4.1). MiniPacman
+(paper Sec. 5, App. C): one of the five tasks on the standard 15x19 maze.
+"""
+import dataclasses
+import functools
+from typing import Optional
+
+import numpy as np
+
+from envs import batched
+from i2a import configs
+from i2a import games
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvConfig:
+  """The environment of a run.
+
+  Attributes:
+    game: 'sokoban' or 'minipacman'.
+    task: MiniPacman task ('regular', 'avoid', 'hunt', 'ambush', 'rush').
+    room_size: Sokoban grid side in cells, outer wall included (10 in the paper).
+    num_boxes: Sokoban boxes per level (4 in training; 1-7 in the paper's Table 2).
+    pixels_per_cell: Sokoban sprite side in pixels (8 gives the paper's 80x80 frames).
+    max_steps: Sokoban episode cap (120, spec 4.1); the time-limit end keeps discount 1.
+    levels: a Boxoban file, directory or glob to draw Sokoban levels from; None generates them.
+    frame_cap: MiniPacman episode cap in steps.
+  """
+  game: str = "sokoban"
+  task: str = "regular"
+  room_size: int = 10
+  num_boxes: int = 4
+  pixels_per_cell: int = 8
+  max_steps: int = 120
+  levels: Optional[str] = None
+  frame_cap: int = 3000
+
+  def __post_init__(self):
+    if self.game not in games.GAMES:
+      raise ValueError(f"Unknown game {self.game!r}; expected one of {games.GAMES}.")
+    if self.game == "minipacman" and self.task not in games.MINIPACMAN_TASKS:
+      raise ValueError(f"Unknown MiniPacman task {self.task!r}; expected one of {games.MINIPACMAN_TASKS}.")
+    for name in ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "frame_cap"):
+      if getattr(self, name) < 1:
+        raise ValueError(f"EnvConfig.{name} must be >= 1, got {getattr(self, name)}.")
+    if self.game == "sokoban":
+      if self.room_size < 3 or 2 * self.num_boxes + 1 > (self.room_size - 2) ** 2:
+        raise ValueError(f"{self.num_boxes} boxes do not fit in a {self.room_size}x{self.room_size} room "
+                         "(the outer wall takes one cell on each side).")
+    elif self.levels is not None:
+      raise ValueError("Level files (levels=...) are for Sokoban only.")
+
+  def check_agent(self, agent_config: configs.AgentConfig) -> None:
+    """Raises ValueError if the agent's game, task or frame size differ from this environment's."""
+    if agent_config.game != self.game:
+      raise ValueError(f"The agent is configured for {agent_config.game!r} but the environment is "
+                       f"{self.game!r}.")
+    if self.game == "minipacman" and agent_config.task != self.task:
+      raise ValueError(f"The agent's task {agent_config.task!r} differs from the environment's "
+                       f"{self.task!r} (the task sets the env model's reward weights).")
+    if self.game == "sokoban" and (agent_config.room_size, agent_config.pixels_per_cell) != (
+        self.room_size, self.pixels_per_cell):
+      raise ValueError(f"The agent expects {agent_config.room_size}x{agent_config.room_size} rooms at "
+                       f"{agent_config.pixels_per_cell} px per cell, the environment has "
+                       f"{self.room_size}x{self.room_size} at {self.pixels_per_cell}.")
+
+
+@functools.lru_cache(maxsize=8)
+def load_levels(path: str, room_size: int, num_boxes: int) -> np.ndarray:
+  """The Boxoban levels of a file, directory or glob: uint8 [L, room_size, room_size], read once per
+  process and path; ValueError naming the file for a level of another size or box count."""
+  from envs import sokoban  # pylint: disable=g-import-not-at-top
+  from envs.sokoban import config as sokoban_config  # pylint: disable=g-import-not-at-top
+  levels = sokoban.load_levels(path)
+  return sokoban_config.validate_levels(levels, room_size, room_size, num_boxes, source=f"levels in {path}")
+
+
+def build_env(config: EnvConfig, num_envs: int, seed: Optional[int] = None) -> batched.BatchedEnvironment:
+  """`num_envs` copies of the configured game; copy i is seeded with `seed + i` (unseeded if None).
+
+  Raises:
+    ValueError: for a bad level file or argument (the message names the file).
+  """
+  if config.game == "sokoban":
+    from envs import sokoban  # pylint: disable=g-import-not-at-top
+    levels = None if config.levels is None else load_levels(config.levels, config.room_size,
+                                                             config.num_boxes)
+    return sokoban.BatchedSokoban(num_envs, width=config.room_size, height=config.room_size,
+                                  num_boxes=config.num_boxes, max_steps=config.max_steps,
+                                  pixels_per_cell=config.pixels_per_cell, levels=levels, seed=seed)
+  from envs import minipacman  # pylint: disable=g-import-not-at-top
+  return minipacman.BatchedMiniPacman(num_envs, task=config.task, seed=seed, frame_cap=config.frame_cap)

@@ -1,0 +1,119 @@
+r"""Training speed on this machine: frames/s of full training and of the learner alone, and FLOP/s.
+
+  python -m launch.benchmark_train [--games=sokoban,minipacman] [--agents=standard,copy,i2a] \
+      [--seconds=30] [--room_size=10 --pixels_per_cell=8]
+
+For each game and agent: (1) full training (local actor threads + learner, `i2a.training.train`) for
+--seconds after warm-up, reporting the learner's consumed frames/s; (2) the learner alone, stepping on
+a fixed random trajectory [T+1, B]; (3) the learner step's FLOPs (TensorFlow's graph profiler: forward
+and backward convolutions and matrix products) times its steps/s, against this machine's measured
+float32 matmul peak. I2A uses a randomly initialised 'learned' environment model (speed only).
+"""
+import os
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+import tensorflow as tf
+
+from i2a import checkpointing
+from i2a import configs
+from i2a import env_factory
+from i2a import factory
+from i2a import learner as learner_lib
+from i2a import profiling
+from i2a import training
+from i2a import types
+
+_GAMES = flags.DEFINE_list("games", ["sokoban", "minipacman"], "Games to measure.")
+_AGENTS = flags.DEFINE_list("agents", ["standard", "copy", "i2a"], "Agent variants to measure.")
+_SECONDS = flags.DEFINE_float("seconds", 30.0, "Measured seconds per full-training run.")
+_LEARNER_STEPS = flags.DEFINE_integer("learner_steps", 5, "Timed learner-alone steps (after warm-up).")
+_BATCH = flags.DEFINE_integer("batch_size", 32, "Learner batch B.")
+_UNROLL = flags.DEFINE_integer("unroll_length", 20, "Unroll length T.")
+_NUM_ACTORS = flags.DEFINE_integer("num_actors", 2, "Actor threads in full training.")
+_ENVS_PER_ACTOR = flags.DEFINE_integer("envs_per_actor", 16, "Environment copies per actor.")
+_ROOM = flags.DEFINE_integer("room_size", 10, "Sokoban room size (paper: 10).")
+_PIXELS = flags.DEFINE_integer("pixels_per_cell", 8, "Sokoban pixels per cell (paper: 8).")
+_SKIP_TRAIN = flags.DEFINE_boolean("skip_full_training", False, "Measure the learner alone only.")
+
+
+def matmul_peak_flops(n: int = 1024, seconds: float = 3.0) -> float:
+  """float32 FLOP/s of repeated n x n matrix products: this machine's practical peak."""
+  a = tf.random.uniform([n, n])
+  b = tf.random.uniform([n, n])
+  product = tf.function(lambda: tf.matmul(a, b))
+  product().numpy()
+  calls, start = 0, time.perf_counter()
+  while time.perf_counter() - start < seconds:
+    product().numpy()
+    calls += 1
+  return 2.0 * n ** 3 * calls / (time.perf_counter() - start)
+
+
+def random_trajectory(agent, spec, batch: int, unroll: int, seed: int = 0) -> types.Trajectory:
+  """A well-formed random trajectory [T+1, B]: uint8 frames, MID steps, behaviour logits of zeros."""
+  rng = np.random.default_rng(seed)
+  steps = (unroll + 1, batch)
+  return types.Trajectory(
+      step_type=np.ones(steps, np.int32), reward=rng.normal(size=steps).astype(np.float32),
+      observation=rng.integers(0, 256, steps + (spec.height, spec.width, 3), dtype=np.uint8),
+      discount=np.ones(steps, np.float32), action=rng.integers(0, spec.num_actions, steps).astype(np.int32),
+      behaviour_logits=np.zeros(steps + (spec.num_actions,), np.float32),
+      initial_state=agent.initial_state(batch).numpy())
+
+
+def learner_alone(config: configs.AgentConfig, batch: int, unroll: int, steps: int) -> tuple[float, int]:
+  """(learner frames/s, FLOPs of one learner step) on a random trajectory."""
+  agent = factory.build_agent(config)
+  learner = learner_lib.Learner(agent, learner_lib.LearnerConfig())
+  trajectory = random_trajectory(agent, config.game_spec(), batch, unroll)
+  learner.step(trajectory)  # Warm-up: traces the step.
+  start = time.perf_counter()
+  for _ in range(steps):
+    learner.step(trajectory)
+  fps = steps * unroll * batch / (time.perf_counter() - start)
+  specs = [tf.TensorSpec(np.shape(x), tf.as_dtype(np.asarray(x).dtype)) for x in trajectory]
+  step_fn = lambda *fields: learner._step(types.Trajectory(*fields))  # pylint: disable=protected-access
+  return fps, profiling.count_flops(step_fn, *specs)
+
+
+def full_training(config: configs.AgentConfig, env: env_factory.EnvConfig, seconds: float) -> float:
+  """Learner-consumed frames/s of local training, measured after the first (tracing) window."""
+  with tempfile.TemporaryDirectory() as logdir:
+    checkpoint = None
+    if config.resolved().env_model == "learned" and config.uses_imagination:
+      agent = factory.build_agent(config)
+      agent(tf.zeros([1, agent.height, agent.width, 3]), agent.initial_state(1))
+      checkpoint = checkpointing.save_env_model(agent.env_model, os.path.join(logdir, "env_model"))
+    train_config = training.TrainConfig(
+        agent=config, env=env, logdir=os.path.join(logdir, "run"), num_actors=_NUM_ACTORS.value,
+        envs_per_actor=_ENVS_PER_ACTOR.value, batch_size=_BATCH.value, unroll_length=_UNROLL.value,
+        total_frames=10**12, env_model_checkpoint=checkpoint, checkpoint_every_secs=None,
+        log_every_secs=seconds, max_seconds=2 * seconds)
+    # Stops after 2 windows of `seconds`; the returned scalars are the second's (tracing excluded).
+    return training.train(train_config)["frames_per_second"]
+
+
+def main(argv):
+  del argv
+  peak = matmul_peak_flops()
+  print(f"matmul peak: {peak / 1e9:.1f} GFLOP/s (float32, 1024x1024, {os.cpu_count()} cores)")
+  print(f"{'game':<11} {'agent':<9} {'train fr/s':>10} {'learner fr/s':>12} {'GFLOP/step':>10} "
+        f"{'GFLOP/s':>8} {'% peak':>7}")
+  for game in _GAMES.value:
+    for variant in _AGENTS.value:
+      config = configs.AgentConfig(game=game, variant=variant, room_size=_ROOM.value,
+                                   pixels_per_cell=_PIXELS.value, seed=0)
+      env = env_factory.EnvConfig(game=game, room_size=_ROOM.value, pixels_per_cell=_PIXELS.value)
+      fps, flops = learner_alone(config, _BATCH.value, _UNROLL.value, _LEARNER_STEPS.value)
+      achieved = flops * fps / (_UNROLL.value * _BATCH.value)
+      train_fps = float("nan") if _SKIP_TRAIN.value else full_training(config, env, _SECONDS.value)
+      print(f"{game:<11} {variant:<9} {train_fps:>10,.0f} {fps:>12,.0f} {flops / 1e9:>10.2f} "
+            f"{achieved / 1e9:>8.1f} {100 * achieved / peak:>6.1f}%", flush=True)
+
+
+if __name__ == "__main__":
+  app.run(main)

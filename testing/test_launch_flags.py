@@ -1,0 +1,114 @@
+"""launch/train.py: every paper flag file gives a valid config; bad flags are refused before training."""
+import glob
+import os
+import subprocess
+import sys
+
+from absl import flags
+import pytest
+
+from launch import train
+
+FLAGS = flags.FLAGS
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_DIR = os.path.join(REPO, "launch", "configs")
+EXPECTED = ({"sokoban_standard", "sokoban_large", "sokoban_copy", "sokoban_i2a_no_reward"}
+            | {f"sokoban_i2a_depth{d}" for d in (1, 3, 5, 15)}
+            | {f"minipacman_{a}_{t}" for a in ("standard", "copy", "i2a")
+               for t in ("regular", "avoid", "hunt", "ambush", "rush")})
+
+
+@pytest.fixture
+def parse():
+  def _parse(*args):
+    FLAGS.unparse_flags()
+    FLAGS(["train", *args])
+    return train.config_from_flags(FLAGS)
+  yield _parse
+  FLAGS.unparse_flags()
+
+
+def test_there_is_one_flag_file_per_paper_experiment():
+  names = {os.path.basename(p)[:-len(".flags")] for p in glob.glob(os.path.join(CONFIG_DIR, "*.flags"))}
+  assert {n for n in names if not n.startswith("pipeline_")} == EXPECTED
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(CONFIG_DIR, "pipeline_*_[14]_*.flags"))),
+                         ids=os.path.basename)
+def test_pipeline_training_stages_parse(parse, monkeypatch, path):
+  """The env-model pipeline's launch.train stages nest our experiment files (relative to the repo)."""
+  monkeypatch.chdir(REPO)
+  config = parse(f"--flagfile={path}")
+  assert config.logdir.startswith("runs/pipeline_")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_flag_file_gives_the_experiments_config(parse, name):
+  config = parse(f"--flagfile={os.path.join(CONFIG_DIR, name + '.flags')}")
+  game, variant = name.split("_")[:2]
+  agent = config.agent.resolved()
+  assert (config.env.game, agent.game, agent.variant) == (game, game, variant)
+  assert config.logdir == f"runs/{name}"
+  assert config.total_frames == {"sokoban": 1_000_000_000, "minipacman": 300_000_000}[game] * (
+      3 if name == "sokoban_i2a_no_reward" else 1)  # Paper Fig. 4 / App. D.2 / Fig. 6 budgets.
+  factor = 2 if variant == "large" else 1  # The large baseline doubles every width (paper Sec. 4.1).
+  assert agent.hidden_size == {"sokoban": 512, "minipacman": 256}[game] * factor  # Spec 1.2.
+  if game == "sokoban":
+    assert (config.env.room_size, config.env.num_boxes, config.env.pixels_per_cell) == (10, 4, 8)
+    assert agent.torso.channels == tuple(c * factor for c in (32, 64, 64))
+  else:
+    assert config.env.task == agent.task == name.split("_")[2]
+  assert agent.imag_path == ("none" if variant in ("standard", "large") else "imag")
+  if variant == "i2a":
+    assert agent.env_model == "learned" and config.env_model_checkpoint
+    assert agent.rollout_depth == (int(name[len("sokoban_i2a_depth"):]) if "depth" in name else 5)
+    assert agent.predict_reward == (name != "sokoban_i2a_no_reward")
+  if variant == "copy":
+    assert agent.env_model == "copy" and config.env_model_checkpoint is None
+
+
+def test_no_flags_give_the_small_default_run(parse):
+  config = parse()
+  assert (config.env.game, config.env.task, config.agent.variant) == ("minipacman", "regular", "standard")
+  assert config.agent.torso.channels == (16, 16)  # The talk's torso.
+  assert config.backend == "local" and config.total_frames == FLAGS["total_frames"].default
+  assert config.batch_size % config.envs_per_actor == 0
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--agent=i2a", "--env_model=learned"], "needs env_model_checkpoint"),
+    (["--agent=i2a"], "needs env_model_checkpoint"),
+    (["--agent=standard", "--imag_path=imag"], "model-free"),
+    (["--agent=standard", "--env_model=conv"], "need an imagination path"),
+    (["--agent=large", "--rollout_depth=3"], "need an imagination path"),
+    (["--agent=copy", "--env_model=learned", "--env_model_checkpoint=x"], "copy model by definition"),
+    (["--agent=copy", "--env_model_checkpoint=x"], "has no learned environment model"),
+    (["--env=sokoban", "--task=hunt"], "MiniPacman task"),
+    (["--env=minipacman", "--room_size=10"], "only apply to --env=sokoban"),
+    (["--batch_size=20", "--envs_per_actor=16"], "multiple of envs_per_actor"),
+    (["--torso=16-3-1"], "--torso"),
+    (["--env=sokoban", "--num_boxes=9", "--room_size=5"], "do not fit"),
+    (["--env=minipacman", "--predict_reward=false"], "only apply to --env=sokoban"),
+], ids=["learned_without_checkpoint", "i2a_default_needs_checkpoint", "imag_with_standard",
+        "env_model_with_standard", "depth_with_large", "copy_with_learned", "checkpoint_with_copy",
+        "task_with_sokoban", "room_with_minipacman", "batch_not_multiple", "bad_torso", "too_many_boxes",
+        "no_reward_minipacman"])
+def test_invalid_combinations_are_refused(parse, args, message):
+  with pytest.raises(ValueError, match=message):
+    parse(*args)
+
+
+def test_unknown_values_are_refused(parse):
+  with pytest.raises(flags.IllegalFlagValueError, match="agent"):
+    parse("--agent=huge")
+
+
+def test_missing_env_model_checkpoint_is_refused_before_training_starts(tmp_path):
+  logdir = tmp_path / "run"
+  result = subprocess.run(
+      [sys.executable, "-m", "launch.train", "--agent=i2a", "--env_model=learned",
+       f"--env_model_checkpoint={tmp_path / 'missing'}", f"--logdir={logdir}"],
+      cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+  assert result.returncode != 0
+  assert "does not exist" in result.stderr
+  assert not logdir.exists()
