@@ -25,6 +25,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a import types
+from i2a.env_models import action_tiling
 from i2a.env_models import frame_heads
 
 EVENTS = ("step", "food", "power_pill", "ghost", "killed")
@@ -113,7 +114,7 @@ class _Network(snt.Module):
     if frame_stack.shape.rank != 4 or None in frame_stack.shape[1:3]:
       raise ValueError(f"MiniPacmanEnvModel needs frame_stack [B, H, W, 3 * S] with static H and W, "
                        f"got shape {frame_stack.shape}")
-    inputs = frame_heads.action_conditioned_input(frame_stack, action, self._config.num_actions)
+    inputs = action_tiling.action_conditioned_input(frame_stack, action, self._config.num_actions)
     hidden = _leaky(self._stem(inputs))
     for block in self._blocks:
       hidden = block(hidden)

@@ -17,6 +17,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a import types
+from i2a.env_models import action_tiling
 from i2a.env_models import frame_heads
 
 # Rewards of one Sokoban step under our env's sum convention: -0.1 per step, +1 onto a target, -1 off a
@@ -133,7 +134,7 @@ class SokobanEnvModel(snt.Module):
     if height is None or width is None or height % ppc or width % ppc:
       raise ValueError(f"SokobanEnvModel needs static frame height and width that are multiples of "
                        f"pixels_per_cell={ppc}, got frame_stack shape {frame_stack.shape}")
-    inputs = frame_heads.action_conditioned_input(frame_stack, action, self._config.num_actions)
+    inputs = action_tiling.action_conditioned_input(frame_stack, action, self._config.num_actions)
     hidden = tf.nn.leaky_relu(self._encoder(inputs), _LEAKY_SLOPE)  # [B, H/ppc, W/ppc, C]
     for conv in self._trunk:
       hidden += tf.nn.leaky_relu(conv(hidden), _LEAKY_SLOPE)  # Size-preserving residual layer.
