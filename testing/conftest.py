@@ -1,4 +1,26 @@
-"""Shared pytest setup: quiet TensorFlow, and keep CI on the 2 cores it has."""
+"""Shared pytest setup: quiet TensorFlow, and parse a launch binary's flags in isolation."""
 import os
 
+from absl import flags
+import pytest
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture
+def parse_flags():
+  """Parses args as the binary would: launch.train's flags plus the binary's own, in a private FlagValues."""
+  parsed = []
+
+  def _parse(binary, *args):
+    """binary: a launch module with `define_flags(fv)` (collect, imagine)."""
+    fv = flags.FlagValues()
+    fv.append_flag_values(flags.FLAGS)  # launch.train's flags (shared with collect and imagine).
+    binary.define_flags(fv)
+    fv(["binary", *args])
+    parsed.append(fv)
+    return fv
+
+  yield _parse
+  for fv in parsed:
+    fv.unparse_flags()  # The Flag objects are shared with the global FLAGS.

@@ -175,24 +175,6 @@ def test_a_killed_collector_process_leaves_readable_shards(tmp_path):
   assert len(_shards(out)[1]) == len(shards) + 1
 
 
-@pytest.fixture
-def parse_flags():
-  """Parses args as the binary would: launch.train's flags plus the binary's own, in a private FlagValues."""
-  parsed = []
-
-  def _parse(binary, *args):
-    fv = flags.FlagValues()
-    fv.append_flag_values(flags.FLAGS)  # launch.train's flags (shared with collect and imagine).
-    binary.define_flags(fv)
-    fv(["binary", *args])
-    parsed.append(fv)
-    return fv
-
-  yield _parse
-  for fv in parsed:
-    fv.unparse_flags()  # The Flag objects are shared with the global FLAGS.
-
-
 def test_collect_binary_refuses_to_run_without_a_policy(tmp_path, parse_flags):
   fv = parse_flags(collect, "--env=minipacman", "--num_transitions=8", f"--out={tmp_path}")
   with pytest.raises(app.UsageError, match="exactly one of --agent_checkpoint"):

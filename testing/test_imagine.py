@@ -5,7 +5,6 @@ import json
 import os
 
 from absl import app
-from absl import flags
 import numpy as np
 from PIL import Image
 import pytest
@@ -177,29 +176,11 @@ def test_load_model_restores_the_export_and_refuses_another_game(tmp_path):
     imagine.load_model(prefix, env_factory.EnvConfig(game="sokoban"))
 
 
-@pytest.fixture
-def parse_imagine_flags():
-  """launch.imagine's flags (launch.train's plus its own) in a private FlagValues, reset afterwards."""
-  parsed = []
-
-  def _parse(*args):
-    fv = flags.FlagValues()
-    fv.append_flag_values(flags.FLAGS)
-    imagine.define_flags(fv)
-    fv(["imagine", *args])
-    parsed.append(fv)
-    return fv
-
-  yield _parse
-  for fv in parsed:
-    fv.unparse_flags()
-
-
-def test_imagine_binary_writes_a_png_and_a_gif(tmp_path, parse_imagine_flags):
+def test_imagine_binary_writes_a_png_and_a_gif(tmp_path, parse_flags):
   _, prefix = _export_conv_model(str(tmp_path / "model"))
   out = tmp_path / "pictures"
-  result = imagine.run_with_flags(parse_imagine_flags(
-      "--env=minipacman", f"--env_model_checkpoint={prefix}", f"--out={out}", "--depth=2", "--seed=4"))
+  result = imagine.run_with_flags(parse_flags(
+      imagine, "--env=minipacman", f"--env_model_checkpoint={prefix}", f"--out={out}", "--depth=2", "--seed=4"))
   assert result["png"] == str(out / "imagination.png")
   with Image.open(out / "imagination.png") as png:
     assert png.size == pictures.grid_size(6, 3, 15, 19, pictures.upscale_factor(15, 19))
@@ -211,11 +192,11 @@ def test_imagine_binary_writes_a_png_and_a_gif(tmp_path, parse_imagine_flags):
     pytest.param(["--env=sokoban"], "trained for minipacman", id="other_game"),
     pytest.param([], "--env_model_checkpoint and --out are required", id="no_out"),
 ])
-def test_imagine_binary_refuses_bad_flags(tmp_path, parse_imagine_flags, args, message):
+def test_imagine_binary_refuses_bad_flags(tmp_path, parse_flags, args, message):
   _, prefix = _export_conv_model(str(tmp_path / "model"))
   out = [f"--out={tmp_path}"] if args else []
   with pytest.raises(app.UsageError, match=message):
-    imagine.run_with_flags(parse_imagine_flags(f"--env_model_checkpoint={prefix}", *out, *args))
+    imagine.run_with_flags(parse_flags(imagine, f"--env_model_checkpoint={prefix}", *out, *args))
 
 
 @pytest.mark.parametrize("variant,env_model", [pytest.param("standard", None, id="model_free_agent"),
