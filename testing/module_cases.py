@@ -16,6 +16,7 @@ class ModuleCase(NamedTuple):
   name: str
   build: Callable[[], snt.Module]
   inputs: Callable[[int], tuple]  # batch size -> example inputs (NumPy), all with a leading batch axis.
+  samples: bool = False  # Draws actions, so a row's draws depend on the batch it is in.
 
 
 def frames(batch: int, channels: int = 3, seed: int = 0) -> np.ndarray:
@@ -59,19 +60,22 @@ CASES = (
     ModuleCase("imag_path_conv_model_rollout_policy",
                lambda: _imag_path(i2a.SizePreservingConvNetModel(A, (-1.0, 0.0, 1.0)),
                                   i2a.RolloutPolicy(A, 8, SMALL_TORSO, seed=3)),
-               lambda b: (frames(b, 3 * S),)),
+               lambda b: (frames(b, 3 * S),), samples=True),
     ModuleCase("imag_path_copy_model_random_policy",
                lambda: _imag_path(i2a.CopyModel(3), i2a.RandomPolicy(A, seed=4)),
-               lambda b: (frames(b, 3 * S),)),
-    ModuleCase("rollout_policy", lambda: i2a.RolloutPolicy(A, 8, seed=5), lambda b: (frames(b),)),
-    ModuleCase("random_policy", lambda: i2a.RandomPolicy(A, seed=6), lambda b: (frames(b),)),
+               lambda b: (frames(b, 3 * S),), samples=True),
+    ModuleCase("rollout_policy", lambda: i2a.RolloutPolicy(A, 8, seed=5), lambda b: (frames(b),),
+               samples=True),
+    ModuleCase("random_policy", lambda: i2a.RandomPolicy(A, seed=6), lambda b: (frames(b),), samples=True),
     ModuleCase("copy_model", lambda: i2a.CopyModel(3), lambda b: (frames(b, 3 * S), actions(b))),
     ModuleCase("size_preserving_conv_net_model", lambda: i2a.SizePreservingConvNetModel(A, (-1.0, 0.0, 1.0)),
                lambda b: (frames(b, 3 * S), actions(b))),
     ModuleCase("agent_standard", lambda: small_agent("standard"),
-               lambda b: (frames(b), frames(b, 3 * S, seed=3))),
-    ModuleCase("agent_copy", lambda: small_agent("copy"), lambda b: (frames(b), frames(b, 3 * S, seed=3))),
-    ModuleCase("agent_i2a", lambda: small_agent("i2a"), lambda b: (frames(b), frames(b, 3 * S, seed=3))),
+               lambda b: (frames(b), frames(b, 3 * S, seed=3)), samples=True),
+    ModuleCase("agent_copy", lambda: small_agent("copy"), lambda b: (frames(b), frames(b, 3 * S, seed=3)),
+               samples=True),
+    ModuleCase("agent_i2a", lambda: small_agent("i2a"), lambda b: (frames(b), frames(b, 3 * S, seed=3)),
+               samples=True),
 )
 
 
