@@ -16,7 +16,6 @@ class ModuleCase(NamedTuple):
   name: str
   build: Callable[[], snt.Module]
   inputs: Callable[[int], tuple]  # batch size -> example inputs (NumPy), all with a leading batch axis.
-  samples: bool = False  # Draws actions, so a row's draws depend on the batch it is in.
 
 
 def frames(batch: int, channels: int = 3, seed: int = 0) -> np.ndarray:
@@ -41,8 +40,9 @@ def small_agent(variant: str, **kwargs) -> i2a.I2AAgent:
   """A narrow agent of `variant`; env_model 'conv' for 'i2a' so it needs no environment package."""
   if variant == "i2a":
     kwargs.setdefault("env_model", "conv")
+  kwargs.setdefault("seed", 7)
   config = i2a.AgentConfig(variant=variant, rollout_depth=3, stack_size=S, torso=SMALL_TORSO, hidden_size=16,
-                           lstm_size=8, rollout_hidden_size=8, seed=7, **kwargs)
+                           lstm_size=8, rollout_hidden_size=8, **kwargs)
   return i2a.build_agent(config, small_spec())
 
 
@@ -60,22 +60,19 @@ CASES = (
     ModuleCase("imag_path_conv_model_rollout_policy",
                lambda: _imag_path(i2a.SizePreservingConvNetModel(A, (-1.0, 0.0, 1.0)),
                                   i2a.RolloutPolicy(A, 8, SMALL_TORSO, seed=3)),
-               lambda b: (frames(b, 3 * S),), samples=True),
+               lambda b: (frames(b, 3 * S),)),
     ModuleCase("imag_path_copy_model_random_policy",
                lambda: _imag_path(i2a.CopyModel(3), i2a.RandomPolicy(A, seed=4)),
-               lambda b: (frames(b, 3 * S),), samples=True),
-    ModuleCase("rollout_policy", lambda: i2a.RolloutPolicy(A, 8, seed=5), lambda b: (frames(b),),
-               samples=True),
-    ModuleCase("random_policy", lambda: i2a.RandomPolicy(A, seed=6), lambda b: (frames(b),), samples=True),
+               lambda b: (frames(b, 3 * S),)),
+    ModuleCase("rollout_policy", lambda: i2a.RolloutPolicy(A, 8, seed=5), lambda b: (frames(b),)),
+    ModuleCase("random_policy", lambda: i2a.RandomPolicy(A, seed=6), lambda b: (frames(b),)),
     ModuleCase("copy_model", lambda: i2a.CopyModel(3), lambda b: (frames(b, 3 * S), actions(b))),
     ModuleCase("size_preserving_conv_net_model", lambda: i2a.SizePreservingConvNetModel(A, (-1.0, 0.0, 1.0)),
                lambda b: (frames(b, 3 * S), actions(b))),
     ModuleCase("agent_standard", lambda: small_agent("standard"),
-               lambda b: (frames(b), frames(b, 3 * S, seed=3)), samples=True),
-    ModuleCase("agent_copy", lambda: small_agent("copy"), lambda b: (frames(b), frames(b, 3 * S, seed=3)),
-               samples=True),
-    ModuleCase("agent_i2a", lambda: small_agent("i2a"), lambda b: (frames(b), frames(b, 3 * S, seed=3)),
-               samples=True),
+               lambda b: (frames(b), frames(b, 3 * S, seed=3))),
+    ModuleCase("agent_copy", lambda: small_agent("copy"), lambda b: (frames(b), frames(b, 3 * S, seed=3))),
+    ModuleCase("agent_i2a", lambda: small_agent("i2a"), lambda b: (frames(b), frames(b, 3 * S, seed=3))),
 )
 
 

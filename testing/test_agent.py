@@ -118,17 +118,34 @@ def test_distillation_loss_matches_numpy():
   assert tape.gradient(loss, p) is None
 
 
+def _seeded_run(sampling_seed: int, weight_seed: int = 11):
+  """Actions [4, 3] and weights of a fresh i2a agent.
+
+  AgentConfig.seed seeds only action sampling; weights come from TF's global generator, so the
+  weight seed is set here as launch/train does (tf.random.set_seed), before the first call creates them.
+  """
+  tf.random.set_seed(weight_seed)
+  agent = module_cases.small_agent("i2a", seed=sampling_seed)
+  state, frame = agent.initial_state(3), tf.constant(module_cases.frames(3))
+  run = []
+  for _ in range(4):
+    (action, _, _), state = agent(frame, state)
+    run.append(action.numpy())
+  weights = list(agent.trainable_variables) + list(agent.frozen_variables)  # Not the sampler states.
+  return np.stack(run), [v.numpy() for v in weights]
+
+
 def test_seeded_agents_act_identically():
-  actions = []
-  for _ in range(2):
-    agent = module_cases.small_agent("i2a")
-    state, frame = agent.initial_state(3), tf.constant(module_cases.frames(3))
-    run = []
-    for _ in range(4):
-      (action, _, _), state = agent(frame, state)
-      run.append(action.numpy())
-    actions.append(np.stack(run))
-  np.testing.assert_array_equal(actions[0], actions[1])
+  (first, first_weights), (second, second_weights) = _seeded_run(7), _seeded_run(7)
+  assert len(first_weights) == len(second_weights) > 0
+  for a, b in zip(first_weights, second_weights):
+    np.testing.assert_array_equal(a, b)
+  np.testing.assert_array_equal(first, second)
+  # The sampling seed matters: another seed with the same weights acts differently somewhere.
+  other, other_weights = _seeded_run(8)
+  for a, b in zip(first_weights, other_weights):
+    np.testing.assert_array_equal(a, b)
+  assert not np.array_equal(first, other)
 
 
 def test_sampler_frequencies_match_the_policy():
