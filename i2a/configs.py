@@ -50,7 +50,8 @@ class AgentConfig:
     frame_head: 'palette' (categorical over the game's colours; our default) or 'bernoulli' (the paper's).
     room_size, pixels_per_cell: Sokoban room size in cells and sprite size in pixels.
     torso, hidden_size, lstm_size, rollout_hidden_size: network widths; None picks the paper default.
-    seed: seeds the modules' action sampling; None for non-deterministic.
+    seed: seeds the modules' action sampling; None for non-deterministic. Initial weights come from
+      TF's global generator: call tf.random.set_seed before the first call, as `training.train` does.
   """
   game: str = "minipacman"
   task: str = "regular"
