@@ -30,7 +30,14 @@ def parse():
 
 def test_there_is_one_flag_file_per_paper_experiment():
   names = {os.path.basename(p)[:-len(".flags")] for p in glob.glob(os.path.join(CONFIG_DIR, "*.flags"))}
-  assert {n for n in names if not n.startswith("pipeline_")} == EXPECTED
+  assert {n for n in names if not n.startswith(("pipeline_", "check_"))} == EXPECTED
+
+
+def test_small_sokoban_learning_check_parses(parse):
+  config = parse(f"--flagfile={os.path.join(CONFIG_DIR, 'check_sokoban_small.flags')}")
+  assert (config.env.game, config.env.room_size, config.env.num_boxes, config.agent.variant) == (
+      "sokoban", 6, 1, "standard")
+  assert config.total_frames == 3_000_000 and config.logdir == "runs/check_sokoban_small"
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(CONFIG_DIR, "pipeline_*_[14]_*.flags"))),
