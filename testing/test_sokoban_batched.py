@@ -9,10 +9,7 @@ from envs import batched as batched_lib
 from envs.sokoban import level as level_lib
 from envs.sokoban.batched import BatchedSokoban
 from envs.sokoban.env import Sokoban
-
-
-def lvl(*rows: str) -> np.ndarray:
-  return level_lib.from_text(list(rows))
+from testing.sokoban_levels import lvl, open_room_four_boxes
 
 
 # 1-box levels that random play often solves, so episodes end both ways; the last two have no wall
@@ -59,11 +56,7 @@ def test_batched_equals_single_envs_with_matching_seeds(observation):
 
 
 def test_reset_shapes_and_first_step_values():
-  level = np.full((10, 10), level_lib.WALL, np.uint8)
-  level[1:9, 1:9] = level_lib.FLOOR
-  level[2, 2:6] = level_lib.BOX
-  level[6, 2:6] = level_lib.TARGET
-  level[4, 4] = level_lib.PLAYER
+  level = open_room_four_boxes()
   env = BatchedSokoban(3, levels=[level], observation="both", seed=0)
   assert env.num_envs == 3 and env.num_actions == 5
   timestep = env.reset()

@@ -10,10 +10,7 @@ import pytest
 from envs.sokoban import level as level_lib
 from envs.sokoban import render
 from envs.sokoban.env import Sokoban
-
-
-def lvl(*rows: str) -> np.ndarray:
-  return level_lib.from_text(list(rows))
+from testing.sokoban_levels import lvl, open_room_four_boxes
 
 
 NOOP, UP, DOWN, LEFT, RIGHT = range(5)
@@ -143,11 +140,7 @@ def test_observations_match_spec_and_state(observation, keys):
 
 
 def test_default_rgb_shape_is_80x80x3():
-  level = np.full((10, 10), level_lib.WALL, np.uint8)
-  level[1:9, 1:9] = level_lib.FLOOR
-  level[2, 2:6] = level_lib.BOX
-  level[6, 2:6] = level_lib.TARGET
-  level[4, 4] = level_lib.PLAYER
+  level = open_room_four_boxes()
   obs = Sokoban(levels=[level]).reset().observation
   assert obs["rgb"].shape == (80, 80, 3) and obs["rgb"].dtype == np.uint8
 

@@ -8,12 +8,9 @@ from envs.sokoban import bitboard
 from envs.sokoban import generator
 from envs.sokoban import level as level_lib
 from envs.sokoban import solver
+from testing.sokoban_levels import lvl as _level
 
 UP, DOWN, LEFT, RIGHT = 1, 2, 3, 4
-
-
-def _level(*rows: str) -> np.ndarray:
-  return level_lib.from_text(list(rows))
 
 
 def _reference_min_pushes(level: np.ndarray) -> int | None:
