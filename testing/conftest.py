@@ -1,10 +1,25 @@
-"""Shared pytest setup: quiet TensorFlow, and parse a launch binary's flags in isolation."""
+"""Shared pytest setup: quiet TensorFlow, and parse launch binaries' flags (global or in isolation)."""
 import os
 
 from absl import flags
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture
+def parse_train_config():
+  """Parses args into the global FLAGS (launch.train's, plus any binary's the test module imported) and
+  returns launch.train's TrainConfig; the flags are unparsed afterwards."""
+  from launch import train  # pylint: disable=g-import-not-at-top
+
+  def _parse(*args):
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["train", *args])
+    return train.config_from_flags(flags.FLAGS)
+
+  yield _parse
+  flags.FLAGS.unparse_flags()
 
 
 @pytest.fixture

@@ -2,28 +2,15 @@
 import csv
 import json
 
-from absl import flags
 import numpy as np
 import pytest
 
 from launch import evaluate
-from launch import train as train_main
 from i2a import training
 from testing import fakes
 
-FLAGS = flags.FLAGS
 TINY = ["--env=sokoban", "--room_size=5", "--num_boxes=1", "--pixels_per_cell=1", "--max_steps=10", "--torso=4:3:2",
         "--hidden_size=8", "--eval_envs=4", "--seed=3"]
-
-
-@pytest.fixture
-def parse():
-  def _parse(*args):
-    FLAGS.unparse_flags()
-    FLAGS(["evaluate", *args])
-    return train_main.config_from_flags(FLAGS)
-  yield _parse
-  FLAGS.unparse_flags()
 
 
 @pytest.mark.parametrize("episodes", [1, 3], ids=["one_each", "three_each"])
@@ -43,8 +30,8 @@ def _checkpoint(config):
   checkpointer.save(0)
 
 
-def test_sokoban_generated_levels_per_box_count(parse, tmp_path):
-  config = parse(*TINY, f"--logdir={tmp_path}", "--num_levels=6", "--box_counts=1,2")
+def test_sokoban_generated_levels_per_box_count(parse_train_config, tmp_path):
+  config = parse_train_config(*TINY, f"--logdir={tmp_path}", "--num_levels=6", "--box_counts=1,2")
   _checkpoint(config)
   rows = evaluate.evaluate(config)
   assert [(r["box_count"], r["episodes"]) for r in rows] == [(1, 8), (2, 8)]  # 4 copies x 2 episodes.
@@ -57,7 +44,7 @@ def test_sokoban_generated_levels_per_box_count(parse, tmp_path):
   assert [int(r["box_count"]) for r in table] == [1, 2] and "fraction_solved" in table[0]
 
 
-def test_boxoban_directory_plays_each_level_once(parse, tmp_path):
+def test_boxoban_directory_plays_each_level_once(parse_train_config, tmp_path):
   levels = tmp_path / "levels"
   levels.mkdir()
   # Five 5x5 levels; in the first two the player solves by pushing the box right (one push).
@@ -65,13 +52,13 @@ def test_boxoban_directory_plays_each_level_once(parse, tmp_path):
             "#####\n#.  #\n# $ #\n#  @#\n#####", "#####\n#@  #\n# $ #\n#  .#\n#####",
             "#####\n#.  #\n#$  #\n#@  #\n#####"]
   (levels / "000.txt").write_text("\n\n".join(f"; {i}\n{b}" for i, b in enumerate(blocks)) + "\n")
-  config = parse(*TINY, f"--logdir={tmp_path}", f"--levels={levels}")
+  config = parse_train_config(*TINY, f"--logdir={tmp_path}", f"--levels={levels}")
   _checkpoint(config)
   (row,) = evaluate.evaluate(config)
   assert row["episodes"] == 5 and row["levels"] == str(levels)
   assert 0 <= row["solved"] <= 5
 
 
-def test_evaluate_without_checkpoint_is_refused(parse, tmp_path):
+def test_evaluate_without_checkpoint_is_refused(parse_train_config, tmp_path):
   with pytest.raises(ValueError, match="No checkpoint"):
-    evaluate.evaluate(parse(*TINY, f"--logdir={tmp_path}"))
+    evaluate.evaluate(parse_train_config(*TINY, f"--logdir={tmp_path}"))

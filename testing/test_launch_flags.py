@@ -7,7 +7,7 @@ import sys
 from absl import flags
 import pytest
 
-from launch import train
+from launch import train  # pylint: disable=unused-import  (defines the flags parsed below)
 
 FLAGS = flags.FLAGS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,23 +18,13 @@ EXPECTED = ({"sokoban_standard", "sokoban_large", "sokoban_copy", "sokoban_i2a_n
                for t in ("regular", "avoid", "hunt", "ambush", "rush")})
 
 
-@pytest.fixture
-def parse():
-  def _parse(*args):
-    FLAGS.unparse_flags()
-    FLAGS(["train", *args])
-    return train.config_from_flags(FLAGS)
-  yield _parse
-  FLAGS.unparse_flags()
-
-
 def test_there_is_one_flag_file_per_paper_experiment():
   names = {os.path.basename(p)[:-len(".flags")] for p in glob.glob(os.path.join(CONFIG_DIR, "*.flags"))}
   assert {n for n in names if not n.startswith(("pipeline_", "check_"))} == EXPECTED
 
 
-def test_small_sokoban_learning_check_parses(parse):
-  config = parse(f"--flagfile={os.path.join(CONFIG_DIR, 'check_sokoban_small.flags')}")
+def test_small_sokoban_learning_check_parses(parse_train_config):
+  config = parse_train_config(f"--flagfile={os.path.join(CONFIG_DIR, 'check_sokoban_small.flags')}")
   assert (config.env.game, config.env.room_size, config.env.num_boxes, config.agent.variant) == (
       "sokoban", 6, 1, "standard")
   assert config.total_frames == 3_000_000 and config.logdir == "runs/check_sokoban_small"
@@ -42,16 +32,16 @@ def test_small_sokoban_learning_check_parses(parse):
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(CONFIG_DIR, "pipeline_*_[14]_*.flags"))),
                          ids=os.path.basename)
-def test_pipeline_training_stages_parse(parse, monkeypatch, path):
+def test_pipeline_training_stages_parse(parse_train_config, monkeypatch, path):
   """The env-model pipeline's launch.train stages nest our experiment files (relative to the repo)."""
   monkeypatch.chdir(REPO)
-  config = parse(f"--flagfile={path}")
+  config = parse_train_config(f"--flagfile={path}")
   assert config.logdir.startswith("runs/pipeline_")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_flag_file_gives_the_experiments_config(parse, name):
-  config = parse(f"--flagfile={os.path.join(CONFIG_DIR, name + '.flags')}")
+def test_flag_file_gives_the_experiments_config(parse_train_config, name):
+  config = parse_train_config(f"--flagfile={os.path.join(CONFIG_DIR, name + '.flags')}")
   game, variant = name.split("_")[:2]
   agent = config.agent.resolved()
   assert (config.env.game, agent.game, agent.variant) == (game, game, variant)
@@ -74,8 +64,8 @@ def test_flag_file_gives_the_experiments_config(parse, name):
     assert agent.env_model == "copy" and config.env_model_checkpoint is None
 
 
-def test_no_flags_give_the_small_default_run(parse):
-  config = parse()
+def test_no_flags_give_the_small_default_run(parse_train_config):
+  config = parse_train_config()
   assert (config.env.game, config.env.task, config.agent.variant) == ("minipacman", "regular", "standard")
   assert config.agent.torso.channels == (16, 16)  # The talk's torso.
   assert config.backend == "local" and config.total_frames == FLAGS["total_frames"].default
@@ -100,14 +90,14 @@ def test_no_flags_give_the_small_default_run(parse):
         "env_model_with_standard", "depth_with_large", "copy_with_learned", "checkpoint_with_copy",
         "task_with_sokoban", "room_with_minipacman", "batch_not_multiple", "bad_torso", "too_many_boxes",
         "no_reward_minipacman"])
-def test_invalid_combinations_are_refused(parse, args, message):
+def test_invalid_combinations_are_refused(parse_train_config, args, message):
   with pytest.raises(ValueError, match=message):
-    parse(*args)
+    parse_train_config(*args)
 
 
-def test_unknown_values_are_refused(parse):
+def test_unknown_values_are_refused(parse_train_config):
   with pytest.raises(flags.IllegalFlagValueError, match="agent"):
-    parse("--agent=huge")
+    parse_train_config("--agent=huge")
 
 
 def test_missing_env_model_checkpoint_is_refused_before_training_starts(tmp_path):
