@@ -18,13 +18,13 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
-from i2a import checkpointing
+from i2a.training import checkpointing
 from i2a import configs
-from i2a import env_factory
+from i2a.training import environments
 from i2a import factory
-from i2a import learner as learner_lib
-from i2a import profiling
-from i2a import training
+from i2a.training import learner as learner_lib
+from i2a.training import profiling
+from i2a.training import loop
 from i2a import types
 
 _GAMES = flags.DEFINE_list("games", ["sokoban", "minipacman"], "Games to measure.")
@@ -80,7 +80,7 @@ def learner_alone(config: configs.AgentConfig, batch: int, unroll: int, steps: i
   return fps, profiling.count_flops(step_fn, *specs)
 
 
-def full_training(config: configs.AgentConfig, env: env_factory.EnvConfig, seconds: float) -> float:
+def full_training(config: configs.AgentConfig, env: environments.EnvConfig, seconds: float) -> float:
   """Learner-consumed frames/s of local training, measured after the first (tracing) window."""
   with tempfile.TemporaryDirectory() as logdir:
     checkpoint = None
@@ -88,13 +88,13 @@ def full_training(config: configs.AgentConfig, env: env_factory.EnvConfig, secon
       agent = factory.build_agent(config)
       agent(tf.zeros([1, agent.height, agent.width, 3]), agent.initial_state(1))
       checkpoint = checkpointing.save_env_model(agent.env_model, os.path.join(logdir, "env_model"))
-    train_config = training.TrainConfig(
+    train_config = loop.TrainConfig(
         agent=config, env=env, logdir=os.path.join(logdir, "run"), num_actors=_NUM_ACTORS.value,
         envs_per_actor=_ENVS_PER_ACTOR.value, batch_size=_BATCH.value, unroll_length=_UNROLL.value,
         total_frames=10**12, env_model_checkpoint=checkpoint, checkpoint_every_secs=None,
         log_every_secs=seconds, max_seconds=2 * seconds)
     # Stops after 2 windows of `seconds`; the returned scalars are the second's (tracing excluded).
-    return training.train(train_config)["frames_per_second"]
+    return loop.train(train_config)["frames_per_second"]
 
 
 def main(argv):
@@ -107,7 +107,7 @@ def main(argv):
     for variant in _AGENTS.value:
       config = configs.AgentConfig(game=game, variant=variant, room_size=_ROOM.value,
                                    pixels_per_cell=_PIXELS.value, seed=0)
-      env = env_factory.EnvConfig(game=game, room_size=_ROOM.value, pixels_per_cell=_PIXELS.value)
+      env = environments.EnvConfig(game=game, room_size=_ROOM.value, pixels_per_cell=_PIXELS.value)
       fps, flops = learner_alone(config, _BATCH.value, _UNROLL.value, _LEARNER_STEPS.value)
       achieved = flops * fps / (_UNROLL.value * _BATCH.value)
       train_fps = float("nan") if _SKIP_TRAIN.value else full_training(config, env, _SECONDS.value)

@@ -10,7 +10,7 @@ agent sees too few rewards (spec 2.1, paper Sec. 3.2). So the usual source is an
 
 The game, environment and agent flags are launch.train's. Rerunning with the same --out continues the
 collection (new shards, no duplicates) up to --num_transitions; interrupting it loses at most the shard
-being filled. See i2a/env_model_data.py for the format.
+being filled. See i2a/model_pipeline/data.py for the format.
 """
 import dataclasses
 import math
@@ -27,13 +27,13 @@ import tensorflow as tf
 
 from envs import batched
 from envs import minipacman
-from i2a import checkpointing
-from i2a import env_factory
-from i2a import env_model_data
+from i2a.training import checkpointing
+from i2a.training import environments
+from i2a.model_pipeline import data as model_data
 from i2a import factory
 from i2a import games
-from i2a import learner as learner_lib
-from i2a import training
+from i2a.training import learner as learner_lib
+from i2a.training import loop
 from launch import train
 
 FIRST = 0
@@ -73,7 +73,7 @@ def resolve_agent_checkpoint(path: str) -> str:
   return path
 
 
-def load_agent(config: training.TrainConfig, prefix: str):
+def load_agent(config: loop.TrainConfig, prefix: str):
   """The agent of `config` with the weights of a launch.train checkpoint (its Checkpointer layout:
   agent, optimizer, learner_step, num_frames); CheckpointError if it is another agent's."""
   agent = factory.build_agent(dataclasses.replace(config.agent, seed=config.seed))
@@ -142,7 +142,7 @@ def _row(timestep: batched.BatchedTimeStep, num_events: int) -> dict:
 
 
 def collect(env: batched.BatchedEnvironment, policy: Callable[[batched.BatchedTimeStep], np.ndarray],
-            writer: env_model_data.ShardWriter, num_transitions: int, shard_size: int,
+            writer: model_data.ShardWriter, num_transitions: int, shard_size: int,
             progress: Optional[Progress] = None, **shard_info) -> int:
   """Plays from `env.reset()` and writes shards of `shard_size` steps until the directory holds at least
   `num_transitions` steps; returns the number of shards written.
@@ -172,7 +172,7 @@ def collect(env: batched.BatchedEnvironment, policy: Callable[[batched.BatchedTi
   return written
 
 
-def data_header(env_config: env_factory.EnvConfig, policy: object, seed: int) -> dict:
+def data_header(env_config: environments.EnvConfig, policy: object, seed: int) -> dict:
   """The manifest's fixed part for data of `env_config` played by `policy` ('random' or a dict)."""
   spec = games.game_spec(env_config.game, env_config.task, env_config.room_size, env_config.pixels_per_cell)
   events = list(minipacman.EVENT_NAMES) if env_config.game == "minipacman" else []
@@ -208,20 +208,20 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
     raise app.UsageError(str(e)) from e
   seed = config.seed
   if seed is None:  # --seed=-1: a fresh seed, or the one of the collection being continued.
-    existing = os.path.join(fv.out, env_model_data.MANIFEST)
-    seed = (env_model_data.read_manifest(fv.out)["seed"] if os.path.exists(existing)
+    existing = os.path.join(fv.out, model_data.MANIFEST)
+    seed = (model_data.read_manifest(fv.out)["seed"] if os.path.exists(existing)
             else int(np.random.SeedSequence().entropy % 2**31))
   policy_name = "random" if prefix is None else {"agent_checkpoint": os.path.abspath(prefix),
                                                  "agent": dataclasses.asdict(config.agent)}
   try:
-    writer = env_model_data.ShardWriter(fv.out, data_header(config.env, policy_name, seed))
+    writer = model_data.ShardWriter(fv.out, data_header(config.env, policy_name, seed))
   except ValueError as e:  # --out holds another game's, policy's or seed's data.
     raise app.UsageError(str(e)) from e
   try:
     if writer.removed:
       logging.info("Removed files of an interrupted collection: %s", writer.removed)
     session_seed = seed + SESSION_SEED_STRIDE * writer.num_shards
-    env = env_factory.build_env(config.env, fv.num_envs, seed=session_seed)
+    env = environments.build_env(config.env, fv.num_envs, seed=session_seed)
     if prefix is None:
       policy = RandomPolicy(env.num_actions, session_seed)
     else:
@@ -232,7 +232,7 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
             Progress(fv.num_transitions, writer.num_steps), session_seed=session_seed)
   except KeyboardInterrupt:
     logging.warning("Interrupted: %d complete shards are listed in %s; rerun to continue.",
-                    writer.num_shards, os.path.join(fv.out, env_model_data.MANIFEST))
+                    writer.num_shards, os.path.join(fv.out, model_data.MANIFEST))
     raise
   finally:
     writer.close()

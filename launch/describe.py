@@ -13,7 +13,7 @@ import sonnet as snt
 import tensorflow as tf
 
 import i2a
-from i2a import profiling
+from i2a.training import profiling
 
 _GAMES = flags.DEFINE_list("games", ["minipacman", "sokoban"], "Games to describe.")
 _VARIANTS = flags.DEFINE_list("variants", ["standard", "large", "copy", "i2a"], "Variants to describe.")

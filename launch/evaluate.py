@@ -22,10 +22,10 @@ from absl import logging
 import numpy as np
 
 from envs import batched
-from i2a import actor as actor_lib
-from i2a import env_factory
+from i2a.training import actor as actor_lib
+from i2a.training import environments
 from i2a import games
-from i2a import training
+from i2a.training import loop
 from launch import train as train_flags
 
 _NUM_LEVELS = flags.DEFINE_integer("num_levels", 200, "Sokoban: generated levels per box count.")
@@ -91,15 +91,15 @@ def play(agent, env: batched.BatchedEnvironment, episodes_per_env: int,
   return np.array(returns), np.array(terminal)
 
 
-def evaluate(config: training.TrainConfig) -> list[dict]:
+def evaluate(config: loop.TrainConfig) -> list[dict]:
   """The result rows for the flags' evaluation settings (one per box count or per task)."""
-  learner, checkpointer = training.build_learner(config)
+  learner, checkpointer = loop.build_learner(config)
   if not checkpointer.restore_latest():
     raise ValueError(f"No checkpoint in {checkpointer.directory!r}; train first (--logdir).")
   step, agent, greedy, rows = int(learner.learner_step.numpy()), learner.agent, _GREEDY.value, []
   env_cfg, seed = config.env, _EVAL_SEED.value
   if env_cfg.game == "sokoban" and env_cfg.levels is not None:
-    levels = env_factory.load_levels(env_cfg.levels, env_cfg.room_size, env_cfg.num_boxes)
+    levels = environments.load_levels(env_cfg.levels, env_cfg.room_size, env_cfg.num_boxes)
     solved = []
     for start in range(0, len(levels), _NUM_ENVS.value):
       env = StackedEnvs([_one_level_env(env_cfg, level) for level in levels[start:start + _NUM_ENVS.value]])
@@ -110,7 +110,7 @@ def evaluate(config: training.TrainConfig) -> list[dict]:
     for boxes in [int(b) for b in _BOX_COUNTS.value] or [env_cfg.num_boxes]:
       num_envs = min(_NUM_ENVS.value, _NUM_LEVELS.value)
       per_env = -(-_NUM_LEVELS.value // num_envs)
-      env = env_factory.build_env(dataclasses.replace(env_cfg, num_boxes=boxes), num_envs,
+      env = environments.build_env(dataclasses.replace(env_cfg, num_boxes=boxes), num_envs,
                                   seed=seed + 1000 * boxes)
       _, solved = play(agent, env, per_env, greedy)
       rows.append(dict(levels="generated", box_count=boxes, episodes=len(solved), solved=int(solved.sum()),
@@ -120,7 +120,7 @@ def evaluate(config: training.TrainConfig) -> list[dict]:
       if task not in games.MINIPACMAN_TASKS:
         raise ValueError(f"--eval_tasks: unknown task {task!r}; expected one of {games.MINIPACMAN_TASKS}.")
       num_envs = min(_NUM_ENVS.value, _EPISODES.value)
-      env = env_factory.build_env(dataclasses.replace(env_cfg, task=task), num_envs, seed=seed)
+      env = environments.build_env(dataclasses.replace(env_cfg, task=task), num_envs, seed=seed)
       returns, _ = play(agent, env, -(-_EPISODES.value // num_envs), greedy)
       rows.append(dict(task=task, episodes=len(returns), mean_return=float(returns.mean()),
                        std_return=float(returns.std())))
@@ -129,7 +129,7 @@ def evaluate(config: training.TrainConfig) -> list[dict]:
   return rows
 
 
-def _one_level_env(config: env_factory.EnvConfig, level: np.ndarray) -> batched.BatchedEnvironment:
+def _one_level_env(config: environments.EnvConfig, level: np.ndarray) -> batched.BatchedEnvironment:
   from envs import sokoban  # pylint: disable=g-import-not-at-top
   return sokoban.BatchedSokoban(1, width=config.room_size, height=config.room_size,
                                 num_boxes=config.num_boxes, max_steps=config.max_steps,

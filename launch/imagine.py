@@ -21,11 +21,11 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from i2a import checkpointing
-from i2a import env_factory
-from i2a import env_model_training as emt
+from i2a.training import checkpointing
+from i2a.training import environments
+from i2a.model_pipeline import training as model_training
 from i2a import factory
-from i2a import imagination_pictures as pictures
+from i2a.model_pipeline import pictures
 from launch import collect
 from launch import train
 from launch import train_env_model
@@ -47,16 +47,16 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
   flags.DEFINE_integer("gif_ms", 600, "Milliseconds per GIF frame.", lower_bound=10, flag_values=fv)
 
 
-def load_model(path: str, env_config: env_factory.EnvConfig):
+def load_model(path: str, env_config: environments.EnvConfig):
   """The environment model at `path` (prefix or directory), checked against the game of `env_config`."""
-  metadata = emt.load_metadata(path)
+  metadata = model_training.load_metadata(path)
   overrides = dict(game=env_config.game)
   if env_config.game == "sokoban":
     overrides.update(room_size=env_config.room_size, pixels_per_cell=env_config.pixels_per_cell)
   else:
     overrides.update(task=env_config.task)
-  config = emt.agent_config_for(dict(metadata, **overrides))
-  emt.check_env_model_compatible(metadata, config, source=f"The environment model {path!r}")
+  config = model_training.agent_config_for(dict(metadata, **overrides))
+  model_training.check_env_model_compatible(metadata, config, source=f"The environment model {path!r}")
   model = factory.build_env_model(config)
   spec = config.game_spec()
   model(tf.zeros([1, spec.height, spec.width, 3]), tf.zeros([1], tf.int32))  # Creates the variables.
@@ -151,7 +151,7 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
   try:
     if not fv.env_model_checkpoint or not fv.out:
       raise ValueError("--env_model_checkpoint and --out are required.")
-    metadata = emt.load_metadata(fv.env_model_checkpoint)
+    metadata = model_training.load_metadata(fv.env_model_checkpoint)
     if fv["env"].present and fv.env != metadata["game"]:
       raise ValueError(f"--env={fv.env} but the model {fv.env_model_checkpoint!r} was trained for "
                        f"{metadata['game']}.")
@@ -160,7 +160,7 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
       env_config = config.env
       prefix = collect.resolve_agent_checkpoint(fv.agent_checkpoint)
     else:
-      env_config = env_factory.EnvConfig(
+      env_config = environments.EnvConfig(
           game=metadata["game"], task=fv.task, num_boxes=fv.num_boxes, max_steps=fv.max_steps,
           levels=fv.levels, room_size=metadata["room_size"] or fv.room_size,
           pixels_per_cell=metadata["pixels_per_cell"] or fv.pixels_per_cell)
@@ -168,7 +168,7 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
   except (ValueError, checkpointing.CheckpointError) as e:
     raise app.UsageError(str(e)) from e
   seed = max(fv.seed, 0)
-  env = env_factory.build_env(env_config, 1, seed=seed)
+  env = environments.build_env(env_config, 1, seed=seed)
   if prefix is None:
     policy, rollout_policy = collect.RandomPolicy(env.num_actions, seed), None
   else:

@@ -19,11 +19,11 @@ from absl import flags
 from absl import logging
 
 from i2a import configs
-from i2a import env_factory
+from i2a.training import environments
 from i2a import frame_processing
 from i2a import games
-from i2a import learner as learner_lib
-from i2a import training
+from i2a.training import learner as learner_lib
+from i2a.training import loop
 
 # Environment.
 _ENV = flags.DEFINE_enum("env", "minipacman", ["sokoban", "minipacman"], "Game.")
@@ -61,7 +61,7 @@ _UNROLL = flags.DEFINE_integer("unroll_length", 10, "T: steps per unroll.")
 _TOTAL_FRAMES = flags.DEFINE_integer("total_frames", 500_000, "Environment frames to train for.")
 _LOGDIR = flags.DEFINE_string("logdir", "runs/default", "Summaries and checkpoints.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed; -1 for non-deterministic.")
-_BACKEND = flags.DEFINE_enum("backend", "local", list(training.BACKENDS), "Actor transport.")
+_BACKEND = flags.DEFINE_enum("backend", "local", list(loop.BACKENDS), "Actor transport.")
 _RAY_ADDRESS = flags.DEFINE_string("ray_address", None, "Ray cluster address; default: a local cluster.")
 _CKPT_SECS = flags.DEFINE_float("checkpoint_every_secs", 300.0, "Checkpoint period in seconds; 0: none.")
 _CKPT_FRAMES = flags.DEFINE_integer("checkpoint_every_frames", 0, "Checkpoint period in frames; 0: none.")
@@ -84,7 +84,7 @@ def parse_torso(text: str) -> frame_processing.TorsoConfig | None:
   return frame_processing.TorsoConfig(channels, kernels, strides, padding="SAME")
 
 
-def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> training.TrainConfig:
+def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> loop.TrainConfig:
   """Maps the parsed flags to a validated TrainConfig.
 
   Raises:
@@ -109,13 +109,13 @@ def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> training.TrainConfi
       rollout_policy=fv.rollout_policy, rollout_depth=fv.rollout_depth, stack_size=fv.stack_size,
       predict_reward=fv.predict_reward, room_size=fv.room_size, pixels_per_cell=fv.pixels_per_cell,
       torso=parse_torso(fv.torso), hidden_size=fv.hidden_size or None)
-  env = env_factory.EnvConfig(game=game, task=fv.task, room_size=fv.room_size, num_boxes=fv.num_boxes,
+  env = environments.EnvConfig(game=game, task=fv.task, room_size=fv.room_size, num_boxes=fv.num_boxes,
                               pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels)
   learner = learner_lib.LearnerConfig(
       learning_rate=fv.learning_rate, entropy_cost=fv.entropy_cost, baseline_cost=fv.baseline_cost,
       distillation_cost=fv.distillation_cost, discount=fv.discount,
       max_grad_norm=fv.max_grad_norm or None, reward_clipping=fv.reward_clipping)
-  return training.TrainConfig(
+  return loop.TrainConfig(
       agent=agent, env=env, learner=learner, logdir=fv.logdir, num_actors=fv.num_actors,
       envs_per_actor=fv.envs_per_actor, batch_size=fv.batch_size, unroll_length=fv.unroll_length,
       total_frames=fv.total_frames, seed=None if fv.seed < 0 else fv.seed, backend=fv.backend,
@@ -124,13 +124,13 @@ def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> training.TrainConfi
       checkpoint_every_frames=fv.checkpoint_every_frames or None, log_every_secs=fv.log_every_secs)
 
 
-def check_paths(config: training.TrainConfig) -> None:
+def check_paths(config: loop.TrainConfig) -> None:
   """Raises ValueError for input files that do not exist (before anything starts)."""
   path = config.env_model_checkpoint
   if path and not (os.path.exists(path) or glob.glob(glob.escape(path) + ".*")):
     raise ValueError(f"--env_model_checkpoint={path!r} does not exist; train an environment model first.")
   if config.env.levels is not None:
-    env_factory.build_env(config.env, 1, seed=0).close()  # Loads and validates the level files.
+    environments.build_env(config.env, 1, seed=0).close()  # Loads and validates the level files.
 
 
 def main(argv):
@@ -142,7 +142,7 @@ def main(argv):
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   logging.info("Training config: %s", config)
-  result = training.train(config)
+  result = loop.train(config)
   logging.info("Done: %s", result)
 
 

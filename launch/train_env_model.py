@@ -24,12 +24,12 @@ import sonnet as snt
 import tensorflow as tf
 
 from envs import minipacman
-from i2a import checkpointing
-from i2a import env_model_data
-from i2a import env_model_training as emt
+from i2a.training import checkpointing
+from i2a.model_pipeline import data as model_data
+from i2a.model_pipeline import training as model_training
 from i2a import factory
-from i2a import imagination_pictures as pictures
-from i2a import training
+from i2a.model_pipeline import pictures
+from i2a.training import loop
 from i2a.env_models.copy_model import CopyModel
 
 EXPORT_NAME = "env_model"  # The model is exported as <logdir>/env_model.{index,data-*} + env_model.json.
@@ -40,7 +40,7 @@ ACTION_NAMES = {"minipacman": tuple(minipacman.ACTION_NAMES),
 
 def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
   """This binary's flags; defined only when run as a program (tests import it beside launch.train)."""
-  d = emt.EnvModelTrainConfig()
+  d = model_training.EnvModelTrainConfig()
   flags.DEFINE_string("data", None, "Data directory written by launch.collect.", flag_values=fv)
   flags.DEFINE_string("logdir", None, "Summaries, checkpoints and the exported model.", flag_values=fv)
   flags.DEFINE_enum("env_model", "learned", ["learned", "conv"], "'learned': the paper's model of the "
@@ -65,8 +65,8 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
   flags.DEFINE_integer("seed", d.seed, "Seed of TensorFlow and of the data order.", flag_values=fv)
 
 
-def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> emt.EnvModelTrainConfig:
-  return emt.EnvModelTrainConfig(
+def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> model_training.EnvModelTrainConfig:
+  return model_training.EnvModelTrainConfig(
       steps=fv.steps, batch_size=fv.batch_size, learning_rate=fv.learning_rate,
       reward_weight=fv.reward_weight, max_grad_norm=fv.max_grad_norm or None,
       eval_fraction=fv.eval_fraction, eval_every=fv.eval_every, checkpoint_every=fv.checkpoint_every,
@@ -86,8 +86,8 @@ def picture(model: snt.Module, frames: np.ndarray, actions: np.ndarray, game: st
 
 def _evaluate(model, eval_data, game: str) -> tuple[dict, Optional[object]]:
   pairs, (frames, actions) = eval_data
-  metrics = emt.one_step_metrics(model, pairs)
-  for k, error in enumerate(emt.rollout_errors(model, frames, actions), start=1):
+  metrics = model_training.one_step_metrics(model, pairs)
+  for k, error in enumerate(model_training.rollout_errors(model, frames, actions), start=1):
     metrics[f"rollout_error/{k}"] = float(error)
   return metrics, (picture(model, frames[0], actions[0], game) if len(frames) else None)
 
@@ -96,8 +96,8 @@ def copy_baseline(eval_data) -> dict:
   """The same errors for the copy model (predicts 'nothing changes'), the bar a useful model must clear."""
   pairs, (frames, actions) = eval_data
   copy = CopyModel(num_reward_bins=0)
-  metrics = dict(pixel_error=emt.one_step_metrics(copy, pairs)["pixel_error"])
-  for k, error in enumerate(emt.rollout_errors(copy, frames, actions), start=1):
+  metrics = dict(pixel_error=model_training.one_step_metrics(copy, pairs)["pixel_error"])
+  for k, error in enumerate(model_training.rollout_errors(copy, frames, actions), start=1):
     metrics[f"rollout_error/{k}"] = float(error)
   return metrics
 
@@ -108,13 +108,13 @@ def export_model(model: snt.Module, logdir: str, metadata: dict) -> str:
   as the paper flag files give it) or =<logdir>/env_model (the prefix). Returns the prefix."""
   prefix = os.path.join(logdir, EXPORT_NAME)
   checkpointing.save_env_model(model, prefix)
-  emt.write_metadata(logdir, metadata)
+  model_training.write_metadata(logdir, metadata)
   # Written last, with an atomic rename; a relative name, so the logdir can be moved.
   tf.compat.v1.train.update_checkpoint_state(logdir, EXPORT_NAME)
   return prefix
 
 
-def run(config: emt.EnvModelTrainConfig, data_dir: str, logdir: str, model_kind: str = "learned",
+def run(config: model_training.EnvModelTrainConfig, data_dir: str, logdir: str, model_kind: str = "learned",
         frame_head: str = "palette", predict_reward: bool = True,
         model: Optional[snt.Module] = None) -> dict:
   """Trains (or resumes training) up to `config.steps` updates, then exports the model.
@@ -131,11 +131,11 @@ def run(config: emt.EnvModelTrainConfig, data_dir: str, logdir: str, model_kind:
     The last evaluation's metrics (empty without held-out shards) plus 'step' and 'export'.
   """
   tf.random.set_seed(config.seed)
-  manifest = env_model_data.read_manifest(data_dir)
-  train_names, eval_names = env_model_data.split_shards(manifest, config.eval_fraction)
-  metadata = emt.model_metadata(model_kind, manifest, frame_head, predict_reward)
+  manifest = model_data.read_manifest(data_dir)
+  train_names, eval_names = model_data.split_shards(manifest, config.eval_fraction)
+  metadata = model_training.model_metadata(model_kind, manifest, frame_head, predict_reward)
   if model is None:
-    agent_config = emt.agent_config_for(metadata)
+    agent_config = model_training.agent_config_for(metadata)
     game_palette = agent_config.game_spec().palette
     if np.asarray(manifest["palette"]).shape != game_palette.shape or not np.array_equal(
         manifest["palette"], game_palette):
@@ -143,23 +143,23 @@ def run(config: emt.EnvModelTrainConfig, data_dir: str, logdir: str, model_kind:
                        f"{manifest['game']} now has {game_palette.tolist()}: recollect the data.")
     model = factory.build_env_model(agent_config)
   ckpt_dir = os.path.join(logdir, "checkpoints")
-  if os.path.exists(os.path.join(ckpt_dir, emt.METADATA_FILE)):
-    old = emt.load_metadata(ckpt_dir)
+  if os.path.exists(os.path.join(ckpt_dir, model_training.METADATA_FILE)):
+    old = model_training.load_metadata(ckpt_dir)
     changed = [k for k in metadata if old.get(k) != json.loads(json.dumps(metadata[k]))]
     if changed:
       raise ValueError(f"{logdir!r} holds a model with other {changed}; use another --logdir.")
-  trainer = emt.EnvModelTrainer(model, config)
-  batches = iter(env_model_data.transitions_dataset(data_dir, train_names, config.batch_size, config.seed,
+  trainer = model_training.EnvModelTrainer(model, config)
+  batches = iter(model_data.transitions_dataset(data_dir, train_names, config.batch_size, config.seed,
                                                     config.shuffle_buffer))
   trainer.build(next(batches))
   checkpointer = checkpointing.Checkpointer(ckpt_dir, 3, **trainer.trackables())
   if checkpointer.restore_latest():
     logging.info("Resumed from %s at step %d.", checkpointer.latest_path, int(trainer.step.numpy()))
   os.makedirs(ckpt_dir, exist_ok=True)
-  emt.write_metadata(ckpt_dir, metadata)
+  model_training.write_metadata(ckpt_dir, metadata)
   eval_data = None
   if eval_names:
-    eval_data = env_model_data.held_out_data(data_dir, eval_names, config.eval_transitions,
+    eval_data = model_data.held_out_data(data_dir, eval_names, config.eval_transitions,
                                              config.eval_windows, config.rollout_depth)
   writer = tf.summary.create_file_writer(logdir)
   baseline = copy_baseline(eval_data) if eval_data is not None else {}
@@ -176,11 +176,11 @@ def run(config: emt.EnvModelTrainConfig, data_dir: str, logdir: str, model_kind:
       rate = (step - start_step) / max(time.monotonic() - start, 1e-9)
       logging.info("step %d/%d | loss %.3f (frame %.3f, reward %.3f) | %.1f steps/s", step, config.steps,
                    logs["loss"], logs["frame_loss"], logs["reward_loss"], rate)
-      training.write_scalars(writer, {f"train/{k}": v for k, v in logs.items()}, step)
+      loop.write_scalars(writer, {f"train/{k}": v for k, v in logs.items()}, step)
     if eval_data is not None and (step % config.eval_every == 0 or done):
       metrics, image = _evaluate(model, eval_data, manifest["game"])
       logging.info("eval at step %d: %s", step, json.dumps({k: round(v, 4) for k, v in metrics.items()}))
-      training.write_scalars(writer, {f"eval/{k}": v for k, v in metrics.items()}, step)
+      loop.write_scalars(writer, {f"eval/{k}": v for k, v in metrics.items()}, step)
       if image is not None:
         pictures.image_summary(writer, "eval/imagination", image, step)
     if step % config.checkpoint_every == 0 or done:
@@ -204,7 +204,7 @@ def main(argv):
     if not fv.data or not fv.logdir:
       raise ValueError("--data and --logdir are required.")
     config = config_from_flags(fv)
-    env_model_data.read_manifest(fv.data)
+    model_data.read_manifest(fv.data)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   result = run(config, fv.data, fv.logdir, fv.env_model, fv.frame_head, fv.predict_reward)

@@ -4,8 +4,8 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from i2a import actor as actor_lib
-from i2a import queues
+from i2a.training import actor as actor_lib
+from i2a.training import queues
 from testing import fakes
 
 T, N = 4, 3

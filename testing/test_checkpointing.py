@@ -8,8 +8,8 @@ import sonnet as snt
 import tensorflow as tf
 
 import i2a
-from i2a import checkpointing
-from i2a import learner as learner_lib
+from i2a.training import checkpointing
+from i2a.training import learner as learner_lib
 from testing import test_learner
 
 

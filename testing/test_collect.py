@@ -13,12 +13,12 @@ from absl import flags
 import numpy as np
 import pytest
 
-from i2a import checkpointing
+from i2a.training import checkpointing
 from i2a import configs
-from i2a import env_factory
-from i2a import env_model_data
+from i2a.training import environments
+from i2a.model_pipeline import data as model_data
 from i2a import frame_processing
-from i2a import training
+from i2a.training import loop
 from launch import collect
 from launch import imagine
 from launch import train
@@ -27,33 +27,33 @@ from launch import train_env_model
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRST = 0
 ENVS = {
-    "minipacman": env_factory.EnvConfig(game="minipacman", frame_cap=7),  # Short episodes: many boundaries.
-    "sokoban": env_factory.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1,
+    "minipacman": environments.EnvConfig(game="minipacman", frame_cap=7),  # Short episodes: many boundaries.
+    "sokoban": environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1,
                                      max_steps=6),
 }
 
 
 def _writer(path, env_config, policy="random", seed=11):
-  return env_model_data.ShardWriter(str(path), collect.data_header(env_config, policy, seed))
+  return model_data.ShardWriter(str(path), collect.data_header(env_config, policy, seed))
 
 
 def _shards(path):
-  manifest = env_model_data.read_manifest(str(path))
-  return manifest, [env_model_data.read_shard(str(path), e["file"], manifest) for e in manifest["shards"]]
+  manifest = model_data.read_manifest(str(path))
+  return manifest, [model_data.read_shard(str(path), e["file"], manifest) for e in manifest["shards"]]
 
 
 @pytest.mark.parametrize("game", sorted(ENVS))
 def test_shards_hold_exactly_what_the_seeded_environment_produced(tmp_path, game):
   env_config = ENVS[game]
   writer = _writer(tmp_path, env_config)
-  written = collect.collect(env_factory.build_env(env_config, 3, seed=11), collect.RandomPolicy(5, 11),
+  written = collect.collect(environments.build_env(env_config, 3, seed=11), collect.RandomPolicy(5, 11),
                             writer, num_transitions=50, shard_size=12, session_seed=11)
   writer.close()
   manifest, shards = _shards(tmp_path)
   assert written == 5 and manifest["num_steps"] == 60  # Whole shards: ceil(50 / 12) of 12 steps.
   assert [e["session_seed"] for e in manifest["shards"]] == [11] * 5
   # Step the same seeded environment by hand with the same random actions.
-  env, rng = env_factory.build_env(env_config, 3, seed=11), np.random.default_rng(11)
+  env, rng = environments.build_env(env_config, 3, seed=11), np.random.default_rng(11)
   timestep = env.reset()
   boundaries = 0
   for shard in shards:
@@ -94,7 +94,7 @@ def test_interrupted_collection_keeps_complete_shards_and_resumes_without_duplic
   env_config = ENVS["minipacman"]
   writer = _writer(tmp_path, env_config)
   with pytest.raises(KeyboardInterrupt):  # Mid-shard: 2 shards of 4 steps done, 2 steps into the third.
-    collect.collect(env_factory.build_env(env_config, 2, seed=0), _InterruptingPolicy(11), writer,
+    collect.collect(environments.build_env(env_config, 2, seed=0), _InterruptingPolicy(11), writer,
                     num_transitions=40, shard_size=8)
   writer.close()
   manifest, shards = _shards(tmp_path)
@@ -102,17 +102,17 @@ def test_interrupted_collection_keeps_complete_shards_and_resumes_without_duplic
   assert sorted(os.listdir(tmp_path)) == [".lock", "manifest.json", "shard-00000.npz", "shard-00001.npz"]
   first_two = [s["frame"].copy() for s in shards]
   writer = _writer(tmp_path, env_config)
-  written = collect.collect(env_factory.build_env(env_config, 2, seed=1), collect.RandomPolicy(5, 1), writer,
+  written = collect.collect(environments.build_env(env_config, 2, seed=1), collect.RandomPolicy(5, 1), writer,
                             num_transitions=40, shard_size=8)
   writer.close()
   manifest, shards = _shards(tmp_path)
   assert written == 3 and manifest["num_steps"] == 40
-  assert [e["file"] for e in manifest["shards"]] == [env_model_data.shard_name(i) for i in range(5)]
+  assert [e["file"] for e in manifest["shards"]] == [model_data.shard_name(i) for i in range(5)]
   for before, shard in zip(first_two, shards):
     np.testing.assert_array_equal(before, shard["frame"])  # Old shards untouched.
   np.testing.assert_array_equal(shards[2]["step_type"][0], [FIRST, FIRST])  # A fresh session starts.
   writer = _writer(tmp_path, env_config)  # Already complete: nothing more is written.
-  assert collect.collect(env_factory.build_env(env_config, 2, seed=2), collect.RandomPolicy(5, 2), writer,
+  assert collect.collect(environments.build_env(env_config, 2, seed=2), collect.RandomPolicy(5, 2), writer,
                          num_transitions=40, shard_size=8) == 0
   writer.close()
 
@@ -128,12 +128,12 @@ def test_a_crash_before_a_shard_is_renamed_leaves_it_unlisted_and_it_is_cleaned(
       raise OSError("disk gone")
     real_replace(src, dst)
 
-  monkeypatch.setattr(env_model_data.os, "replace", failing_replace)
+  monkeypatch.setattr(model_data.os, "replace", failing_replace)
   with pytest.raises(OSError, match="disk gone"):
-    collect.collect(env_factory.build_env(env_config, 2, seed=0), collect.RandomPolicy(5, 0), writer,
+    collect.collect(environments.build_env(env_config, 2, seed=0), collect.RandomPolicy(5, 0), writer,
                     num_transitions=24, shard_size=8)
   writer.close()
-  monkeypatch.setattr(env_model_data.os, "replace", real_replace)
+  monkeypatch.setattr(model_data.os, "replace", real_replace)
   assert os.path.exists(tmp_path / "shard-00001.npz.tmp")
   manifest, _ = _shards(tmp_path)
   assert [e["file"] for e in manifest["shards"]] == ["shard-00000.npz"]
@@ -166,10 +166,10 @@ def test_a_killed_collector_process_leaves_readable_shards(tmp_path):
       process.kill()
   manifest, shards = _shards(out)  # Whatever the moment of the kill, the manifest and its shards read.
   assert len(shards) >= 2 and manifest["num_steps"] == 64 * len(shards)
-  header = {k: manifest[k] for k in env_model_data.IDENTITY_KEYS if k not in ("format", "version")}
-  writer = env_model_data.ShardWriter(str(out), dict(header, palette=manifest["palette"]))
+  header = {k: manifest[k] for k in model_data.IDENTITY_KEYS if k not in ("format", "version")}
+  writer = model_data.ShardWriter(str(out), dict(header, palette=manifest["palette"]))
   assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
-  collect.collect(env_factory.build_env(ENVS["minipacman"], 4, seed=5), collect.RandomPolicy(5, 5), writer,
+  collect.collect(environments.build_env(ENVS["minipacman"], 4, seed=5), collect.RandomPolicy(5, 5), writer,
                   num_transitions=manifest["num_steps"] + 64, shard_size=64)
   writer.close()
   assert len(_shards(out)[1]) == len(shards) + 1
@@ -205,7 +205,7 @@ def test_policy_choice_must_be_explicit(random_policy, agent_checkpoint):
 
 
 def _tiny_train_config(tmp_path, hidden=8):
-  return training.TrainConfig(
+  return loop.TrainConfig(
       agent=configs.AgentConfig(game="minipacman", variant="standard", hidden_size=hidden,
                                 torso=frame_processing.TorsoConfig((4,), (3,), (2,))),
       env=ENVS["minipacman"], logdir=str(tmp_path / "run"), seed=0)
@@ -213,7 +213,7 @@ def _tiny_train_config(tmp_path, hidden=8):
 
 def test_agent_from_a_launch_train_checkpoint_plays_the_collection(tmp_path):
   config = _tiny_train_config(tmp_path)
-  learner, checkpointer = training.build_learner(config)  # launch.train's own learner and checkpointer.
+  learner, checkpointer = loop.build_learner(config)  # launch.train's own learner and checkpointer.
   for variable in learner.agent.trainable_variables:
     variable.assign(variable + 0.25)
   checkpointer.save(3)
@@ -223,7 +223,7 @@ def test_agent_from_a_launch_train_checkpoint_plays_the_collection(tmp_path):
   for saved, loaded in zip(learner.agent.trainable_variables, agent.trainable_variables):
     np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
   writer = _writer(tmp_path / "data", config.env, policy={"agent_checkpoint": prefix})
-  collect.collect(env_factory.build_env(config.env, 2, seed=0), collect.AgentPolicy(agent, 2), writer,
+  collect.collect(environments.build_env(config.env, 2, seed=0), collect.AgentPolicy(agent, 2), writer,
                   num_transitions=16, shard_size=8)
   writer.close()
   _, shards = _shards(tmp_path / "data")

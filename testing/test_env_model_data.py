@@ -1,10 +1,10 @@
-"""i2a/env_model_data.py: shard format, manifest, valid pairs, k-step windows, splits, tf.data pipeline."""
+"""i2a/model_pipeline/data.py: shard format, manifest, valid pairs, k-step windows, splits, tf.data pipeline."""
 import os
 
 import numpy as np
 import pytest
 
-from i2a import env_model_data as data
+from i2a.model_pipeline import data
 
 FIRST, MID, LAST = 0, 1, 2
 H, W, E = 3, 4, 5

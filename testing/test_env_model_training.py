@@ -1,4 +1,4 @@
-"""i2a/env_model_training.py and launch/train_env_model.py: training reduces the loss, the metrics match
+"""i2a/model_pipeline/training.py and launch/train_env_model.py: training reduces the loss, the metrics match
 NumPy references, incompatible models are refused, and a trained model loads into launch.train's agent."""
 import dataclasses
 import os
@@ -9,12 +9,12 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a import configs
-from i2a import env_factory
-from i2a import env_model_data
-from i2a import env_model_training as emt
+from i2a.training import environments
+from i2a.model_pipeline import data as model_data
+from i2a.model_pipeline import training as model_training
 from i2a import frame_processing
 from i2a import games
-from i2a import training
+from i2a.training import loop
 from i2a import types
 from i2a.env_models import CopyModel
 from i2a.env_models import MiniPacmanEnvModel
@@ -35,7 +35,7 @@ def write_synthetic_data(path, height=6, width=8, num_shards=4, length=16, num_e
   header = dict(game="minipacman", env_config={"game": "minipacman", "task": "regular"},
                 frame_shape=[height, width, 3], num_actions=5, num_events=5, palette=palette.tolist(),
                 policy="random", seed=seed)
-  writer = env_model_data.ShardWriter(str(path), header)
+  writer = model_data.ShardWriter(str(path), header)
   pos, t_in_episode = rng.integers([height, width], size=(num_envs, 2)), np.zeros(num_envs, int)
   for _ in range(num_shards):
     rows = dict(step_type=[], frame=[], action=[], reward=[], discount=[], events=[])
@@ -62,7 +62,7 @@ def write_synthetic_data(path, height=6, width=8, num_shards=4, length=16, num_e
     rows["events"].insert(0, np.zeros((num_envs, 5), np.float32))  # Row 0's step arrived before the shard.
     rows["reward"].insert(0, np.zeros(num_envs, np.float32))
     rows["discount"].insert(0, np.ones(num_envs, np.float32))
-    writer.write({k: np.stack(v).astype(env_model_data.DTYPES[k]) for k, v in rows.items()})
+    writer.write({k: np.stack(v).astype(model_data.DTYPES[k]) for k, v in rows.items()})
   writer.close()
 
 
@@ -83,10 +83,10 @@ def test_a_few_hundred_updates_on_a_tiny_dataset_reduce_the_loss(tmp_path, name)
   write_synthetic_data(tmp_path)
   tf.random.set_seed(0)
   model = TINY_MODELS[name]()
-  trainer = emt.EnvModelTrainer(model, emt.EnvModelTrainConfig(batch_size=32, learning_rate=3e-3))
-  manifest = env_model_data.read_manifest(str(tmp_path))
+  trainer = model_training.EnvModelTrainer(model, model_training.EnvModelTrainConfig(batch_size=32, learning_rate=3e-3))
+  manifest = model_data.read_manifest(str(tmp_path))
   names = [e["file"] for e in manifest["shards"]]
-  batches = iter(env_model_data.transitions_dataset(str(tmp_path), names, 32, seed=0, shuffle_buffer=500))
+  batches = iter(model_data.transitions_dataset(str(tmp_path), names, 32, seed=0, shuffle_buffer=500))
   fixed = next(batches)
   trainer.build(fixed)
   before = [float(x) for x in trainer.loss(fixed)]
@@ -128,7 +128,7 @@ def test_rollout_errors_match_a_numpy_reference(model_name):
     noise = rng.random(frames[:, k].shape[:-1]) < 0.1 * k
     frames[:, k][noise] = rng.integers(0, 256, size=(noise.sum(), 3))
   model = CopyModel(0) if model_name == "copy" else ShiftModel()
-  errors = emt.rollout_errors(model, frames, actions, batch_size=3)
+  errors = model_training.rollout_errors(model, frames, actions, batch_size=3)
   # Open-loop: the copy model predicts frame 0 forever; the shift model rolls frame 0 by the real actions.
   expected = []
   for k in range(1, depth + 1):
@@ -141,17 +141,17 @@ def test_rollout_errors_match_a_numpy_reference(model_name):
 
 def test_rollout_errors_reject_mismatched_windows():
   with pytest.raises(ValueError, match="frames \\[M, K\\+1"):
-    emt.rollout_errors(CopyModel(0), np.zeros((2, 3, 4, 4, 3), np.uint8), np.zeros((2, 3), np.int32))
+    model_training.rollout_errors(CopyModel(0), np.zeros((2, 3, 4, 4, 3), np.uint8), np.zeros((2, 3), np.int32))
 
 
 @pytest.mark.parametrize("name", ["minipacman_events_palette", "talk_conv_model"])
 def test_one_step_metrics_match_a_numpy_reference(tmp_path, name):
   write_synthetic_data(tmp_path, num_shards=1)
-  manifest = env_model_data.read_manifest(str(tmp_path))
-  pairs = env_model_data.transitions(env_model_data.read_shard(str(tmp_path), "shard-00000.npz", manifest))
+  manifest = model_data.read_manifest(str(tmp_path))
+  pairs = model_data.transitions(model_data.read_shard(str(tmp_path), "shard-00000.npz", manifest))
   tf.random.set_seed(1)
   model = TINY_MODELS[name]()
-  metrics = emt.one_step_metrics(model, pairs, batch_size=10)
+  metrics = model_training.one_step_metrics(model, pairs, batch_size=10)
   out = model(tf.cast(pairs["frame"], tf.float32) / 255.0, pairs["action"])
   pred = out.frame.numpy() * 255.0
   expected_error = _numpy_pixel_error(pred, pairs["next_frame"]).mean()
@@ -180,50 +180,50 @@ def _agent(**kwargs):
 
 
 @pytest.mark.parametrize("metadata,agent", [
-    pytest.param(emt.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(task="hunt"),
+    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(task="hunt"),
                  id="minipacman_events_serve_every_task"),
-    pytest.param(emt.model_metadata("learned", _manifest("sokoban"), "palette"), _agent(game="sokoban"),
+    pytest.param(model_training.model_metadata("learned", _manifest("sokoban"), "palette"), _agent(game="sokoban"),
                  id="sokoban"),
-    pytest.param(emt.model_metadata("conv", _manifest("minipacman"), "palette"), _agent(env_model="conv"),
+    pytest.param(model_training.model_metadata("conv", _manifest("minipacman"), "palette"), _agent(env_model="conv"),
                  id="talk_conv_model"),
 ])
 def test_matching_models_are_accepted(metadata, agent):
-  emt.check_env_model_compatible(metadata, agent)
-  assert emt.agent_config_for(metadata).resolved().env_model == metadata["model_kind"]
+  model_training.check_env_model_compatible(metadata, agent)
+  assert model_training.agent_config_for(metadata).resolved().env_model == metadata["model_kind"]
 
 
 @pytest.mark.parametrize("metadata,agent,message", [
-    pytest.param(emt.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(game="sokoban"),
+    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(game="sokoban"),
                  "game is 'minipacman' but the agent needs 'sokoban'", id="other_game"),
-    pytest.param(emt.model_metadata("learned", _manifest("sokoban", 7), "palette"), _agent(game="sokoban"),
+    pytest.param(model_training.model_metadata("learned", _manifest("sokoban", 7), "palette"), _agent(game="sokoban"),
                  "frame_shape is \\[56, 56, 3\\]", id="other_frame_size"),
-    pytest.param(emt.model_metadata("learned", _manifest("sokoban", 20, 4), "palette"),
+    pytest.param(model_training.model_metadata("learned", _manifest("sokoban", 20, 4), "palette"),
                  _agent(game="sokoban"), "pixels_per_cell is 4", id="other_sprite_size_same_frame_size"),
-    pytest.param(emt.model_metadata("learned", _manifest("minipacman"), "palette"),
+    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"),
                  _agent(frame_head="bernoulli"), "frame_head is 'palette'", id="other_frame_head"),
-    pytest.param(emt.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(env_model="conv"),
+    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(env_model="conv"),
                  "model_kind is 'learned'", id="other_model_kind"),
-    pytest.param(emt.model_metadata("conv", _manifest("minipacman"), "palette"),
+    pytest.param(model_training.model_metadata("conv", _manifest("minipacman"), "palette"),
                  _agent(env_model="conv", task="hunt"), "task is 'regular'",
                  id="conv_rewards_of_another_task"),
-    pytest.param(emt.model_metadata("learned", _manifest("sokoban"), "palette"),
+    pytest.param(model_training.model_metadata("learned", _manifest("sokoban"), "palette"),
                  _agent(game="sokoban", predict_reward=False), "predict_reward is True",
                  id="reward_vs_frames_only"),
-    pytest.param(dict(emt.model_metadata("learned", _manifest("minipacman"), "palette"),
+    pytest.param(dict(model_training.model_metadata("learned", _manifest("minipacman"), "palette"),
                       palette=[[0, 0, 0], [1, 1, 1]]), _agent(), "palette", id="other_palette"),
-    pytest.param(emt.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(variant="standard",
+    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(variant="standard",
                  env_model=None), "has no learned environment model", id="model_free_agent"),
-    pytest.param(emt.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(variant="copy",
+    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(variant="copy",
                  env_model=None), "has no learned environment model", id="copy_model_agent"),
 ])
 def test_incompatible_models_are_refused_with_the_difference_named(metadata, agent, message):
   with pytest.raises(ValueError, match=message):
-    emt.check_env_model_compatible(metadata, agent)
+    model_training.check_env_model_compatible(metadata, agent)
 
 
 def test_missing_metadata_is_a_clear_error(tmp_path):
   with pytest.raises(ValueError, match="No environment-model metadata"):
-    emt.load_metadata(str(tmp_path / "env_model"))
+    model_training.load_metadata(str(tmp_path / "env_model"))
 
 
 @pytest.mark.parametrize("field,value", [pytest.param("steps", 0, id="steps"),
@@ -232,7 +232,7 @@ def test_missing_metadata_is_a_clear_error(tmp_path):
                                          pytest.param("max_grad_norm", -1.0, id="max_grad_norm")])
 def test_bad_training_configs_are_refused(field, value):
   with pytest.raises(ValueError, match=field):
-    emt.EnvModelTrainConfig(**{field: value})
+    model_training.EnvModelTrainConfig(**{field: value})
 
 
 def _events(logdir):
@@ -247,24 +247,24 @@ def test_trained_model_is_exported_for_launch_train_and_training_resumes(tmp_pat
   data, logdir = tmp_path / "data", str(tmp_path / "model")
   write_synthetic_data(data, height=15, width=19, num_shards=3, length=8, num_envs=2,
                        palette=games.game_spec("minipacman").palette)
-  config = emt.EnvModelTrainConfig(steps=3, batch_size=4, eval_fraction=0.34, eval_every=2, log_every=1,
+  config = model_training.EnvModelTrainConfig(steps=3, batch_size=4, eval_fraction=0.34, eval_every=2, log_every=1,
                                    checkpoint_every=2, eval_transitions=8, eval_windows=4, rollout_depth=2)
   result = train_env_model.run(config, str(data), logdir)  # The paper's MiniPacman model.
   assert result["step"] == 3 and set(result) >= {"pixel_error", "event_accuracy", "rollout_error/2"}
   assert tf.train.latest_checkpoint(logdir) == os.path.join(logdir, "env_model") == result["export"]
   assert {"train/loss", "eval/pixel_error", "eval/rollout_error/1", "eval/imagination"} <= _events(logdir)
-  metadata = emt.load_metadata(logdir)
+  metadata = model_training.load_metadata(logdir)
   assert (metadata["game"], metadata["model_kind"], metadata["frame_shape"]) == ("minipacman", "learned",
                                                                                 [15, 19, 3])
   # launch.train's learner loads it (the directory form of --env_model_checkpoint, as in the flag files).
   agent_config = configs.AgentConfig(
       game="minipacman", variant="i2a", hidden_size=8, lstm_size=8, rollout_hidden_size=8,
       torso=frame_processing.TorsoConfig((4,), (3,), (2,)))
-  emt.check_checkpoint_compatible(logdir, agent_config)
+  model_training.check_checkpoint_compatible(logdir, agent_config)
   with pytest.raises(ValueError, match="frame_head"):
-    emt.check_checkpoint_compatible(logdir, configs.AgentConfig(game="minipacman", frame_head="bernoulli"))
-  learner, _ = training.build_learner(training.TrainConfig(
-      agent=agent_config, env=env_factory.EnvConfig(game="minipacman"), logdir=str(tmp_path / "i2a"),
+    model_training.check_checkpoint_compatible(logdir, configs.AgentConfig(game="minipacman", frame_head="bernoulli"))
+  learner, _ = loop.build_learner(loop.TrainConfig(
+      agent=agent_config, env=environments.EnvConfig(game="minipacman"), logdir=str(tmp_path / "i2a"),
       env_model_checkpoint=logdir))
   stored = dict(tf.train.list_variables(result["export"]))
   assert len(learner.agent.frozen_variables) == len([k for k in stored if k.startswith("env_model/")])
@@ -274,9 +274,9 @@ def test_trained_model_is_exported_for_launch_train_and_training_resumes(tmp_pat
   np.testing.assert_array_equal(loaded.numpy(), reader.get_tensor(net))
   # launch.train's learner refuses it for another game before loading anything.
   with pytest.raises(ValueError, match="game"):
-    training.build_learner(training.TrainConfig(
+    loop.build_learner(loop.TrainConfig(
         agent=dataclasses.replace(agent_config, game="sokoban", room_size=5, pixels_per_cell=1),
-        env=env_factory.EnvConfig(game="sokoban", room_size=5, pixels_per_cell=1),
+        env=environments.EnvConfig(game="sokoban", room_size=5, pixels_per_cell=1),
         logdir=str(tmp_path / "i2a_sokoban"),
         env_model_checkpoint=logdir))
   # A rerun with more steps resumes from the newest checkpoint: 2 more updates, not 5.

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 import i2a
-from i2a import profiling
+from i2a.training import profiling
 
 VARIANTS = ("standard", "large", "copy", "i2a")
 

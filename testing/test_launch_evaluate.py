@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from launch import evaluate
-from i2a import training
+from i2a.training import loop
 from testing import fakes
 
 TINY = ["--env=sokoban", "--room_size=5", "--num_boxes=1", "--pixels_per_cell=1", "--max_steps=10", "--torso=4:3:2",
@@ -26,7 +26,7 @@ def test_play_counts_exactly_k_episodes_per_copy(episodes):
 
 
 def _checkpoint(config):
-  learner, checkpointer = training.build_learner(config)
+  learner, checkpointer = loop.build_learner(config)
   checkpointer.save(0)
 
 

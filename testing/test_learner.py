@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 import i2a
-from i2a import device
-from i2a import learner as learner_lib
+from i2a.training import device
+from i2a.training import learner as learner_lib
 from testing import numpy_vtrace
 
 F, M, L = numpy_vtrace.FIRST, numpy_vtrace.MID, numpy_vtrace.LAST

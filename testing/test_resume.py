@@ -10,8 +10,8 @@ import time
 from absl import flags
 import pytest
 
-from i2a import checkpointing
-from i2a import training
+from i2a.training import checkpointing
+from i2a.training import loop
 from launch import train as train_main
 from testing import test_train_local
 
@@ -32,11 +32,11 @@ def restored_summary(argv) -> dict:
   try:
     fv.unparse_flags()
     fv(["train", *argv])
-    learner, checkpointer = training.build_learner(train_main.config_from_flags(fv))
+    learner, checkpointer = loop.build_learner(train_main.config_from_flags(fv))
   finally:
     fv.unparse_flags()
   assert checkpointer.restore_latest()
-  return training.state_summary(learner)
+  return loop.state_summary(learner)
 
 
 def test_sigkilled_run_resumes_with_state_intact(tmp_path):
@@ -75,7 +75,7 @@ def test_sigkilled_run_resumes_with_state_intact(tmp_path):
 @pytest.mark.parametrize("damage", ["truncate_data", "delete_data"])
 def test_corrupt_checkpoint_gives_a_clear_error(tmp_path, damage):
   config = test_train_local.tiny_config(tmp_path)
-  learner, checkpointer = training.build_learner(config)
+  learner, checkpointer = loop.build_learner(config)
   path = checkpointer.save(0)
   (data,) = glob.glob(path + ".data-*")
   if damage == "truncate_data":
@@ -85,4 +85,4 @@ def test_corrupt_checkpoint_gives_a_clear_error(tmp_path, damage):
     os.remove(data)
   del learner
   with pytest.raises(checkpointing.CheckpointError, match="ckpt-0"):
-    training.train(config)
+    loop.train(config)

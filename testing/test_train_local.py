@@ -7,24 +7,24 @@ import pytest
 import tensorflow as tf
 
 from i2a import configs
-from i2a import env_factory
+from i2a.training import environments
 from i2a import frame_processing
-from i2a import training
+from i2a.training import loop
 
 T, B = 5, 4
 
 
-def tiny_config(logdir, total_frames=8 * T * B, **kwargs) -> training.TrainConfig:
+def tiny_config(logdir, total_frames=8 * T * B, **kwargs) -> loop.TrainConfig:
   """5x5 Sokoban rooms, 1 box, one pixel per cell, a 4-channel conv and 10-step episodes."""
   torso = frame_processing.TorsoConfig(channels=(4,), kernel_shapes=(3,), strides=(2,))
   agent = configs.AgentConfig(game="sokoban", variant="standard", room_size=5, pixels_per_cell=1,
                               torso=torso, hidden_size=8)
-  env = env_factory.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1, max_steps=10)
+  env = environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1, max_steps=10)
   defaults = dict(agent=agent, env=env, logdir=str(logdir), num_actors=2, envs_per_actor=2, batch_size=B,
                   unroll_length=T, total_frames=total_frames, seed=1, log_every_secs=0.0,
                   checkpoint_every_secs=None)
   defaults.update(kwargs)
-  return training.TrainConfig(**defaults)
+  return loop.TrainConfig(**defaults)
 
 
 def read_scalars(logdir) -> dict:
@@ -38,7 +38,7 @@ def read_scalars(logdir) -> dict:
 
 
 def test_tiny_local_run_trains_logs_and_checkpoints(tmp_path):
-  result = training.train(tiny_config(tmp_path, checkpoint_every_frames=3 * T * B, max_checkpoints=10))
+  result = loop.train(tiny_config(tmp_path, checkpoint_every_frames=3 * T * B, max_checkpoints=10))
   assert result["learner_step"] == 8 and result["num_frames"] == 8 * T * B
   scalars = read_scalars(tmp_path)
   for tag in ("episode_return", "solve_rate", "loss", "pg_loss", "baseline_loss", "entropy_loss",
@@ -56,8 +56,8 @@ def test_tiny_local_run_trains_logs_and_checkpoints(tmp_path):
 
 
 def test_second_run_resumes_where_the_first_stopped(tmp_path):
-  first = training.train(tiny_config(tmp_path, total_frames=3 * T * B))
-  second = training.train(tiny_config(tmp_path, total_frames=5 * T * B))
+  first = loop.train(tiny_config(tmp_path, total_frames=3 * T * B))
+  second = loop.train(tiny_config(tmp_path, total_frames=5 * T * B))
   with open(os.path.join(tmp_path, "resumes.jsonl")) as f:
     (resumed,) = [json.loads(line) for line in f]
   for key in ("num_frames", "learner_step"):
@@ -69,9 +69,9 @@ def test_second_run_resumes_where_the_first_stopped(tmp_path):
 
 def test_progress_line_reports_frames_rate_return_solve_rate_and_eta():
   scalars = dict(frames_per_second=100.0, episode_return=1.5, solve_rate=0.25, policy_lag=1.0)
-  line = training.progress_line(scalars, frames=1000, total=7000, game="sokoban")
+  line = loop.progress_line(scalars, frames=1000, total=7000, game="sokoban")
   assert line == "frames 1,000/7,000 | 100 frames/s | return 1.50 | solved 25.0% | lag 1.0 | ETA 00:01:00"
-  line = training.progress_line(scalars, 7000, 7000, "minipacman")
+  line = loop.progress_line(scalars, 7000, 7000, "minipacman")
   assert "solved" not in line and line.endswith("ETA 00:00:00")
 
 
@@ -80,9 +80,9 @@ def test_progress_line_reports_frames_rate_return_solve_rate_and_eta():
     (dict(backend="mpi"), "Unknown backend"),
     (dict(ray_address="auto"), "only used by backend='ray'"),
     (dict(unroll_length=0), "unroll_length"),
-    (dict(env=env_factory.EnvConfig(game="sokoban", room_size=6, num_boxes=1, pixels_per_cell=1)),
+    (dict(env=environments.EnvConfig(game="sokoban", room_size=6, num_boxes=1, pixels_per_cell=1)),
      "expects 5x5 rooms"),
-    (dict(env=env_factory.EnvConfig(game="minipacman")), "configured for 'sokoban'"),
+    (dict(env=environments.EnvConfig(game="minipacman")), "configured for 'sokoban'"),
 ], ids=["batch_not_multiple", "unknown_backend", "address_without_ray", "zero_unroll", "room_mismatch",
         "game_mismatch"])
 def test_bad_train_configs_are_refused(tmp_path, kwargs, message):
@@ -93,8 +93,8 @@ def test_bad_train_configs_are_refused(tmp_path, kwargs, message):
 def test_actor_failure_stops_training_with_its_error(tmp_path):
   bad_levels = tmp_path / "levels.txt"
   bad_levels.write_text("; 0\n#####\n#@$.#\n#####\n")  # 3 rows: not a 5x5 room.
-  config = tiny_config(tmp_path, env=env_factory.EnvConfig(game="sokoban", room_size=5, num_boxes=1,
+  config = tiny_config(tmp_path, env=environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1,
                                                            pixels_per_cell=1, levels=str(bad_levels)))
   with pytest.raises(RuntimeError, match="actor failed") as info:
-    training.train(config)
+    loop.train(config)
   assert "levels.txt" in str(info.value.__cause__)

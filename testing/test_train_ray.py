@@ -5,9 +5,9 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from i2a import backends  # pylint: disable=g-import-not-at-top,wrong-import-position
-from i2a import training  # pylint: disable=g-import-not-at-top,wrong-import-position
-from i2a.backends import ray_backend  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i2a.training import backends  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i2a.training import loop  # pylint: disable=g-import-not-at-top,wrong-import-position
+from i2a.training.backends import ray_backend  # pylint: disable=g-import-not-at-top,wrong-import-position
 from testing import test_train_local  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 T, B = test_train_local.T, test_train_local.B
@@ -23,7 +23,7 @@ def cluster():
 @pytest.mark.usefixtures("cluster")
 def test_tiny_ray_run_trains(tmp_path):
   config = test_train_local.tiny_config(tmp_path, total_frames=4 * T * B, backend="ray")
-  result = training.train(config)
+  result = loop.train(config)
   assert (result["learner_step"], result["num_frames"]) == (4, 4 * T * B)
   assert result["policy_lag"] >= 0 and result["actor_restarts"] == 0
 
@@ -31,14 +31,14 @@ def test_tiny_ray_run_trains(tmp_path):
 @pytest.mark.usefixtures("cluster")
 def test_killed_actor_is_restarted_and_learning_goes_on(tmp_path):
   config = test_train_local.tiny_config(tmp_path)
-  learner, _ = training.build_learner(config)
+  learner, _ = loop.build_learner(config)
   builder = backends.ActorBuilder(config.agent, config.env, config.envs_per_actor, config.unroll_length,
                                   config.seed)
   backend = ray_backend.RayBackend(builder, num_actors=2, queue_size=2)
   try:
     backend.publish(learner.get_weights(), 0)
     backend.start()
-    batcher = training.queues.Batcher(backend.unroll_queue, config.batch_size)
+    batcher = loop.queues.Batcher(backend.unroll_queue, config.batch_size)
     victim = backend.actors[0]
     old_pid = ray.get(victim.pid.remote())
     learner.step(batcher.next_batch(timeout=240)[0])

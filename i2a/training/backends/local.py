@@ -5,8 +5,8 @@ from typing import Optional, Sequence
 from absl import logging
 import numpy as np
 
-from i2a import actor as actor_lib
-from i2a import backends
+from i2a.training import actor as actor_lib
+from i2a.training import backends
 
 
 class WeightsBox(actor_lib.VariableSource):

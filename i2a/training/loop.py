@@ -16,13 +16,13 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from i2a import backends
-from i2a import checkpointing
+from i2a.training import backends
+from i2a.training import checkpointing
 from i2a import configs
-from i2a import env_factory
+from i2a.training import environments
 from i2a import factory
-from i2a import learner as learner_lib
-from i2a import queues
+from i2a.training import learner as learner_lib
+from i2a.training import queues
 
 BACKENDS = ("local", "ray")
 _SCALAR_METADATA = tf.compat.v1.SummaryMetadata(
@@ -51,7 +51,7 @@ class TrainConfig:
     max_seconds: also stop (with a checkpoint) after this many seconds of training; None for no limit.
   """
   agent: configs.AgentConfig = configs.AgentConfig(game="sokoban", variant="standard")
-  env: env_factory.EnvConfig = env_factory.EnvConfig()
+  env: environments.EnvConfig = environments.EnvConfig()
   learner: learner_lib.LearnerConfig = learner_lib.LearnerConfig()
   logdir: str = "runs/default"
   num_actors: int = 2
@@ -97,9 +97,9 @@ class TrainConfig:
 def make_backend(config: TrainConfig, builder: backends.ActorBuilder) -> backends.Backend:
   queue_size = config.queue_size or 2 * config.num_actors
   if config.backend == "ray":
-    from i2a.backends import ray_backend  # pylint: disable=g-import-not-at-top  # Optional extra.
+    from i2a.training.backends import ray_backend  # pylint: disable=g-import-not-at-top  # Optional extra.
     return ray_backend.RayBackend(builder, config.num_actors, queue_size, address=config.ray_address)
-  from i2a.backends import local  # pylint: disable=g-import-not-at-top
+  from i2a.training.backends import local  # pylint: disable=g-import-not-at-top
   return local.LocalBackend(builder, config.num_actors, queue_size)
 
 
@@ -119,8 +119,8 @@ def build_learner(config: TrainConfig) -> tuple[learner_lib.Learner, checkpointi
   learner = learner_lib.Learner(agent, config.learner)
   if config.env_model_checkpoint:
     # Refuse a model trained for another game, frame shape, head or task before touching its weights.
-    from i2a import env_model_training  # pylint: disable=g-import-not-at-top
-    env_model_training.check_checkpoint_compatible(config.env_model_checkpoint, config.agent)
+    from i2a.model_pipeline import training as model_training  # pylint: disable=g-import-not-at-top
+    model_training.check_checkpoint_compatible(config.env_model_checkpoint, config.agent)
     checkpointing.load_env_model(agent.env_model, config.env_model_checkpoint)
   checkpointer = checkpointing.Checkpointer(os.path.join(config.logdir, "checkpoints"),
                                             config.max_checkpoints, **learner.trackables())

@@ -15,8 +15,9 @@ from typing import Optional, Sequence
 from absl import logging
 import numpy as np
 
-from i2a import actor as actor_lib
-from i2a import backends
+import i2a
+from i2a.training import actor as actor_lib
+from i2a.training import backends
 
 try:
   import ray  # pylint: disable=g-import-not-at-top
@@ -24,7 +25,8 @@ except ImportError:  # Optional extra: pip install "ray[default]".
   ray = None
 
 _MAX_CONSECUTIVE_DEATHS = 5  # An actor that dies this often in a row is a bug, not bad luck.
-_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The folder holding the `i2a` package, so that local Ray workers import this checkout.
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(i2a.__file__)))
 
 
 class _RefSource(actor_lib.VariableSource):

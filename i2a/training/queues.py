@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from i2a import actor as actor_lib
+from i2a.training import actor as actor_lib
 from i2a import types
 
 

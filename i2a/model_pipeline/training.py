@@ -17,7 +17,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a import configs
-from i2a import env_model_data
+from i2a.model_pipeline import data as model_data
 from i2a.env_models import frame_heads
 from i2a.env_models import model_losses
 from i2a.env_models.copy_model import CopyModel
@@ -38,7 +38,7 @@ class EnvModelTrainConfig:
     learning_rate: Adam step size; 7e-4 as a third-party fit of these models (spec 3, [3P]).
     reward_weight: weight of the reward/event NLL; 1 keeps l_model a joint likelihood (spec 2.1).
     max_grad_norm: global-norm gradient clipping; None for none.
-    eval_fraction: fraction of shards held out for evaluation (`env_model_data.split_shards`).
+    eval_fraction: fraction of shards held out for evaluation (`model_data.split_shards`).
     eval_every, checkpoint_every, log_every: periods in updates.
     eval_transitions, eval_windows: held-out pairs and k-step windows evaluated (the first ones).
     rollout_depth: K, open-loop rollout errors are reported for k = 1..K (I2A's depth is 5, spec 1.1).
@@ -146,12 +146,12 @@ class EnvModelTrainer:
     return dict(loss=loss, frame_loss=frame_loss, reward_loss=reward_loss, grad_norm=grad_norm)
 
   def update(self, batch: dict) -> dict:
-    """One Adam step on a batch of `env_model_data.transitions_dataset`; returns float scalars."""
+    """One Adam step on a batch of `model_data.transitions_dataset`; returns float scalars."""
     return {k: float(v) for k, v in self._update(batch).items()}
 
 
 def one_step_metrics(model: snt.Module, pairs: dict, batch_size: int = 256) -> dict:
-  """Held-out one-step metrics of `model` on the pairs of `env_model_data.transitions`.
+  """Held-out one-step metrics of `model` on the pairs of `model_data.transitions`.
 
   Returns:
     pixel_error (fraction of pixels of the wrong colour, `model_losses.frame_error_rate`), and for
@@ -232,7 +232,7 @@ def metadata_path(checkpoint_path: str) -> str:
 
 
 def write_metadata(directory: str, metadata: dict) -> None:
-  env_model_data.atomic_write(os.path.join(directory, METADATA_FILE), json.dumps(metadata, indent=1).encode())
+  model_data.atomic_write(os.path.join(directory, METADATA_FILE), json.dumps(metadata, indent=1).encode())
 
 
 def load_metadata(checkpoint_path: str) -> dict:

@@ -17,7 +17,7 @@ import numpy as np
 import sonnet as snt
 import tensorflow as tf
 
-from i2a import device as device_lib
+from i2a.training import device as device_lib
 from i2a import distillation
 from i2a import frame_stack
 from i2a import rl_losses

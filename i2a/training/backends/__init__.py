@@ -14,11 +14,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from i2a import actor as actor_lib
+from i2a.training import actor as actor_lib
 from i2a import configs
-from i2a import env_factory
+from i2a.training import environments
 from i2a import factory
-from i2a import queues
+from i2a.training import queues
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +34,7 @@ class ActorBuilder:
       from `seed + i + 1` (None: unseeded).
   """
   agent: configs.AgentConfig
-  env: env_factory.EnvConfig
+  env: environments.EnvConfig
   envs_per_actor: int
   unroll_length: int
   seed: Optional[int] = None
@@ -43,7 +43,7 @@ class ActorBuilder:
     seeded = self.seed is not None
     agent_config = dataclasses.replace(self.agent, seed=self.seed + actor_id + 1 if seeded else None)
     agent = factory.build_agent(agent_config)
-    env = env_factory.build_env(self.env, self.envs_per_actor,
+    env = environments.build_env(self.env, self.envs_per_actor,
                                 seed=self.seed + 1000 * (actor_id + 1) if seeded else None)
     return actor_lib.Actor(agent, env, self.unroll_length, source, actor_id=actor_id)
 
