@@ -7,6 +7,7 @@ import importlib
 from typing import Any
 
 from envs.sokoban.batched import BatchedSokoban
+from envs.sokoban.config import ACTION_NAMES
 from envs.sokoban.config import NUM_ACTIONS
 from envs.sokoban.config import SokobanConfig
 from envs.sokoban.env import Sokoban

@@ -25,13 +25,13 @@ import zipfile
 import zlib
 from typing import Optional, Sequence
 
+import dm_env
 import numpy as np
 import tensorflow as tf
 
 MANIFEST = "manifest.json"
 FORMAT = "i2a-env-model-data"
 VERSION = 1
-FIRST = 0
 # What must agree between a data directory and a collection that continues it.
 IDENTITY_KEYS = ("format", "version", "game", "env_config", "frame_shape", "num_actions", "num_events",
                  "policy", "seed")
@@ -100,7 +100,7 @@ def read_shard(directory: str, name: str, manifest: dict) -> dict:
 
 def valid_pairs(step_type: np.ndarray) -> np.ndarray:
   """bool [T, N]: whether (step t, step t+1) is a transition within one episode (step t+1 not FIRST)."""
-  return np.asarray(step_type)[1:] != FIRST
+  return np.asarray(step_type)[1:] != dm_env.StepType.FIRST
 
 
 def transitions(shard: dict) -> dict:

@@ -13,6 +13,7 @@ distillation terms and use IMPALA's V-trace for the actor/learner lag (WORKSPACE
 import dataclasses
 from typing import Optional, Sequence
 
+import dm_env
 import numpy as np
 import sonnet as snt
 import tensorflow as tf
@@ -23,7 +24,6 @@ from i2a import frame_stack
 from i2a import rl_losses
 from i2a import types
 
-_FIRST = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,7 +206,7 @@ class Learner:
     reset_state = self.agent.initial_state(tf.shape(observation)[1])
     state, prev_states = initial_state, []
     for t in range(observation.shape[0]):
-      state = tf.where(tf.equal(step_type[t], _FIRST)[:, None, None, None], reset_state, state)
+      state = tf.where(tf.equal(step_type[t], int(dm_env.StepType.FIRST))[:, None, None, None], reset_state, state)
       prev_states.append(state)
       state = frame_stack.update_frame_stack(state, frames[t])
     outputs, _ = snt.BatchApply(self.agent)(frames, tf.stack(prev_states))

@@ -23,12 +23,9 @@ from i2a.training import environments
 from i2a import factory
 from i2a.training import learner as learner_lib
 from i2a.training import queues
+from i2a.training import summaries
 
 BACKENDS = ("local", "ray")
-_SCALAR_METADATA = tf.compat.v1.SummaryMetadata(
-    plugin_data=tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars"))
-
-
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
   """One training run.
@@ -119,8 +116,8 @@ def build_learner(config: TrainConfig) -> tuple[learner_lib.Learner, checkpointi
   learner = learner_lib.Learner(agent, config.learner)
   if config.env_model_checkpoint:
     # Refuse a model trained for another game, frame shape, head or task before touching its weights.
-    from i2a.model_pipeline import training as model_training  # pylint: disable=g-import-not-at-top
-    model_training.check_checkpoint_compatible(config.env_model_checkpoint, config.agent)
+    from i2a.model_pipeline import export  # pylint: disable=g-import-not-at-top
+    export.check_checkpoint_compatible(config.env_model_checkpoint, config.agent)
     checkpointing.load_env_model(agent.env_model, config.env_model_checkpoint)
   checkpointer = checkpointing.Checkpointer(os.path.join(config.logdir, "checkpoints"),
                                             config.max_checkpoints, **learner.trackables())
@@ -154,15 +151,6 @@ class _Window:
       if game == "sokoban":  # A level is solved when its episode ends with discount 0 (spec 4.1).
         out["solve_rate"] = float(np.mean(self.terminal))
     return out
-
-
-def write_scalars(writer, scalars: dict, step: int) -> None:
-  """Writes TensorBoard scalar summaries without needing the tensorboard package (tf.summary.scalar
-  does): the same tensor summaries with the 'scalars' plugin tag."""
-  with writer.as_default():
-    for name, value in scalars.items():
-      tf.summary.write(name, tf.constant(value, tf.float32), step=step, metadata=_SCALAR_METADATA)
-  writer.flush()
 
 
 def progress_line(scalars: dict, frames: int, total: int, game: str) -> str:
@@ -213,7 +201,7 @@ def train(config: TrainConfig) -> dict:
         scalars = window.scalars(frames, config.env.game)
         scalars["actor_restarts"] = float(backend.actor_restarts)
         logging.info(progress_line(scalars, frames, config.total_frames, config.env.game))
-        write_scalars(writer, scalars, frames)
+        summaries.write_scalars(writer, scalars, frames)
         window = _Window(frames)
       now = time.monotonic()
       due_time = (config.checkpoint_every_secs is not None

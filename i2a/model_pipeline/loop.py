@@ -1,0 +1,106 @@
+"""The environment-model training loop: data -> Adam updates -> held-out metrics -> checkpoints ->
+export (paper Sec. 3.2: the model is pretrained, then frozen in I2A).
+
+    python -m launch.train_env_model --data=<launch.collect output> --logdir=<run>   # Calls this.
+"""
+import dataclasses
+import json
+import os
+import time
+from typing import Optional
+
+from absl import logging
+import numpy as np
+import sonnet as snt
+import tensorflow as tf
+
+from i2a import factory
+from i2a.model_pipeline import data as model_data
+from i2a.model_pipeline import export
+from i2a.model_pipeline import metrics as metrics_lib
+from i2a.model_pipeline import pictures
+from i2a.model_pipeline import training as model_training
+from i2a.training import checkpointing
+from i2a.training import summaries
+
+
+def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, logdir: str, model_kind: str = "learned",
+        frame_head: str = "palette", predict_reward: bool = True,
+        model: Optional[snt.Module] = None) -> dict:
+  """Trains (or resumes training) up to `config.steps` updates, then exports the model.
+
+  Args:
+    config: hyper-parameters.
+    data_dir: a launch.collect data directory.
+    logdir: where summaries, checkpoints and the export go.
+    model_kind, frame_head, predict_reward: which model (recorded in the metadata).
+    model: a model to train instead of the one `factory.build_env_model` builds for the metadata (tests
+      pass tiny ones); it must be of the kind the metadata names.
+
+  Returns:
+    The last evaluation's metrics (empty without held-out shards) plus 'step' and 'export'.
+  """
+  tf.random.set_seed(config.seed)
+  manifest = model_data.read_manifest(data_dir)
+  train_names, eval_names = model_data.split_shards(manifest, config.eval_fraction)
+  metadata = export.model_metadata(model_kind, manifest, frame_head, predict_reward)
+  if model is None:
+    agent_config = export.agent_config_for(metadata)
+    game_palette = agent_config.game_spec().palette
+    if np.asarray(manifest["palette"]).shape != game_palette.shape or not np.array_equal(
+        manifest["palette"], game_palette):
+      raise ValueError(f"The data in {data_dir!r} has the palette {manifest['palette']}, but "
+                       f"{manifest['game']} now has {game_palette.tolist()}: recollect the data.")
+    model = factory.build_env_model(agent_config)
+  ckpt_dir = os.path.join(logdir, "checkpoints")
+  if os.path.exists(os.path.join(ckpt_dir, export.METADATA_FILE)):
+    old = export.load_metadata(ckpt_dir)
+    changed = [k for k in metadata if old.get(k) != json.loads(json.dumps(metadata[k]))]
+    if changed:
+      raise ValueError(f"{logdir!r} holds a model with other {changed}; use another --logdir.")
+  trainer = model_training.EnvModelTrainer(model, config)
+  batches = iter(model_data.transitions_dataset(data_dir, train_names, config.batch_size, config.seed,
+                                                    config.shuffle_buffer))
+  trainer.build(next(batches))
+  checkpointer = checkpointing.Checkpointer(ckpt_dir, 3, **trainer.trackables())
+  if checkpointer.restore_latest():
+    logging.info("Resumed from %s at step %d.", checkpointer.latest_path, int(trainer.step.numpy()))
+  os.makedirs(ckpt_dir, exist_ok=True)
+  export.write_metadata(ckpt_dir, metadata)
+  eval_data = None
+  if eval_names:
+    eval_data = model_data.held_out_data(data_dir, eval_names, config.eval_transitions,
+                                             config.eval_windows, config.rollout_depth)
+  writer = tf.summary.create_file_writer(logdir)
+  baseline = metrics_lib.copy_baseline(eval_data) if eval_data is not None else {}
+  if baseline:
+    logging.info("copy-model baseline on held-out data: %s",
+                 json.dumps({k: round(v, 4) for k, v in baseline.items()}))
+  step, metrics, image, start = int(trainer.step.numpy()), {}, None, time.monotonic()
+  start_step = step
+  while step < config.steps:
+    logs = trainer.update(next(batches))
+    step += 1
+    done = step >= config.steps
+    if step % config.log_every == 0 or done:
+      rate = (step - start_step) / max(time.monotonic() - start, 1e-9)
+      logging.info("step %d/%d | loss %.3f (frame %.3f, reward %.3f) | %.1f steps/s", step, config.steps,
+                   logs["loss"], logs["frame_loss"], logs["reward_loss"], rate)
+      summaries.write_scalars(writer, {f"train/{k}": v for k, v in logs.items()}, step)
+    if eval_data is not None and (step % config.eval_every == 0 or done):
+      metrics, image = metrics_lib.evaluate(model, eval_data, manifest["game"])
+      logging.info("eval at step %d: %s", step, json.dumps({k: round(v, 4) for k, v in metrics.items()}))
+      summaries.write_scalars(writer, {f"eval/{k}": v for k, v in metrics.items()}, step)
+      if image is not None:
+        pictures.image_summary(writer, "eval/imagination", image, step)
+    if step % config.checkpoint_every == 0 or done:
+      checkpointer.save(step)
+  writer.close()
+  if eval_data is not None and not metrics:  # Resumed a finished run: evaluate what is exported.
+    metrics, image = metrics_lib.evaluate(model, eval_data, manifest["game"])
+  if eval_data is not None and image is not None:
+    pictures.save_png(image, os.path.join(logdir, "imagination.png"))
+  export_prefix = export.export_model(model, logdir, dict(
+      metadata, steps=step, data=os.path.abspath(data_dir), train_config=dataclasses.asdict(config),
+      eval_metrics=metrics, copy_baseline=baseline))
+  return dict(metrics, step=step, export=export_prefix, copy_baseline=baseline)
