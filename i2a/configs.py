@@ -27,6 +27,16 @@ PAPER_HIDDEN = {"sokoban": 512, "minipacman": 256}
 PAPER_LSTM = {"sokoban": 512, "minipacman": 256}
 
 
+MODEL_FREE_VARIANTS = ("standard", "large")
+
+
+def imag_path_of(variant: str, imag_path: Optional[str] = None) -> str:
+  """The imagination path an agent has: `imag_path` if given, else the variant's own ('none' for the
+  model-free baselines of paper Sec. 4.1, 'imag' for I2A and copy-model I2A). The one place that
+  decides whether an agent imagines."""
+  return imag_path or ("none" if variant in MODEL_FREE_VARIANTS else "imag")
+
+
 def _check(name: str, value, allowed) -> None:
   if value not in allowed:
     raise ValueError(f"Unknown {name} {value!r}; expected one of {tuple(allowed)}.")
@@ -82,7 +92,7 @@ class AgentConfig:
       _check("imag_path", self.imag_path, IMAG_PATHS)
     if self.env_model is not None:
       _check("env_model", self.env_model, ENV_MODELS)
-    if self.variant in ("standard", "large") and self.imag_path == "imag":
+    if self.variant in MODEL_FREE_VARIANTS and self.imag_path == "imag":
       raise ValueError(f"Variant {self.variant!r} is model-free: it has no imagination path "
                        "(use variant 'i2a' or 'copy').")
     if self.variant == "copy" and self.env_model not in (None, "copy"):
@@ -106,7 +116,7 @@ class AgentConfig:
     factor = 2 if self.variant == "large" else 1  # "every conv's channels and hidden units x2" (paper 4.1).
     torso = self.torso or PAPER_TORSO[self.game].widened(factor)
     hidden = self.hidden_size or PAPER_HIDDEN[self.game] * factor
-    imag_path = self.imag_path or ("none" if self.variant in ("standard", "large") else "imag")
+    imag_path = imag_path_of(self.variant, self.imag_path)
     env_model = self.env_model or ("copy" if self.variant == "copy" else "learned")
     return dataclasses.replace(
         self, torso=torso, hidden_size=hidden, imag_path=imag_path, env_model=env_model,

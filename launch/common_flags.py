@@ -132,7 +132,7 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
       raise ValueError(f"--{', --'.join(misplaced)} only apply to --env=sokoban.")
   elif "task" in present:
     raise ValueError("--task selects a MiniPacman task; Sokoban has none.")
-  imagines = (fv.imag_path or ("none" if variant in ("standard", "large") else "imag")) == "imag"
+  imagines = configs.imag_path_of(variant, fv.imag_path) == "imag"
   if not imagines:
     misplaced = [n for n in _IMAGINATION_ONLY if n in present and not (
         model_free_may_name_env_model and n == "env_model_checkpoint")]

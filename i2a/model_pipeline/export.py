@@ -72,7 +72,7 @@ def check_env_model_compatible(metadata: dict, config: configs.AgentConfig,
   paper MiniPacman model predicts events, so it serves every task (paper Sec. 5).
   """
   config = config.resolved()
-  if config.imag_path != "imag" or config.env_model not in ("learned", "conv"):
+  if not config.uses_imagination or config.env_model not in ("learned", "conv"):
     raise ValueError(f"{source}: this agent (variant {config.variant!r}, env_model {config.env_model!r}) "
                      "has no learned environment model to load.")
   spec = config.game_spec()

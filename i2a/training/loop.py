@@ -82,10 +82,10 @@ class TrainConfig:
       raise ValueError("ray_address is only used by backend='ray'.")
     self.env.check_agent(self.agent)
     resolved = self.agent.resolved()
-    if resolved.imag_path == "imag" and resolved.env_model == "learned" and not self.env_model_checkpoint:
+    if self.agent.uses_imagination and resolved.env_model == "learned" and not self.env_model_checkpoint:
       raise ValueError("env_model='learned' needs env_model_checkpoint: I2A's environment model is "
                        "pretrained and frozen (paper Sec. 3.2); train one first.")
-    if self.env_model_checkpoint and not (resolved.imag_path == "imag" and resolved.env_model != "copy"):
+    if self.env_model_checkpoint and not (self.agent.uses_imagination and resolved.env_model != "copy"):
       raise ValueError("env_model_checkpoint is set but this agent has no learned environment model "
                        f"(variant={self.agent.variant!r}, imag_path={resolved.imag_path!r}, "
                        f"env_model={resolved.env_model!r}).")
