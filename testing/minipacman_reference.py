@@ -70,6 +70,14 @@ class NaiveMiniPacman:
     self.new_level(1)
     return 0, None, None, self.draw(), np.zeros(5, np.float32)
 
+  def set_state(self, pacman, ghosts, food, pills, power, level, timer):
+    """Replaces the state, as the game's `_set_state_for_testing` does (ghosts: (row, col, dir))."""
+    self.pacman, self.food, self.pills = tuple(pacman), set(map(tuple, food)), list(map(tuple, pills))
+    self.ghosts = [[(g[0], g[1]), g[2]] for g in ghosts]
+    self.power, self.level, self.timer = power, level, timer
+    self.speed = 0.5 + 0.1 * (level - 1)
+    return self.draw()
+
   def moved(self, cell, d):
     r, c = cell[0] + MOVES[d][0], cell[1] + MOVES[d][1]
     return cell if self.wall[r][c] else (r, c)

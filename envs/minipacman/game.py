@@ -81,7 +81,7 @@ class Game(StateOverrideMixin):
                        f"{frame.shape}.")
     self._maze = maze
     self._clear = _CLEAR_CODES[tasks.clear_condition(task)]
-    self._level_timer = tasks.level_timer(task) or 0  # 0: no level timer.
+    self._level_timer = tasks.level_timer(task) or -1  # -1: no level timer (the timer never gets there).
     self.reseed(rng)
     self._mv = memoryview(frame.reshape(-1))
     self._colours = [bytes(colour) for colour in maze_lib.PALETTE.tolist()]

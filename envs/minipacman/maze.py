@@ -9,6 +9,7 @@ Cells are numbered flat, `cell = row * width + col`; the tables are Python tuple
 never touches NumPy scalars.
 """
 import dataclasses
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -138,7 +139,7 @@ def _validate(rows: Sequence[str]) -> None:
 
 
 def build_maze(rows: Sequence[str] = tuple(STANDARD_MAP)) -> Maze:
-  """Validates a map and precomputes its tables.
+  """Validates a map and precomputes its tables (built once per map, then shared: a Maze is immutable).
 
   Args:
     rows: the map, one string per row, '#' for walls and '.' for free cells, walls on the border.
@@ -151,7 +152,12 @@ def build_maze(rows: Sequence[str] = tuple(STANDARD_MAP)) -> Maze:
       free cells, has an unreachable or enclosed free cell, or has a free cell with nowhere to start a
       ghost.
   """
-  rows = tuple(rows)
+  return _build_maze(tuple(rows))
+
+
+@functools.lru_cache(maxsize=16)
+def _build_maze(rows: tuple[str, ...]) -> Maze:
+  """build_maze on a hashable map."""
   _validate(rows)
   height, width = len(rows), len(rows[0])
   walls = np.array([[ch == "#" for ch in line] for line in rows], dtype=bool)
