@@ -23,9 +23,9 @@ def check_args(task: str, frame_cap: int) -> None:
 
 
 def observation_spec(maze: maze_lib.Maze) -> dict[str, specs.Array]:
-  """{'rgb': uint8 [H, W, 3], 'events': float32 [5]} for `maze`."""
+  """{'rgb': uint8 [H, W, 3], 'events': float32 [5] in {0, 1}} for `maze`."""
   return {"rgb": specs.Array((maze.height, maze.width, 3), np.uint8, name="rgb"),
-          "events": specs.Array((tasks.NUM_EVENTS,), np.float32, name="events")}
+          "events": specs.BoundedArray((tasks.NUM_EVENTS,), np.float32, 0.0, 1.0, name="events")}
 
 
 class MiniPacman(dm_env.Environment):
