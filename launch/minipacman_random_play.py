@@ -3,11 +3,12 @@ r"""Statistics of uniformly random play in MiniPacman, per task: a fixed yardsti
   python -m launch.minipacman_random_play --episodes=200 --seed=0
 
 For each task, plays `--episodes` episodes with actions drawn uniformly from the 5 actions and prints
-the mean episode length and mean return (each with its standard error), the mean number of levels
-completed per episode, and how many episodes ended by death rather than by the frame cap. Each task's
-environment and action stream are seeded from `SeedSequence([seed, task index])`, so a run is
-reproducible; two versions of the game played with the same flags show how a rule change moves these
-figures.
+the mean episode length and mean return (each with its standard error), the median length (random play
+now and then survives to the frame cap, e.g. once no ghost is left, which moves the means), the mean
+number of levels completed per episode, and how many episodes ended by death rather than by the frame
+cap. Each task's environment and action stream are seeded from `SeedSequence([seed, task index])`, so
+a run is reproducible; two versions of the game played with the same flags show how a rule change
+moves these figures.
 """
 from typing import NamedTuple
 
@@ -66,11 +67,12 @@ def main(argv):
                          "--episodes and --frame_cap must be >= 1.")
   print(f"uniformly random play, {_EPISODES.value} episodes per task, seed {_SEED.value}, "
         f"frame cap {_FRAME_CAP.value}")
-  print(f"{'task':<8} {'mean length':>19} {'mean return':>19} {'levels done':>12} {'deaths':>7}")
+  print(f"{'task':<8} {'mean length':>19} {'median':>7} {'mean return':>19} {'levels done':>12} "
+        f"{'deaths':>7}")
   for task in _TASKS.value:
     s = play(task, _EPISODES.value, _SEED.value, _FRAME_CAP.value)
-    print(f"{task:<8} {_mean_se(s.lengths):>19} {_mean_se(s.returns):>19} {s.levels.mean():12.3f} "
-          f"{s.deaths:>7}", flush=True)
+    print(f"{task:<8} {_mean_se(s.lengths):>19} {np.median(s.lengths):7.1f} {_mean_se(s.returns):>19} "
+          f"{s.levels.mean():12.3f} {s.deaths:>7}", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ product of its (d_row, d_col) with the direction to Pacman (integer offsets: sca
 vector changes no comparison). While Pacman has no power a ghost chases (highest score), except that
 with probability 0.05 it takes a uniformly random remaining move; while Pacman is powered it flees
 (lowest score) and never moves at random. Ties go to the first move in action order (right, up, left,
-down).
+down). (The released rule keeps the current direction when a ghost is on Pacman's cell; that cannot
+happen here, since a ghost on Pacman's cell is dealt with before it would move: game.py, step 4.)
 
 Random draws: none for a forced move or while fleeing; at a junction while chasing one uniform u in
 [0, 1), and if u < 0.05 a second one, v, picking option `int(v * len(options))`.
