@@ -18,10 +18,12 @@ import numpy as np
 
 from envs import minipacman
 
-_EPISODES = flags.DEFINE_integer("episodes", 200, "Episodes per task.")
+_EPISODES = flags.DEFINE_integer("episodes", 200, "Episodes per task.", lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the environments and of the random actions.")
 _TASKS = flags.DEFINE_list("tasks", list(minipacman.TASKS), "Tasks to play.")
-_FRAME_CAP = flags.DEFINE_integer("frame_cap", 3000, "Steps per episode before the frame-cap end.")
+_FRAME_CAP = flags.DEFINE_integer("frame_cap", minipacman.FRAME_CAP, "Steps per episode.", lower_bound=1)
+flags.register_validator("tasks", lambda tasks: set(tasks) <= set(minipacman.TASKS),
+                         f"--tasks must be a comma-separated list of {', '.join(minipacman.TASKS)}.")
 
 
 class Stats(NamedTuple):
@@ -60,11 +62,8 @@ def _mean_se(x: np.ndarray) -> str:
 
 
 def main(argv):
-  del argv
-  unknown = [t for t in _TASKS.value if t not in minipacman.TASKS]
-  if unknown or _EPISODES.value < 1 or _FRAME_CAP.value < 1:
-    raise app.UsageError(f"--tasks must be among {minipacman.TASKS} (got unknown {unknown}); "
-                         "--episodes and --frame_cap must be >= 1.")
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   print(f"uniformly random play, {_EPISODES.value} episodes per task, seed {_SEED.value}, "
         f"frame cap {_FRAME_CAP.value}")
   print(f"{'task':<8} {'mean length':>19} {'median':>7} {'mean return':>19} {'levels done':>12} "
