@@ -8,8 +8,10 @@ from typing import Optional
 
 import numpy as np
 
+from envs.minipacman import tasks as minipacman_tasks
+
 GAMES = ("sokoban", "minipacman")
-MINIPACMAN_TASKS = ("regular", "avoid", "hunt", "ambush", "rush")
+MINIPACMAN_TASKS = minipacman_tasks.TASKS  # The environment's one list of tasks.
 # Every per-step Sokoban reward under our environment's rules: a move (-0.1), a push off (-1.1) or onto
 # (+0.9) a target, and the solving push (-0.1 + 1 + 10 = 10.9). The environment model predicts a
 # categorical over these (spec 2.3 suggests a categorical; the paper's choice is unknown).

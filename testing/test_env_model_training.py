@@ -162,10 +162,10 @@ def test_one_step_metrics_match_a_numpy_reference(tmp_path, name):
   if name.startswith("minipacman"):
     right = (out.reward_bins.numpy() > 0.5) == (pairs["events"] > 0.5)
     assert metrics["event_accuracy"] == pytest.approx(right.all(1).mean())
-    assert metrics["event_accuracy/food"] == pytest.approx(right[:, 1].mean())
+    assert metrics["event_accuracy/ate_food"] == pytest.approx(right[:, 1].mean())
     food = pairs["events"][:, 1] > 0.5
-    assert metrics["event_recall/food"] == pytest.approx((out.reward_bins.numpy()[food, 1] > 0.5).mean())
-    assert "event_recall/ghost" not in metrics  # Never happened: no recall to report.
+    assert metrics["event_recall/ate_food"] == pytest.approx((out.reward_bins.numpy()[food, 1] > 0.5).mean())
+    assert "event_recall/ate_ghost" not in metrics  # Never happened: no recall to report.
   else:
     nearest = np.argmin(np.abs(pairs["reward"][:, None] - np.array([-1.0, 0.0, 1.0])), axis=1)
     assert metrics["reward_accuracy"] == pytest.approx((out.reward_bins.numpy().argmax(1) == nearest).mean())
