@@ -23,6 +23,7 @@ from i2a import env_factory
 from i2a import frame_processing
 from i2a import games
 from i2a import learner as learner_lib
+from i2a import optimizers
 from i2a import training
 
 # Environment.
@@ -47,6 +48,9 @@ _TORSO = flags.DEFINE_string("torso", "16:3:1,16:3:2", "Conv torso 'channels:ker
 _HIDDEN = flags.DEFINE_integer("hidden_size", 128, "Policy FC width; 0 for the paper's (512/256).")
 # Learner.
 _LR = flags.DEFINE_float("learning_rate", 1e-3, "RMSprop learning rate.")
+_OPTIMIZER = flags.DEFINE_enum("optimizer", "rmsprop_tf1", list(optimizers.OPTIMIZERS),
+                               "rmsprop_tf1: TF1's RMSPropOptimizer (mean square starts at 1; the talk's and "
+                               "IMPALA's); rmsprop_snt: Sonnet 2's RMSProp (mean square starts at 0).")
 _ENTROPY = flags.DEFINE_float("entropy_cost", 0.01, "Entropy bonus weight (spec 3: 0.01).")
 _BASELINE = flags.DEFINE_float("baseline_cost", 0.5, "Value loss weight.")
 _DISTIL = flags.DEFINE_float("distillation_cost", 1.0, "lambda_dist (paper Sec. 3.1).")
@@ -112,8 +116,8 @@ def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> training.TrainConfi
   env = env_factory.EnvConfig(game=game, task=fv.task, room_size=fv.room_size, num_boxes=fv.num_boxes,
                               pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels)
   learner = learner_lib.LearnerConfig(
-      learning_rate=fv.learning_rate, entropy_cost=fv.entropy_cost, baseline_cost=fv.baseline_cost,
-      distillation_cost=fv.distillation_cost, discount=fv.discount,
+      learning_rate=fv.learning_rate, optimizer=fv.optimizer, entropy_cost=fv.entropy_cost,
+      baseline_cost=fv.baseline_cost, distillation_cost=fv.distillation_cost, discount=fv.discount,
       max_grad_norm=fv.max_grad_norm or None, reward_clipping=fv.reward_clipping)
   return training.TrainConfig(
       agent=agent, env=env, learner=learner, logdir=fv.logdir, num_actors=fv.num_actors,
