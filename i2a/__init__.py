@@ -6,6 +6,7 @@ from i2a.agent import I2AAgent
 from i2a.checkpointing import CheckpointError
 from i2a.checkpointing import Checkpointer
 from i2a.configs import AgentConfig
+from i2a.configs import talk_config
 from i2a.distillation import distillation_loss
 from i2a.env_models.copy_model import CopyModel
 from i2a.env_models.small_model import SizePreservingConvNetModel
