@@ -22,6 +22,7 @@ from i2a.imag_path import NoImagPath
 from i2a.imag_path import SingleImagFeature
 from i2a.learner import Learner
 from i2a.learner import LearnerConfig
+from i2a.optimizers import RMSPropTF1
 from i2a.policies import RandomPolicy
 from i2a.policies import RolloutPolicy
 from i2a.types import AgentOutput
