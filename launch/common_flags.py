@@ -17,6 +17,7 @@ from absl import flags
 from i2a import configs
 from i2a import frame_processing
 from i2a import games
+from i2a import optimizers
 from i2a.training import environments
 from i2a.training import learner as learner_lib
 from i2a.training import loop
@@ -49,6 +50,9 @@ HIDDEN = flags.DEFINE_integer("hidden_size", 128, "Policy FC width; 0 for the pa
 # Experiment: the learner.
 LEARNING_RATE = flags.DEFINE_float("learning_rate", None, "Learning rate. Default: 1e-3 (RMSProp, "
                                    "launch.train), 7e-4 (Adam, launch.train_env_model).")
+OPTIMIZER = flags.DEFINE_enum("optimizer", "rmsprop_tf1", list(optimizers.OPTIMIZERS),
+                              "rmsprop_tf1: TF1's RMSPropOptimizer (mean square starts at 1; the talk's and "
+                              "IMPALA's); rmsprop_snt: Sonnet 2's RMSProp (mean square starts at 0).")
 ENTROPY = flags.DEFINE_float("entropy_cost", 0.01, "Entropy bonus weight (paper App. A: 0.01).")
 BASELINE = flags.DEFINE_float("baseline_cost", 0.5, "Value loss weight.")
 DISTIL = flags.DEFINE_float("distillation_cost", 1.0, "lambda_dist (paper Sec. 3.1).")
@@ -81,7 +85,7 @@ DEFAULT_LOGDIR = "runs/default"
 EXPERIMENT_FLAGS = ("env", "task", "room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels",
                     "agent", "imag_path", "env_model", "env_model_checkpoint", "rollout_policy",
                     "rollout_depth", "predict_reward", "stack_size", "torso", "hidden_size",
-                    "learning_rate", "entropy_cost", "baseline_cost", "distillation_cost", "discount",
+                    "learning_rate", "optimizer", "entropy_cost", "baseline_cost", "distillation_cost", "discount",
                     "max_grad_norm", "reward_clipping", "num_actors", "envs_per_actor", "batch_size",
                     "unroll_length", "total_frames", "logdir", "seed", "backend", "ray_address",
                     "checkpoint_every_secs", "checkpoint_every_frames", "log_every_secs")
@@ -148,7 +152,7 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
   env = environments.EnvConfig(game=game, task=fv.task, room_size=fv.room_size, num_boxes=num_boxes,
                                pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels)
   learner = learner_lib.LearnerConfig(
-      learning_rate=_default(fv.learning_rate, 1e-3), entropy_cost=fv.entropy_cost,
+      learning_rate=_default(fv.learning_rate, 1e-3), optimizer=fv.optimizer, entropy_cost=fv.entropy_cost,
       baseline_cost=fv.baseline_cost, distillation_cost=fv.distillation_cost, discount=fv.discount,
       max_grad_norm=_default(fv.max_grad_norm, 40.0) or None, reward_clipping=fv.reward_clipping)
   return loop.TrainConfig(

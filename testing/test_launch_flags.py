@@ -95,9 +95,16 @@ def test_invalid_combinations_are_refused(parse_train_config, args, message):
     parse_train_config(*args)
 
 
+@pytest.mark.parametrize("args, expected", [([], "rmsprop_tf1"), (["--optimizer=rmsprop_snt"], "rmsprop_snt")])
+def test_optimizer_flag(parse_train_config, args, expected):
+  assert parse_train_config(*args).learner.optimizer == expected
+
+
 def test_unknown_values_are_refused(parse_train_config):
   with pytest.raises(flags.IllegalFlagValueError, match="agent"):
     parse_train_config("--agent=huge")
+  with pytest.raises(flags.IllegalFlagValueError, match="optimizer"):
+    parse_train_config("--optimizer=adam")
 
 
 def test_missing_env_model_checkpoint_is_refused_before_training_starts(tmp_path):
