@@ -145,7 +145,7 @@ def test_ghost_speed_by_level_halved_while_powered(level, power, expected):
     env._set_state_for_testing(pacman=(13, 10), ghosts=[(1, 8, R)], power=power, level=level)
     env.step(maze_lib.STAY)
     moved += env.game.ghosts == [(1, 9)]
-  assert moved / trials == pytest.approx(expected, abs=0.04)  # sd <= 0.011.
+  assert moved / trials == pytest.approx(expected, abs=0.05)  # sd <= 0.011.
 
 
 def test_level_start_layout():

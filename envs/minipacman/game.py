@@ -24,14 +24,14 @@ One step with action a:
 Random draws (a single stream of uniforms u in [0, 1); a choice among n things takes item int(u * n)):
 per level, pill 1, pill 2, Pacman's cell, then per ghost its cell and its direction (1 + int(4 u)); per
 step and ghost that is not on Pacman, one draw for the speed test (it moves if u < speed), then the
-draws of ghosts.choose_move.
+draws of ghosts.choose_move. The released code draws a ghost's first direction from 0..3 while moves are
+1..4 (a quirk that only changes a ghost's first move); we draw it from the 4 moves, as intended. It also
+gives Pacman a random facing direction, which nothing uses; we draw none.
 
 Speed: the state is Python ints and lists over flat cell indices, uniforms come in blocks from a seeded
 np.random.Generator (the same numbers as drawing them one by one), and only the cells under the moving
 sprites are redrawn into a persistent uint8 frame through a memoryview.
 """
-from typing import Optional, Sequence
-
 import numpy as np
 
 from envs.minipacman import maze as maze_lib
