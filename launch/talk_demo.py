@@ -26,9 +26,10 @@ import tensorflow as tf
 from envs import minipacman
 import i2a
 from i2a.model_pipeline import pictures
-from i2a.training import learner as learner_lib
+from i2a.training import inference
 from i2a import optimizers
 from i2a.training import profiling
+from launch import common_flags
 
 FRAME_CAP = 39  # The notebook's episode length.
 LEARNING_RATE = 1e-5  # The notebook's distillation learning rate.
@@ -36,15 +37,8 @@ EPSILON = 0.1  # The talk's distillation slide: RMSPropOptimizer(learning_rate, 
 FRAMES_PER_ROW = 10
 
 
-def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
-  """This binary's flags; defined only when run as a program (tests parse them in their own FlagValues)."""
-  flags.DEFINE_string("out", None, "Output directory for talk_demo.png and talk_demo.txt.", flag_values=fv)
-  flags.DEFINE_integer("seed", 0, "Seeds the weights, the agent's sampling and the episode.", lower_bound=0,
-                       flag_values=fv)
-  flags.DEFINE_enum("env_model", "copy", ["copy", "conv"], "copy: CopyModel(3); conv: the talk's "
-                    "SizePreservingConvNetModel (untrained).", flag_values=fv)
-  flags.DEFINE_integer("frame_cap", FRAME_CAP, "Steps in the episode (the notebook's: 39).", lower_bound=1,
-                       flag_values=fv)
+common_flags.declare_key_flags(("out", "seed", "env_model"))
+flags.DEFINE_integer("frame_cap", FRAME_CAP, "Steps in the episode (the notebook's: 39).", lower_bound=1)
 
 
 class Step(NamedTuple):
@@ -58,7 +52,7 @@ def build(seed: int, env_model: str) -> tuple[i2a.I2AAgent, optimizers.RMSPropTF
   """The demo agent (variables created) and its distillation optimizer (slots created)."""
   tf.random.set_seed(seed)  # Initial weights.
   agent = i2a.build_agent(i2a.talk_config(env_model, seed=seed))
-  learner_lib.build_agent_variables(agent)
+  inference.build_variables(agent)
   # tf.train.RMSPropOptimizer's defaults besides the slide's epsilon: decay 0.9, momentum 0.
   optimizer = optimizers.RMSPropTF1(LEARNING_RATE, decay=0.9, momentum=0.0, epsilon=EPSILON)
   optimizers.create_slots(optimizer, agent.trainable_variables)
@@ -144,9 +138,17 @@ def run(out: str, seed: int = 0, env_model: str = "copy", frame_cap: int = FRAME
 
 
 def run_with_flags(fv: flags.FlagValues) -> dict:
+  """--out (required): the directory for talk_demo.png and talk_demo.txt; --seed (>= 0) seeds the weights,
+  the agent's sampling and the episode; --env_model: copy (default, CopyModel(3)) or conv (the talk's
+  SizePreservingConvNetModel, untrained)."""
   if not fv.out:
     raise app.UsageError("--out is required: the directory for talk_demo.png and talk_demo.txt.")
-  return run(fv.out, fv.seed, fv.env_model, fv.frame_cap)
+  if fv.seed < 0:
+    raise app.UsageError(f"--seed={fv.seed}: the demo's seed must be >= 0.")
+  env_model = fv.env_model or "copy"
+  if env_model not in ("copy", "conv"):
+    raise app.UsageError(f"--env_model={env_model}: the talk's demo uses 'copy' or 'conv'.")
+  return run(fv.out, fv.seed, env_model, fv.frame_cap)
 
 
 def main(argv):
@@ -156,5 +158,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
   app.run(main)

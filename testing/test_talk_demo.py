@@ -4,7 +4,6 @@ import math
 import re
 
 from absl import app
-from absl import flags
 import numpy as np
 from PIL import Image
 import pytest
@@ -18,11 +17,9 @@ LINE = re.compile(
     r"step +(\d+)  action (\d) \((\w+) *\)  reward +([-+]\d+\.\d)  distillation loss (\d+\.\d+)$")
 
 
-def _parse(*args):
-  fv = flags.FlagValues()
-  talk_demo.define_flags(fv)
-  fv(["talk_demo", *args])
-  return fv
+@pytest.fixture(name="parse")
+def _parse_fixture(parse_flags):
+  return lambda *args: parse_flags(talk_demo, *args)
 
 
 def _replay(seed, frame_cap, actions):
@@ -39,9 +36,9 @@ def _replay(seed, frame_cap, actions):
 
 
 @pytest.mark.parametrize("env_model", ["copy", "conv"])
-def test_demo_writes_the_frames_grid_and_one_line_per_step(tmp_path, env_model):
+def test_demo_writes_the_frames_grid_and_one_line_per_step(tmp_path, env_model, parse):
   seed, frame_cap = 3, 12
-  result = talk_demo.run_with_flags(_parse(f"--out={tmp_path}", f"--seed={seed}", f"--env_model={env_model}",
+  result = talk_demo.run_with_flags(parse(f"--out={tmp_path}", f"--seed={seed}", f"--env_model={env_model}",
                                            f"--frame_cap={frame_cap}"))
   assert result["num_parameters"] == 910_987  # The same for both models: the env model is frozen.
   with open(result["text"]) as f:
@@ -104,6 +101,6 @@ def test_distillation_moves_only_the_rollout_policy_and_is_seeded():
                              rtol=1e-6)
 
 
-def test_missing_out_is_a_usage_error():
+def test_missing_out_is_a_usage_error(parse):
   with pytest.raises(app.UsageError, match="--out is required"):
-    talk_demo.run_with_flags(_parse())
+    talk_demo.run_with_flags(parse())
