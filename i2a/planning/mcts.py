@@ -81,16 +81,18 @@ class Node:
   Attributes:
     state: the simulator snapshot.
     terminal: the episode ends here (solved or out of steps).
+    closed: nothing below is left to search (terminal, or every child closed); selection skips it.
     value: the value function's estimate of the position (0 for terminal positions).
     children: None until expanded, then per move the child node, or None if the move changes nothing.
     rewards, visits, returns: per move, the step's reward, the visit count and the sum of backed-up
       returns (the mean return is the move's Q).
   """
-  __slots__ = ("state", "terminal", "value", "children", "rewards", "visits", "returns")
+  __slots__ = ("state", "terminal", "closed", "value", "children", "rewards", "visits", "returns")
 
   def __init__(self, state: env_lib.SokobanState, terminal: bool):
     self.state = state
     self.terminal = terminal
+    self.closed = terminal
     self.value = 0.0
     self.children: Optional[list] = None  # None until expanded; then a child or None (no effect) per move.
     self.rewards = [0.0] * len(MOVES)
@@ -157,18 +159,18 @@ class MCTS:
         node.visits[i], node.returns[i] = 1, q
         best = max(best, q)
     if best == -math.inf:  # Every move bumps: nothing can change here (never in a valid level).
-      node.terminal = True
+      node.terminal = node.closed = True
       return 0.0
     return best
 
   def _select(self, node: Node) -> int:
-    """The UCT move index at an expanded node (ties: first)."""
+    """The UCT move index among the open children of an expanded node (ties: first); -1 if none."""
     total = sum(node.visits)
     log_total = math.log(total) if total > 0 else 0.0
     c = self._config.exploration
     best, best_i = -math.inf, -1
     for i, child in enumerate(node.children):
-      if child is None:
+      if child is None or child.closed:
         continue
       n = node.visits[i]
       score = node.returns[i] / n + c * math.sqrt(log_total / n)
@@ -177,11 +179,15 @@ class MCTS:
     return best_i
 
   def _simulate(self, root: Node) -> None:
-    """One simulation: descend by UCT to a leaf, expand it, back its estimate up the path."""
+    """One simulation: descend by UCT to a leaf, expand it, back its estimate up the path.
+
+    Each simulation either spends simulator steps or closes a node, so a finite tree is never searched
+    forever (e.g. once every line of play has hit the time limit)."""
     node, path, actions = root, [], []
     while node.children is not None and not node.terminal:
       i = self._select(node)
-      if i < 0:
+      if i < 0:  # Every child is closed (possibly through another parent): so is this node.
+        node.closed = True
         break
       path.append((node, i))
       actions.append(MOVES[i])
@@ -192,6 +198,8 @@ class MCTS:
       value = parent.rewards[i] + discount * value
       parent.visits[i] += 1
       parent.returns[i] += value
+      if all(c is None or c.closed for c in parent.children):
+        parent.closed = True
 
   def solve(self, level: Optional[np.ndarray] = None) -> MCTSResult:
     """Plays one level (by default the environment's current one) within the budget.
@@ -209,14 +217,15 @@ class MCTS:
     while True:
       target = cfg.budget if cfg.steps_per_move is None else min(cfg.budget,
                                                                  self._steps + cfg.steps_per_move)
-      while self._steps < target and self._solution is None and not root.terminal:
+      while self._steps < target and self._solution is None and not root.closed:
         self._simulate(root)
       if self._solution is not None:
         return MCTSResult(True, played + self._solution, self._steps, len(self._table))
-      if self._steps >= cfg.budget or root.terminal or root.children is None:
+      if self._steps >= cfg.budget or root.closed or root.children is None:
         return MCTSResult(False, played, self._steps, len(self._table))
-      i = max((i for i, c in enumerate(root.children) if c is not None),
-              key=lambda i: root.returns[i] / root.visits[i])
+      moves = [i for i, c in enumerate(root.children) if c is not None]
+      moves = [i for i in moves if not root.children[i].closed] or moves  # Closed: searched in vain.
+      i = max(moves, key=lambda i: root.returns[i] / root.visits[i])
       played.append(MOVES[i])
       root = root.children[i]  # Subtree reuse: the table keeps everything below it.
       if root.terminal:  # A time-limit end (a solving move would have been recorded above).

@@ -65,7 +65,7 @@ class ValueNet(snt.Module):
                      snt.Conv2D(config.bottleneck, 3, name=f"block_{i}_conv"),
                      snt.Conv2D(config.channels, 1, name=f"block_{i}_expand"))
                     for i in range(config.num_blocks)]
-    self._flatten = snt.Flatten()
+    self._flatten_layer = snt.Flatten()
     self._hidden = snt.Linear(config.hidden_size, name="hidden")
     self._value = snt.Linear(1, name="value")
 
@@ -75,7 +75,7 @@ class ValueNet(snt.Module):
     for reduce, conv, expand in self._blocks:
       residual = expand(tf.nn.relu(conv(tf.nn.relu(reduce(hidden)))))
       hidden = tf.nn.relu(hidden + residual)
-    hidden = tf.nn.relu(self._hidden(self._flatten(hidden)))
+    hidden = tf.nn.relu(self._hidden(self._flatten_layer(hidden)))
     return tf.squeeze(self._value(hidden), axis=-1)
 
 
