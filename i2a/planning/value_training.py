@@ -118,6 +118,6 @@ def fit(net: value_net_lib.ValueNet, planes: np.ndarray, returns: np.ndarray, nu
   rng = np.random.default_rng(seed)
   losses = []
   for _ in range(num_steps):
-    idx = rng.integers(0, len(planes), min(batch_size, len(planes)))
+    idx = rng.choice(len(planes), min(batch_size, len(planes)), replace=False)
     losses.append(float(step(tf.constant(planes[idx]), tf.constant(returns[idx]))))
   return losses
