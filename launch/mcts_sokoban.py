@@ -88,6 +88,13 @@ def run(fv: flags.FlagValues) -> dict:
               microseconds_per_simulator_step=1e6 * seconds / max(1, int(np.sum(steps))))
 
 
+def write(results: dict, path: str) -> None:
+  """Writes the results as JSON to `path` (creating its directory)."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  with open(path, "w") as f:
+    json.dump(results, f, indent=2)
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
@@ -97,9 +104,7 @@ def main(argv):
     raise app.UsageError(str(e)) from e
   print(json.dumps(results))
   if flags.FLAGS.out:
-    os.makedirs(os.path.dirname(os.path.abspath(flags.FLAGS.out)), exist_ok=True)
-    with open(flags.FLAGS.out, "w") as f:
-      json.dump(results, f, indent=2)
+    write(results, flags.FLAGS.out)
 
 
 if __name__ == "__main__":
