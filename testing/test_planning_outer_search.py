@@ -153,3 +153,18 @@ def test_trained_agent_and_its_model_plug_into_the_search():
   assert result.model_steps % 6 == 0 and 6 <= result.model_steps <= 3 * 5 * 6
   if not result.found:
     assert result.model_steps == 3 * 5 * 6 and result.attempts == 3
+
+
+def test_evaluate_agent_with_the_perfect_model_executes_what_it_found():
+  tf.random.set_seed(1)
+  config = i2a.AgentConfig(game="sokoban", variant="standard", room_size=5, pixels_per_cell=PPC, seed=1,
+                           torso=frame_processing.TALK_TORSO, hidden_size=16)
+  agent = i2a.build_agent(config)
+  level = lvl("#####", "#@$.#", "#   #", "#   #", "#####")
+  row = search_models.evaluate_agent(agent, num_levels=4, room_size=5, num_boxes=1, pixels_per_cell=PPC,
+                                     max_steps=30, max_retries=4, levels=[level], perfect_model=True)
+  assert row["box_count"] == 1 and row["episodes"] == 4 and row["max_retries"] == 4
+  # Imagination through the perfect model is reality: found in imagination <=> solved for real.
+  assert row["fraction_solved"] == row["fraction_found"] > 0
+  with pytest.raises(ValueError, match="has none"):
+    search_models.evaluate_agent(agent, num_levels=1, room_size=5, num_boxes=1, pixels_per_cell=PPC)

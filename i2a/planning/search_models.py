@@ -120,3 +120,42 @@ class AgentPolicy:
     logits = output.policy_logits.numpy()
     action = np.argmax(logits, axis=-1) if self._greedy else output.action.numpy()
     return action.astype(np.int64), state
+
+
+def evaluate_agent(agent, num_levels: int, room_size: int = 10, num_boxes: int = 4,
+                   pixels_per_cell: int = 8, max_steps: int = 120, max_retries: int = 10,
+                   levels: Optional[np.ndarray] = None, perfect_model: bool = False, greedy: bool = False,
+                   seed: int = 0) -> dict:
+  """Paper Table 1's "I2A + outer Monte Carlo search" row for a trained Sokoban `I2AAgent`.
+
+  Args:
+    agent: the agent (an I2A with a learned model, unless `perfect_model`).
+    num_levels: levels to play.
+    room_size, num_boxes, pixels_per_cell, max_steps: the Sokoban settings the agent was trained on.
+    max_retries: imagined episodes per level at most (paper: 10).
+    levels: uint8 [L, room_size, room_size] levels to draw from, or None to generate them.
+    perfect_model: imagine with the real simulator instead of the agent's environment model.
+    greedy: act by the policy's argmax instead of sampling (sampling makes retries differ).
+    seed: seeds the levels.
+
+  Returns:
+    dict with box_count, episodes, solved, fraction_solved, fraction_found, mean_model_steps,
+    mean_attempts, max_retries.
+
+  Raises:
+    ValueError: the agent has no environment model (and `perfect_model` is False), or a frames-only one.
+  """
+  if perfect_model:
+    model = SimulatorModel(pixels_per_cell)
+  else:
+    if agent.env_model is None:
+      raise ValueError("the outer search imagines with the agent's environment model, and this agent "
+                       "has none; use an I2A agent or perfect_model=True")
+    bins = getattr(agent.env_model, "reward_bins", games.SOKOBAN_REWARD_BINS)
+    model = LearnedModel(agent.env_model, bins, agent.stack_size)
+  env = env_lib.Sokoban(room_size, room_size, num_boxes, max_steps, pixels_per_cell=pixels_per_cell,
+                        levels=levels, seed=seed)
+  config = outer_search.OuterSearchConfig(max_retries=max_retries, max_episode_steps=max_steps)
+  row = outer_search.evaluate(AgentPolicy(agent, greedy), model, env, num_levels, config)
+  levels_played = row.pop("levels")
+  return dict(box_count=num_boxes, episodes=levels_played, **row)
