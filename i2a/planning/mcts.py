@@ -37,7 +37,8 @@ class MCTSConfig:
   """Search settings.
 
   Attributes:
-    budget: simulator steps per level (paper Table 1: 25,000 and 100,000).
+    budget: simulator steps per level (paper Table 1: 25,000 and 100,000). The last leaf expansion
+      may overshoot it by up to 3 steps (a leaf is expanded with all 4 moves at once).
     steps_per_move: simulator steps between two played moves; None plans from the start until a
       solution is found or the budget is spent.
     exploration: UCT constant c in Q + c * sqrt(ln N / n) (App. D.3: 1).
