@@ -25,9 +25,13 @@ from i2a.training import loop
 # Experiment: the environment.
 ENV = flags.DEFINE_enum("env", "minipacman", list(games.GAMES), "Game.")
 TASK = flags.DEFINE_enum("task", "regular", list(games.MINIPACMAN_TASKS), "MiniPacman task.")
-ROOM_SIZE = flags.DEFINE_integer("room_size", 7, "Sokoban room side in cells, walls included (paper: 10).")
+ROOM_SIZE = flags.DEFINE_integer("room_size", None, "Sokoban room side in cells, walls included (paper: "
+                                 "10). Default: 7 for training and evaluation, 10 for the planning binaries.")
 NUM_BOXES = flags.DEFINE_integer("num_boxes", None, "Sokoban boxes per level (paper: 4). Default: 1 "
-                                 "for training and evaluation, 4 for launch.generate_levels.")
+                                 "for training and evaluation, 4 for level generation and planning.")
+NUM_LEVELS = flags.DEFINE_integer("num_levels", None, "Sokoban levels to play or label. Default: 200 per "
+                                  "box count (launch.evaluate), 250 (launch.mcts_sokoban, paper App. D.3), "
+                                  "2000 (launch.train_value_net).")
 PIXELS = flags.DEFINE_integer("pixels_per_cell", 2, "Sokoban sprite size in pixels (paper: 8).")
 MAX_STEPS = flags.DEFINE_integer("max_steps", 120, "Sokoban episode cap (paper App. D: 120).")
 LEVELS = flags.DEFINE_string("levels", None, "Boxoban level file/directory/glob; default: generated.")
@@ -76,12 +80,15 @@ RAY_ADDRESS = flags.DEFINE_string("ray_address", None, "Ray cluster address; def
 CKPT_SECS = flags.DEFINE_float("checkpoint_every_secs", 300.0, "Checkpoint period in seconds; 0: none.")
 CKPT_FRAMES = flags.DEFINE_integer("checkpoint_every_frames", 0, "Checkpoint period in frames; 0: none.")
 LOG_SECS = flags.DEFINE_float("log_every_secs", 10.0, "Progress line period in seconds.")
+STEPS = flags.DEFINE_integer("steps", None, "Optimizer updates in total. Default: 20000 "
+                              "(launch.train_env_model), 2000 (launch.train_value_net).")
 # The environment-model pipeline.
 AGENT_CHECKPOINT = flags.DEFINE_string("agent_checkpoint", None, "A trained agent: a launch.train "
                                        "--logdir, its checkpoints/ directory, or a checkpoint prefix.")
 OUT = flags.DEFINE_string("out", None, "Output directory.")
 
 DEFAULT_LOGDIR = "runs/default"
+DEFAULT_ROOM_SIZE = 7  # Training and evaluation: small rooms a 2-core machine can learn (README).
 EXPERIMENT_FLAGS = ("env", "task", "room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels",
                     "agent", "imag_path", "env_model", "env_model_checkpoint", "rollout_policy",
                     "rollout_depth", "predict_reward", "stack_size", "torso", "hidden_size",
@@ -110,6 +117,12 @@ def parse_torso(text: str) -> frame_processing.TorsoConfig | None:
   except ValueError as e:
     raise ValueError(f"--torso={text!r}: expected 'channels:kernel:stride,...' or 'paper'.") from e
   return frame_processing.TorsoConfig(channels, kernels, strides, padding="SAME")
+
+
+def value_or(fv: flags.FlagValues, name: str, default):
+  """The value of the shared flag `name`, or this binary's `default` where it was left unset (None)."""
+  value = fv[name].value
+  return default if value is None else value
 
 
 def _default(value, default):
@@ -143,13 +156,13 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
     if misplaced:
       raise ValueError(f"--{', --'.join(misplaced)} need an imagination path, but --agent={variant} "
                        f"--imag_path={fv.imag_path or 'none'} has none.")
-  num_boxes = _default(fv.num_boxes, 1)
+  num_boxes, room_size = _default(fv.num_boxes, 1), _default(fv.room_size, DEFAULT_ROOM_SIZE)
   agent = configs.AgentConfig(
       game=game, task=fv.task, variant=variant, imag_path=fv.imag_path, env_model=fv.env_model,
       rollout_policy=fv.rollout_policy, rollout_depth=fv.rollout_depth, stack_size=fv.stack_size,
-      predict_reward=fv.predict_reward, room_size=fv.room_size, pixels_per_cell=fv.pixels_per_cell,
+      predict_reward=fv.predict_reward, room_size=room_size, pixels_per_cell=fv.pixels_per_cell,
       torso=parse_torso(fv.torso), hidden_size=fv.hidden_size or None)
-  env = environments.EnvConfig(game=game, task=fv.task, room_size=fv.room_size, num_boxes=num_boxes,
+  env = environments.EnvConfig(game=game, task=fv.task, room_size=room_size, num_boxes=num_boxes,
                                pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels)
   learner = learner_lib.LearnerConfig(
       learning_rate=_default(fv.learning_rate, 1e-3), optimizer=fv.optimizer, entropy_cost=fv.entropy_cost,

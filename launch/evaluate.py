@@ -5,6 +5,8 @@ rebuilds the agent, and loads the newest checkpoint of --logdir without building
 
   python -m launch.evaluate --flagfile=launch/configs/sokoban_i2a_depth5.flags --num_levels=1000 \
       --box_counts=1,2,3,4,5,6,7 --output_dir=eval/i2a5       # Paper Table 2: solved per box count.
+  python -m launch.evaluate --flagfile=launch/configs/sokoban_i2a_depth5.flags --outer_search \
+      --num_levels=250                                # Paper Table 1: I2A + outer MC search.
   python -m launch.evaluate --logdir=runs/default --levels=/path/to/boxoban/test   # Each level once.
   python -m launch.evaluate --flagfile=launch/configs/minipacman_i2a_hunt.flags --episodes=100
 
@@ -18,20 +20,29 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from i2a.planning import search_models
 from i2a.training import checkpointing
+from i2a.training import environments
 from i2a.training import evaluation
 from i2a.training import inference
 from i2a.training import loop
 from launch import common_flags
 
-common_flags.declare_key_flags(common_flags.EXPERIMENT_FLAGS)
-_NUM_LEVELS = flags.DEFINE_integer("num_levels", 200, "Sokoban: generated levels per box count.")
+common_flags.declare_key_flags(common_flags.EXPERIMENT_FLAGS + ("num_levels",))
+DEFAULT_NUM_LEVELS = 200  # Generated Sokoban levels per box count.
 _BOX_COUNTS = flags.DEFINE_list("box_counts", [], "Sokoban box counts to test; default: --num_boxes.")
 _EPISODES = flags.DEFINE_integer("episodes", 50, "MiniPacman: episodes per task.")
 _EVAL_TASKS = flags.DEFINE_list("eval_tasks", [], "MiniPacman tasks to play; default: --task.")
 _NUM_ENVS = flags.DEFINE_integer("eval_envs", 50, "Environment copies stepped together.")
 _EVAL_SEED = flags.DEFINE_integer("eval_seed", 123_456, "Seed of the evaluation levels and ghosts.")
 _GREEDY = flags.DEFINE_boolean("greedy", False, "Act by argmax instead of sampling the policy.")
+_OUTER_SEARCH = flags.DEFINE_boolean("outer_search", False, "Sokoban: I2A with an outer Monte Carlo search "
+                                     "(paper Sec. 4.3, Table 1): imagine whole episodes, execute a plan "
+                                     "the model says solves the level; reports model steps per level.")
+_MAX_RETRIES = flags.DEFINE_integer("max_retries", 10, "Outer search: imagined episodes per level at most "
+                                    "(paper: 10).", lower_bound=1)
+_PERFECT_MODEL = flags.DEFINE_boolean("perfect_model", False, "Outer search: imagine with the real "
+                                      "simulator instead of the agent's environment model.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where to write results; default: <logdir>/eval.")
 
 
@@ -40,11 +51,20 @@ def evaluate(config: loop.TrainConfig) -> list[dict]:
   restored = inference.restore_agent(config.agent, config.logdir, seed=config.seed)
   make_policy = evaluation.agent_policies(restored.agent, _GREEDY.value)
   env_config, num_envs = config.env, _NUM_ENVS.value
-  if env_config.game == "sokoban" and env_config.levels is not None:
+  if _OUTER_SEARCH.value:
+    if env_config.game != "sokoban":
+      raise ValueError("--outer_search is the paper's Sokoban experiment (Table 1); use --env=sokoban.")
+    levels = None if env_config.levels is None else environments.load_levels(
+        env_config.levels, env_config.room_size, env_config.num_boxes)
+    rows = [search_models.evaluate_agent(
+        restored.agent, common_flags.value_or(flags.FLAGS, "num_levels", DEFAULT_NUM_LEVELS),
+        env_config.room_size, env_config.num_boxes, env_config.pixels_per_cell, env_config.max_steps,
+        _MAX_RETRIES.value, levels, _PERFECT_MODEL.value, _GREEDY.value, _EVAL_SEED.value)]
+  elif env_config.game == "sokoban" and env_config.levels is not None:
     rows = evaluation.sokoban_level_files(make_policy, env_config, num_envs)
   elif env_config.game == "sokoban":
     box_counts = [int(b) for b in _BOX_COUNTS.value] or [env_config.num_boxes]
-    rows = evaluation.sokoban_generated(make_policy, env_config, box_counts, _NUM_LEVELS.value, num_envs,
+    rows = evaluation.sokoban_generated(make_policy, env_config, box_counts, common_flags.value_or(flags.FLAGS, "num_levels", DEFAULT_NUM_LEVELS), num_envs,
                                         _EVAL_SEED.value)
   else:
     rows = evaluation.minipacman_tasks(make_policy, env_config, _EVAL_TASKS.value or [env_config.task],

@@ -55,7 +55,7 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
     else:
       env_config = environments.EnvConfig(
           game=metadata["game"], task=fv.task, num_boxes=fv.num_boxes or 1, max_steps=fv.max_steps,
-          levels=fv.levels, room_size=metadata["room_size"] or fv.room_size,
+          levels=fv.levels, room_size=metadata["room_size"] or fv.room_size or common_flags.DEFAULT_ROOM_SIZE,
           pixels_per_cell=metadata["pixels_per_cell"] or fv.pixels_per_cell)
     model = export.load_model(fv.env_model_checkpoint, env_config)
   except (ValueError, checkpointing.CheckpointError) as e:

@@ -11,6 +11,7 @@ Prints and writes (--out, JSON) the fraction solved, mean simulator steps per le
 import json
 import os
 import time
+import types
 
 from absl import app
 from absl import flags
@@ -21,33 +22,29 @@ from envs import sokoban
 from envs.sokoban import generator
 from i2a.planning import mcts
 from i2a.planning import value_net
+from launch import common_flags
 
 
-def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
-  """This binary's flags (defined only when run as a program, so tests can import several binaries)."""
-  flags.DEFINE_integer("room_size", 10, "Room side in cells, outer wall included (paper: 10).",
-                       lower_bound=3, flag_values=fv)
-  flags.DEFINE_integer("num_boxes", 4, "Boxes per level (paper: 4).", lower_bound=1, flag_values=fv)
-  flags.DEFINE_integer("max_steps", 120, "Episode step limit.", lower_bound=1, flag_values=fv)
-  flags.DEFINE_integer("num_levels", 250, "Levels to play (paper App. D.3: 250).", lower_bound=1,
-                       flag_values=fv)
-  flags.DEFINE_string("levels", None, "Boxoban file, directory or glob; default: generated levels.",
-                      flag_values=fv)
-  flags.DEFINE_integer("budget", 25_000, "Simulator steps per level (paper Table 1: 25000, 100000).",
-                       lower_bound=1, flag_values=fv)
-  flags.DEFINE_integer("steps_per_move", 0, "Simulator steps between played moves; 0 plans from the "
-                       "start until solved or out of budget.", lower_bound=0, flag_values=fv)
-  flags.DEFINE_float("exploration", 1.0, "UCT constant (App. D.3: 1).", lower_bound=0.0, flag_values=fv)
-  flags.DEFINE_float("discount", 0.99, "Discount of backed-up returns.", flag_values=fv)
-  flags.DEFINE_enum("value", "none", ["none", "net"], "Leaf value: none (0) or a value network.",
-                    flag_values=fv)
-  flags.DEFINE_string("value_checkpoint", None, "Directory written by launch.train_value_net.",
-                      flag_values=fv)
-  flags.DEFINE_integer("seed", 0, "Seed of the generated levels.", flag_values=fv)
-  flags.DEFINE_string("out", None, "JSON file for the results (optional).", flag_values=fv)
+common_flags.declare_key_flags(("room_size", "num_boxes", "max_steps", "num_levels", "levels", "discount",
+                                "seed", "out"))
+flags.DEFINE_integer("budget", 25_000, "Simulator steps per level (paper Table 1: 25000, 100000).", lower_bound=1)
+flags.DEFINE_integer("steps_per_move", 0, "Simulator steps between played moves; 0 plans from the start "
+                     "until solved or out of budget.", lower_bound=0)
+flags.DEFINE_float("exploration", 1.0, "UCT constant (App. D.3: 1).", lower_bound=0.0)
+flags.DEFINE_enum("value", "none", ["none", "net"], "Leaf value: none (0) or a value network.")
+flags.DEFINE_string("value_checkpoint", None, "Directory written by launch.train_value_net.")
+# The shared flags' defaults for this binary: the paper's rooms and its 250 test levels (App. D.3).
+DEFAULTS = dict(room_size=10, num_boxes=4, num_levels=250)
 
 
-def _levels(fv: flags.FlagValues) -> np.ndarray:
+def settings(fv: flags.FlagValues) -> types.SimpleNamespace:
+  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  names = ("room_size", "num_boxes", "max_steps", "num_levels", "levels", "discount", "seed", "out", "budget",
+           "steps_per_move", "exploration", "value", "value_checkpoint")
+  return types.SimpleNamespace(**{n: common_flags.value_or(fv, n, DEFAULTS.get(n)) for n in names})
+
+
+def _levels(fv: types.SimpleNamespace) -> np.ndarray:
   size, boxes, n = fv.room_size, fv.num_boxes, fv.num_levels
   if fv.levels:
     from envs.sokoban import config as sokoban_config  # pylint: disable=g-import-not-at-top
@@ -61,6 +58,7 @@ def _levels(fv: flags.FlagValues) -> np.ndarray:
 
 def run(fv: flags.FlagValues) -> dict:
   """Plays the levels the flags name; returns the results. ValueError for bad flags or files."""
+  fv = settings(fv)
   if fv.value == "net" and not fv.value_checkpoint:
     raise ValueError("--value=net needs --value_checkpoint=DIR (from python -m launch.train_value_net)")
   if fv.room_size < 3 or 2 * fv.num_boxes + 1 > (fv.room_size - 2) ** 2:
@@ -108,5 +106,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
   app.run(main)

@@ -26,10 +26,9 @@ from launch import common_flags
 
 _D = model_training.EnvModelTrainConfig()
 common_flags.declare_key_flags(("logdir", "env_model", "predict_reward", "batch_size", "learning_rate",
-                                "max_grad_norm", "rollout_depth", "seed"))
+                                "max_grad_norm", "rollout_depth", "seed", "steps"))
 flags.DEFINE_string("data", None, "Data directory written by launch.collect.")
 flags.DEFINE_enum("frame_head", "palette", ["palette", "bernoulli"], "Frame head of 'learned' models.")
-flags.DEFINE_integer("steps", _D.steps, "Adam updates in total.")
 flags.DEFINE_float("reward_weight", _D.reward_weight, "Weight of the reward/event NLL.")
 flags.DEFINE_float("eval_fraction", _D.eval_fraction, "Fraction of shards held out.")
 flags.DEFINE_integer("eval_every", _D.eval_every, "Updates between evaluations.")
@@ -47,7 +46,7 @@ def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> model_training.EnvM
   """The training config; the shared flags left unset take this binary's defaults (batch 64, Adam 7e-4,
   no clipping)."""
   return model_training.EnvModelTrainConfig(
-      steps=fv.steps, batch_size=_default(fv.batch_size, _D.batch_size),
+      steps=_default(fv.steps, _D.steps), batch_size=_default(fv.batch_size, _D.batch_size),
       learning_rate=_default(fv.learning_rate, _D.learning_rate), reward_weight=fv.reward_weight,
       max_grad_norm=fv.max_grad_norm or None, eval_fraction=fv.eval_fraction, eval_every=fv.eval_every,
       checkpoint_every=fv.checkpoint_every, log_every=fv.log_every, eval_transitions=fv.eval_transitions,

@@ -9,6 +9,7 @@ beside that of predicting the mean return, and writes the network to --out for l
 """
 import json
 import time
+import types
 
 from absl import app
 from absl import flags
@@ -17,24 +18,27 @@ import tensorflow as tf
 
 from i2a.planning import value_net
 from i2a.planning import value_training
+from launch import common_flags
 
 
-def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
-  """This binary's flags (defined only when run as a program)."""
-  flags.DEFINE_integer("room_size", 10, "Room side in cells (paper: 10).", lower_bound=3, flag_values=fv)
-  flags.DEFINE_integer("num_boxes", 4, "Boxes per level (paper: 4).", lower_bound=1, flag_values=fv)
-  flags.DEFINE_integer("num_levels", 2000, "Generated levels to label.", lower_bound=2, flag_values=fv)
-  flags.DEFINE_integer("steps", 2000, "Adam steps.", lower_bound=1, flag_values=fv)
-  flags.DEFINE_integer("batch_size", 128, "Positions per step.", lower_bound=1, flag_values=fv)
-  flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.", lower_bound=0.0, flag_values=fv)
-  flags.DEFINE_float("discount", 0.99, "Discount of the return targets (use the MCTS --discount).",
-                     flag_values=fv)
-  flags.DEFINE_integer("seed", 0, "Seed of levels, detours, weights and batches.", flag_values=fv)
-  flags.DEFINE_string("out", None, "Directory to write the network to.", flag_values=fv)
+common_flags.declare_key_flags(("room_size", "num_boxes", "num_levels", "steps", "batch_size",
+                                "learning_rate", "discount", "seed", "out"))
+# The shared flags' defaults for this binary (use the MCTS --discount for the return targets).
+DEFAULTS = dict(room_size=10, num_boxes=4, num_levels=2000, steps=2000, batch_size=128, learning_rate=1e-3)
+
+
+def settings(fv: flags.FlagValues) -> types.SimpleNamespace:
+  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  names = ("room_size", "num_boxes", "num_levels", "steps", "batch_size", "learning_rate", "discount", "seed",
+           "out")
+  return types.SimpleNamespace(**{n: common_flags.value_or(fv, n, DEFAULTS.get(n)) for n in names})
 
 
 def run(fv: flags.FlagValues) -> dict:
   """Builds the data, fits the network, saves it; returns the figures. ValueError for bad flags."""
+  fv = settings(fv)
+  if fv.num_levels < 2 or min(fv.steps, fv.batch_size) < 1 or fv.learning_rate <= 0:
+    raise ValueError("--num_levels must be >= 2, --steps and --batch_size >= 1, --learning_rate > 0")
   if not fv.out:
     raise ValueError("--out must name the directory to write the value network to")
   if 2 * fv.num_boxes + 1 > (fv.room_size - 2) ** 2:
@@ -70,5 +74,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
   app.run(main)

@@ -64,3 +64,20 @@ def test_boxoban_directory_plays_each_level_once(parse_train_config, tmp_path):
 def test_evaluate_without_checkpoint_is_refused(parse_train_config, tmp_path):
   with pytest.raises(ValueError, match="no checkpoint"):
     evaluate.evaluate(parse_train_config(*TINY, f"--logdir={tmp_path}"))
+
+
+def test_outer_search_reports_table_1_figures_with_the_perfect_model(parse_train_config, tmp_path):
+  config = parse_train_config(*TINY, f"--logdir={tmp_path}", "--outer_search", "--perfect_model",
+                              "--num_levels=2", "--max_retries=2")
+  _checkpoint(config)
+  (row,) = evaluate.evaluate(config)
+  assert row["episodes"] == 2 and row["max_retries"] == 2 and row["mean_model_steps"] > 0
+  assert row["fraction_found"] == row["fraction_solved"]  # A perfect model never claims a false plan.
+
+
+def test_outer_search_is_refused_for_minipacman(parse_train_config, tmp_path):
+  config = parse_train_config("--env=minipacman", "--torso=4:3:2", "--hidden_size=8", f"--logdir={tmp_path}",
+                              "--outer_search")
+  _checkpoint(config)
+  with pytest.raises(ValueError, match="--outer_search"):
+    evaluate.evaluate(config)

@@ -15,10 +15,16 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _flags(binary, *args):
-  fv = flags.FlagValues()
-  binary.define_flags(fv)
-  fv(["binary", *args])
-  return fv
+  """The global FLAGS parsed as `binary`'s command line (every binary defines its flags at import)."""
+  flags.FLAGS.unparse_flags()
+  flags.FLAGS([binary.__name__, *args])
+  return flags.FLAGS
+
+
+@pytest.fixture(autouse=True)
+def _unparse():
+  yield
+  flags.FLAGS.unparse_flags()
 
 
 def test_mcts_solves_small_generated_rooms():

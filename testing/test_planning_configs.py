@@ -24,10 +24,15 @@ def test_generalisation_file_evaluates_one_to_seven_boxes(parse_train_config, mo
 
 
 def _parse(binary, name):
-  fv = flags.FlagValues()
-  binary.define_flags(fv)
-  fv(["binary", f"--flagfile={os.path.join(CONFIGS, name)}"])
-  return fv
+  flags.FLAGS.unparse_flags()
+  flags.FLAGS([binary.__name__, f"--flagfile={os.path.join(CONFIGS, name)}"])
+  return binary.settings(flags.FLAGS)
+
+
+@pytest.fixture(autouse=True)
+def _unparse():
+  yield
+  flags.FLAGS.unparse_flags()
 
 
 @pytest.mark.parametrize("name,budget", [("mcts_sokoban_25k.flags", 25_000),
