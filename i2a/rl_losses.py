@@ -1,6 +1,6 @@
 """IMPALA's off-policy actor-critic losses on V-trace targets (Espeholt et al. 2018, Sec. 4), via trfl.
 
-The paper trains I2A with A3C (spec 3); we use IMPALA's learner, whose V-trace corrects for the lag
+The paper trains I2A with A3C (paper Sec. 3 and App. A); we use IMPALA's learner, whose V-trace corrects for the lag
 between the actors' behaviour policy and the learner's policy (WORKSPACE.md lists the deviation). With
 on-policy data (rho = c = 1) V-trace reduces to A3C's n-step bootstrapped advantage.
 

@@ -36,7 +36,7 @@ def test_every_variant_builds_with_paper_relationships(game):
   assert agents["i2a"].frozen_variables
   for variant in ("standard", "large"):
     assert isinstance(agents[variant].imag_path, i2a.NoImagPath) and agents[variant].rollout_policy is None
-  # The imagination code is num_actions * lstm_size wide (spec 1.2: 5 x 256 MiniPacman, 5 x 512 Sokoban).
+  # The imagination code is num_actions * lstm_size wide (paper App. B.1: 5 x 256 MiniPacman, 5 x 512 Sokoban).
   lstm = {"minipacman": 256, "sokoban": 512}[game]
   code = agents["i2a"].imag_path(agents["i2a"].initial_state(1))
   assert code.shape == (1, 5 * lstm)

@@ -1,7 +1,7 @@
 """Environment-model training data: sharded trajectories, their manifest, and a tf.data pipeline.
 
-The paper trains its environment models on trajectories of a partially trained model-free agent (spec
-2.1, paper Sec. 3.2). A data directory holds
+The paper trains its environment models on trajectories of a partially trained model-free agent (paper
+Sec. 3.2). A data directory holds
 
   manifest.json      what the data is (game, env config, frame shape, palette, policy) and the list of
                      complete shards with their counts; replaced atomically after every shard;

@@ -1,7 +1,7 @@
 """Fitting an environment model to collected data, and measuring it the way I2A uses it.
 
 The paper pretrains the model on a partially trained model-free agent's trajectories by the negative
-log-likelihood of next frame and reward (l_model), then freezes it in I2A (spec 2.1, 3; paper Sec. 3.2).
+log-likelihood of next frame and reward (l_model), then freezes it in I2A (paper Sec. 3.2 and App. B.2).
 The optimiser is not given; we use Adam. Held-out metrics: one-step pixel error, reward or event
 accuracy, and the error of k-step open-loop rollouts (the model fed its own frames with the real
 actions), which is what I2A consumes. The metadata beside a model (`env_model.json`) lets
@@ -25,18 +25,18 @@ from i2a.env_models.sokoban_model import SokobanEnvModel
 
 @dataclasses.dataclass(frozen=True)
 class EnvModelTrainConfig:
-  """Hyper-parameters of environment-model training (the paper gives none: spec 2.1 'not recovered').
+  """Hyper-parameters of environment-model training (the paper gives none; WORKSPACE.md).
 
   Attributes:
     steps: Adam updates in total (a resumed run continues up to this count).
     batch_size: transitions per update.
-    learning_rate: Adam step size; 7e-4 as a third-party fit of these models (spec 3, [3P]).
-    reward_weight: weight of the reward/event NLL; 1 keeps l_model a joint likelihood (spec 2.1).
+    learning_rate: Adam step size; 7e-4, a public port's value for these models (WORKSPACE.md).
+    reward_weight: weight of the reward/event NLL; 1 keeps l_model a joint likelihood (paper Sec. 3.2).
     max_grad_norm: global-norm gradient clipping; None for none.
     eval_fraction: fraction of shards held out for evaluation (`model_data.split_shards`).
     eval_every, checkpoint_every, log_every: periods in updates.
     eval_transitions, eval_windows: held-out pairs and k-step windows evaluated (the first ones).
-    rollout_depth: K, open-loop rollout errors are reported for k = 1..K (I2A's depth is 5, spec 1.1).
+    rollout_depth: K, open-loop rollout errors are reported for k = 1..K (I2A's canonical depth is 5, paper Sec. 4.2).
     shuffle_buffer: transitions in the tf.data shuffle buffer.
     seed: seeds TensorFlow and the data order.
   """
