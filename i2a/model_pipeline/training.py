@@ -36,7 +36,7 @@ class EnvModelTrainConfig:
     eval_fraction: fraction of shards held out for evaluation (`model_data.split_shards`).
     eval_every, checkpoint_every, log_every: periods in updates.
     eval_transitions, eval_windows: held-out pairs and k-step windows evaluated (the first ones).
-    rollout_depth: K, open-loop rollout errors are reported for k = 1..K (I2A's canonical depth is 5, paper Sec. 4.2).
+    rollout_depth: K, open-loop rollout errors are reported for k = 1..K (I2A's canonical depth is 5, paper Fig. 4).
     shuffle_buffer: transitions in the tf.data shuffle buffer.
     seed: seeds TensorFlow and the data order.
   """
