@@ -110,9 +110,11 @@ def evaluate(config: training.TrainConfig) -> list[dict]:
     for boxes in [int(b) for b in _BOX_COUNTS.value] or [env_cfg.num_boxes]:
       num_envs = min(_NUM_ENVS.value, _NUM_LEVELS.value)
       per_env = -(-_NUM_LEVELS.value // num_envs)
-      env = env_factory.build_env(dataclasses.replace(env_cfg, num_boxes=boxes), num_envs,
-                                  seed=seed + 1000 * boxes)
+      # Every evaluation level fresh and fixed by the seed: the level supply waits rather than replays.
+      env = env_factory.build_env(dataclasses.replace(env_cfg, num_boxes=boxes, level_when_dry="wait"),
+                                  num_envs, seed=seed + 1000 * boxes)
       _, solved = play(agent, env, per_env, greedy)
+      env.close()
       rows.append(dict(levels="generated", box_count=boxes, episodes=len(solved), solved=int(solved.sum()),
                        fraction_solved=float(solved.mean())))
   else:

@@ -33,6 +33,16 @@ _NUM_BOXES = flags.DEFINE_integer("num_boxes", 1, "Sokoban boxes per level (pape
 _PIXELS = flags.DEFINE_integer("pixels_per_cell", 2, "Sokoban sprite size in pixels (paper: 8).")
 _MAX_STEPS = flags.DEFINE_integer("max_steps", 120, "Sokoban episode cap (spec 4.1: 120).")
 _LEVELS = flags.DEFINE_string("levels", None, "Boxoban level file/directory/glob; default: generated.")
+_LEVEL_WORKERS = flags.DEFINE_integer(
+    "level_workers", env_factory.EnvConfig.level_workers, "Processes generating Sokoban levels ahead, per "
+    "actor; 0: each episode's level is generated on the actor's thread.", lower_bound=0)
+_LEVEL_POOL = flags.DEFINE_integer("level_pool_size", env_factory.EnvConfig.level_pool_size,
+                                   "Generated levels the workers may make ahead.", lower_bound=1)
+_LEVEL_WHEN_DRY = flags.DEFINE_enum(
+    "level_when_dry", env_factory.EnvConfig.level_when_dry, list(env_factory.LEVEL_WHEN_DRY),
+    "When no fresh level is ready: 'replay' a recent one (never waits) or 'wait' for it.")
+_LEVEL_REPLAY = flags.DEFINE_integer("level_replay_size", env_factory.EnvConfig.level_replay_size,
+                                     "Recent levels kept for replays.", lower_bound=1)
 # Agent.
 _AGENT = flags.DEFINE_enum("agent", "standard", list(configs.VARIANTS), "Agent variant (paper Sec. 4-5).")
 _IMAG_PATH = flags.DEFINE_enum("imag_path", None, list(configs.IMAG_PATHS), "Default: the variant's.")
@@ -67,7 +77,9 @@ _CKPT_SECS = flags.DEFINE_float("checkpoint_every_secs", 300.0, "Checkpoint peri
 _CKPT_FRAMES = flags.DEFINE_integer("checkpoint_every_frames", 0, "Checkpoint period in frames; 0: none.")
 _LOG_SECS = flags.DEFINE_float("log_every_secs", 10.0, "Progress line period in seconds.")
 
-_SOKOBAN_ONLY = ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels", "predict_reward")
+_LEVEL_SUPPLY = ("level_workers", "level_pool_size", "level_when_dry", "level_replay_size")
+_SOKOBAN_ONLY = ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels", "predict_reward",
+                 *_LEVEL_SUPPLY)
 _IMAGINATION_ONLY = ("env_model", "env_model_checkpoint", "rollout_policy", "rollout_depth",
                      "distillation_cost")
 
@@ -98,6 +110,9 @@ def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> training.TrainConfi
       raise ValueError(f"--{', --'.join(misplaced)} only apply to --env=sokoban.")
   elif "task" in present:
     raise ValueError("--task selects a MiniPacman task; Sokoban has none.")
+  elif fv.levels is not None and any(n in present for n in _LEVEL_SUPPLY):
+    raise ValueError(f"--{', --'.join(n for n in _LEVEL_SUPPLY if n in present)} set the supply of "
+                     "generated levels; --levels reads level files instead.")
   imagines = (fv.imag_path or ("none" if variant in ("standard", "large") else "imag")) == "imag"
   if not imagines:
     misplaced = [n for n in _IMAGINATION_ONLY if n in present]
@@ -110,7 +125,9 @@ def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> training.TrainConfi
       predict_reward=fv.predict_reward, room_size=fv.room_size, pixels_per_cell=fv.pixels_per_cell,
       torso=parse_torso(fv.torso), hidden_size=fv.hidden_size or None)
   env = env_factory.EnvConfig(game=game, task=fv.task, room_size=fv.room_size, num_boxes=fv.num_boxes,
-                              pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels)
+                              pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels,
+                              level_workers=fv.level_workers, level_pool_size=fv.level_pool_size,
+                              level_when_dry=fv.level_when_dry, level_replay_size=fv.level_replay_size)
   learner = learner_lib.LearnerConfig(
       learning_rate=fv.learning_rate, entropy_cost=fv.entropy_cost, baseline_cost=fv.baseline_cost,
       distillation_cost=fv.distillation_cost, discount=fv.discount,
