@@ -101,6 +101,8 @@ def test_close_and_garbage_collection_stop_every_worker():
   assert all(p.is_alive() and p.daemon for p in processes)
   assert set(processes) <= set(multiprocessing.active_children())
   s.next_level()
+  niceness = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)  # Workers use the CPU time left over.
+  assert [os.getpriority(os.PRIO_PROCESS, p.pid) for p in processes] == [niceness] * 2
   s.close()
   s.close()  # Idempotent.
   assert s.closed and not any(p.is_alive() for p in processes)
@@ -143,7 +145,8 @@ def test_a_failing_worker_is_reported_by_next_level():
 
 @pytest.mark.parametrize("bad,message", [
     (dict(num_workers=0), "num_workers"), (dict(pool_size=0), "pool_size"),
-    (dict(when_dry="block"), "when_dry"), (dict(seed=-1), "seed"), (dict(width=4), "width")])
+    (dict(when_dry="block"), "when_dry"), (dict(seed=-1), "seed"), (dict(width=4), "width"),
+    (dict(nice=-1), "nice")])
 def test_bad_arguments_are_refused(bad, message):
   with pytest.raises(ValueError, match=message):
     supply(**bad)

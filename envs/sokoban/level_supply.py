@@ -22,6 +22,7 @@ import collections
 import logging
 import math
 import multiprocessing
+import os
 import queue as queue_lib
 import sys
 import threading
@@ -70,8 +71,10 @@ def _put(out: multiprocessing.Queue, item, stop, parent) -> bool:
 
 
 def _work(worker: int, num_workers: int, entropy: int, shape: tuple, chunk_size: int,
-          config: Optional[generator.GeneratorConfig], out: multiprocessing.Queue, stop) -> None:
+          config: Optional[generator.GeneratorConfig], out: multiprocessing.Queue, stop, nice: int) -> None:
   """A worker process: puts (chunk index, uint8 [chunk_size, H, W]) for chunks worker, worker + k, ..."""
+  if nice and hasattr(os, "nice"):
+    os.nice(nice)
   parent = multiprocessing.parent_process()
   width, height, num_boxes = shape
   chunk = worker
@@ -127,7 +130,7 @@ class LevelSupply:
 
   def __init__(self, width: int = 10, height: int = 10, num_boxes: int = 4, seed: Optional[int] = None,
                num_workers: int = 1, pool_size: int = 4096, when_dry: str = "replay",
-               replay_size: int = 10_000, chunk_size: int = 8,
+               replay_size: int = 10_000, chunk_size: int = 8, nice: int = 10,
                generator_config: Optional[generator.GeneratorConfig] = None):
     """Starts the workers.
 
@@ -140,6 +143,8 @@ class LevelSupply:
       when_dry: 'replay' or 'wait' (see the module docstring).
       replay_size: capacity of the ring of recent fresh levels that replays draw from.
       chunk_size: levels per message from a worker.
+      nice: niceness added to the workers' scheduling priority (POSIX), so that they generate with
+        the CPU time that acting and learning leave; 0 to compete as equals.
       generator_config: generator parameters; defaults to `GeneratorConfig()`.
 
     Raises:
@@ -150,6 +155,8 @@ class LevelSupply:
                         ("replay_size", replay_size), ("chunk_size", chunk_size)):
       if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+    if isinstance(nice, bool) or not isinstance(nice, (int, np.integer)) or nice < 0:
+      raise ValueError(f"nice must be an int >= 0, got {nice!r}")
     if when_dry not in WHEN_DRY:
       raise ValueError(f"when_dry must be one of {WHEN_DRY}, got {when_dry!r}")
     if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
@@ -174,7 +181,7 @@ class LevelSupply:
     self._processes = [
         context.Process(target=_work, name=f"sokoban_levels_{w}", daemon=True,
                         args=(w, num_workers, self.entropy, (self.width, self.height, self.num_boxes),
-                              self._chunk_size, generator_config, self._queues[w], self._stop))
+                              self._chunk_size, generator_config, self._queues[w], self._stop, nice))
         for w in range(num_workers)]
     # Runs on close(), when the supply is garbage collected, or at interpreter exit.
     self._finalizer = weakref.finalize(self, _shutdown, self._processes, self._queues, self._stop)
