@@ -38,6 +38,7 @@ from envs.sokoban import generator
 
 WHEN_DRY = ("replay", "wait")
 _POLL_SECONDS = 0.2  # How often blocked workers and a waiting consumer check that the other side lives.
+_DRY_POLL_SECONDS = 1e-3  # A dry pool is looked at no more often than this (a look costs ~40 us).
 _LOG_EVERY_SECONDS = 60.0
 _START_LOCK = threading.Lock()
 _log = logging.getLogger(__name__)
@@ -171,6 +172,7 @@ class LevelSupply:
     self._ring_count = self._ring_next = 0
     self._ready: collections.deque = collections.deque()
     self._next_chunk = 0
+    self._next_poll = 0.0  # When a dry pool is looked at next (monotonic seconds).
     self._fresh = self._replayed = self._waits = 0
     self._wait_seconds = 0.0
     self._logged = (time.monotonic(), 0, 0)  # (time, fresh, replayed) at the last log line.
@@ -214,8 +216,9 @@ class LevelSupply:
     with self._lock:
       if self.closed:
         raise RuntimeError("LevelSupply.next_level: the supply is closed")
-      if not self._ready:
+      if not self._ready and (self.when_dry == "wait" or time.monotonic() >= self._next_poll):
         self._take_chunk(block=False)
+        self._next_poll = time.monotonic() + _DRY_POLL_SECONDS
       if not self._ready and self.when_dry == "replay" and self._ring_count:
         self._replayed += 1
         self._maybe_log()
