@@ -44,6 +44,14 @@ _START_LOCK = threading.Lock()
 _log = logging.getLogger(__name__)
 
 
+class _Counts:
+  """The supply's counters, shared with its finalizer so that shutdown can report them."""
+
+  def __init__(self):
+    self.fresh = self.replayed = self.waits = 0
+    self.wait_seconds = 0.0
+
+
 class LevelSupplyStats(NamedTuple):
   """Counts since the supply started: fresh and replayed levels handed out, and blocking waits."""
   fresh: int
@@ -101,8 +109,8 @@ def _start_without_main(process: multiprocessing.Process) -> None:
   main module's `__spec__` and `__file__` are hidden while the process starts.
   """
   main = sys.modules["__main__"]
-  saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
   with _START_LOCK:
+    saved = {name: main.__dict__[name] for name in ("__spec__", "__file__") if name in main.__dict__}
     try:
       main.__spec__ = None
       main.__dict__.pop("__file__", None)
@@ -112,8 +120,11 @@ def _start_without_main(process: multiprocessing.Process) -> None:
       main.__dict__.update(saved)
 
 
-def _shutdown(processes, queues, stop) -> None:
+def _shutdown(processes, queues, stop, counts: _Counts) -> None:
   """Stops the workers (terminating any that do not stop within a second) and closes the queues."""
+  if counts.replayed:
+    _log.warning("Sokoban level supply handed out %d fresh and %d replayed levels (%.0f%% replays).",
+                 counts.fresh, counts.replayed, 100 * counts.replayed / (counts.fresh + counts.replayed))
   stop.set()
   deadline = time.monotonic() + 1.0
   for process in processes:
@@ -121,6 +132,9 @@ def _shutdown(processes, queues, stop) -> None:
   for process in processes:
     if process.is_alive():
       process.terminate()
+      process.join(timeout=1.0)
+    if process.is_alive():  # E.g. a stopped (SIGSTOP) process, which SIGTERM does not end.
+      process.kill()
       process.join(timeout=5.0)
   for q in queues:
     q.close()
@@ -173,8 +187,7 @@ class LevelSupply:
     self._ready: collections.deque = collections.deque()
     self._next_chunk = 0
     self._next_poll = 0.0  # When a dry pool is looked at next (monotonic seconds).
-    self._fresh = self._replayed = self._waits = 0
-    self._wait_seconds = 0.0
+    self._counts = _Counts()
     self._logged = (time.monotonic(), 0, 0)  # (time, fresh, replayed) at the last log line.
     self._lock = threading.Lock()
     context = multiprocessing.get_context("spawn")
@@ -186,7 +199,8 @@ class LevelSupply:
                               self._chunk_size, generator_config, self._queues[w], self._stop, nice))
         for w in range(num_workers)]
     # Runs on close(), when the supply is garbage collected, or at interpreter exit.
-    self._finalizer = weakref.finalize(self, _shutdown, self._processes, self._queues, self._stop)
+    self._finalizer = weakref.finalize(self, _shutdown, self._processes, self._queues, self._stop,
+                                       self._counts)
     for process in self._processes:
       _start_without_main(process)
 
@@ -205,7 +219,8 @@ class LevelSupply:
     self.close()
 
   def stats(self) -> LevelSupplyStats:
-    return LevelSupplyStats(self._fresh, self._replayed, self._waits, self._wait_seconds)
+    c = self._counts
+    return LevelSupplyStats(c.fresh, c.replayed, c.waits, c.wait_seconds)
 
   def next_level(self) -> np.ndarray:
     """uint8 [height, width], read-only: the next fresh level, or a replay (see `when_dry`).
@@ -220,7 +235,7 @@ class LevelSupply:
         self._take_chunk(block=False)
         self._next_poll = time.monotonic() + _DRY_POLL_SECONDS
       if not self._ready and self.when_dry == "replay" and self._ring_count:
-        self._replayed += 1
+        self._counts.replayed += 1
         self._maybe_log()
         level = self._ring[self._replay_rng.integers(self._ring_count)].copy()
         level.setflags(write=False)
@@ -228,9 +243,9 @@ class LevelSupply:
       if not self._ready:
         start = time.monotonic()
         self._take_chunk(block=True)
-        self._waits += 1
-        self._wait_seconds += time.monotonic() - start
-      self._fresh += 1
+        self._counts.waits += 1
+        self._counts.wait_seconds += time.monotonic() - start
+      self._counts.fresh += 1
       level = self._ready.popleft()
       self._ring[self._ring_next] = level
       self._ring_next = (self._ring_next + 1) % len(self._ring)
@@ -267,11 +282,16 @@ class LevelSupply:
     self._next_chunk += 1
 
   def _maybe_log(self) -> None:
-    now = time.monotonic()
+    """Logs the first replay, then the share of replays at most once every `_LOG_EVERY_SECONDS`."""
+    now, counts = time.monotonic(), self._counts
     since, fresh, replayed = self._logged
-    if now - since >= _LOG_EVERY_SECONDS or not replayed:
-      new_fresh, new_replayed = self._fresh - fresh, self._replayed - replayed
-      _log.warning("Sokoban level supply ran dry: %d of the last %d levels were replays of recent "
-                   "levels (%d replays in all); more level workers would keep up.", new_replayed,
-                   new_fresh + new_replayed, self._replayed)
-      self._logged = (now, self._fresh, self._replayed)
+    if counts.replayed == 1:
+      _log.warning("Sokoban level supply ran dry after %d fresh levels: replaying recent levels while "
+                   "none is ready (more level workers make more fresh levels).", counts.fresh)
+    elif now - since >= _LOG_EVERY_SECONDS:
+      new_fresh, new_replayed = counts.fresh - fresh, counts.replayed - replayed
+      _log.warning("Sokoban level supply: %.0f%% of the last %d levels were replays.",
+                100 * new_replayed / max(new_fresh + new_replayed, 1), new_fresh + new_replayed)
+    else:
+      return
+    self._logged = (now, counts.fresh, counts.replayed)
