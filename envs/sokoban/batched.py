@@ -6,7 +6,8 @@ then scatters the <= 3 changed cells of every copy into the grid, the persistent
 symbolic planes. Only copies that start a new episode run Python code of their own (drawing a level).
 
 Copy i is seeded with `seed + i`, so it plays exactly the episodes of `Sokoban(seed=seed + i)` with the
-same actions (the batched first step reports reward 0 and discount 1 where dm_env's has None).
+same actions (the batched first step reports reward 0 and discount 1 where dm_env's has None). With a
+`level_supply`, the copies share its levels instead, taken in the order they start episodes.
 """
 from typing import Optional, Sequence
 
