@@ -77,26 +77,26 @@ def test_workers_make_no_more_than_the_pool_holds():
 
 def test_a_dry_pool_replays_recent_levels_instead_of_waiting():
   replay_size, chunk = 3, 2
-  with supply(seed=2, pool_size=4, chunk_size=chunk, replay_size=replay_size, when_dry="replay") as s:
+  with supply(seed=2, pool_size=4, chunk_size=chunk, replay_size=replay_size, min_replay=4,
+              when_dry="replay") as s:
     first = s.next_level()  # Nothing to replay yet: this one waits.
-    assert s.stats().waits == 1
+    wait_until(lambda: s._queues[0].qsize() == 2, "the pool is full")  # pylint: disable=protected-access
     os.kill(s._processes[0].pid, signal.SIGSTOP)  # pylint: disable=protected-access  # The pool runs dry.
     try:
       fresh, replays = [first], 0
-      for _ in range(100):
+      for i in range(100):
         level = s.next_level()
-        before = s.stats()
-        if before.fresh > len(fresh):
+        if s.stats().fresh > len(fresh):
           fresh.append(level)
         else:
           replays += 1
+          assert i >= 3  # No replay before min_replay = 4 fresh levels.
           assert any(np.array_equal(level, recent) for recent in fresh[-replay_size:])
       stats = s.stats()
-      assert stats.fresh + stats.replayed == 101 and stats.replayed == replays
-      assert stats.waits == 1  # Dry, it never waited again.
-      assert len(fresh) <= chunk + 2 * chunk  # At most what was queued when the worker stopped.
     finally:
       os.kill(s._processes[0].pid, signal.SIGCONT)  # pylint: disable=protected-access
+  assert stats.fresh + stats.replayed == 101 and stats.replayed == replays
+  assert 4 <= len(fresh) <= 1 + 1 + 2 * chunk  # At most what was made when the worker stopped.
   for level, want in zip(fresh, reference(2, len(fresh))):  # The fresh ones are still the sequence.
     np.testing.assert_array_equal(level, want)
 
@@ -152,7 +152,7 @@ def test_a_failing_worker_is_reported_by_next_level():
 @pytest.mark.parametrize("bad,message", [
     (dict(num_workers=0), "num_workers"), (dict(pool_size=0), "pool_size"),
     (dict(when_dry="block"), "when_dry"), (dict(seed=-1), "seed"), (dict(width=4), "width"),
-    (dict(nice=-1), "nice")])
+    (dict(nice=-1), "nice"), (dict(min_replay=0), "min_replay")])
 def test_bad_arguments_are_refused(bad, message):
   with pytest.raises(ValueError, match=message):
     supply(**bad)

@@ -14,7 +14,8 @@ the number of workers, the chunk size or the timing. When the next fresh level i
   - when_dry='replay' (training's default): hand out a level drawn uniformly from a ring of the last
     `replay_size` fresh levels instead, so level generation never limits frames/s. Which hand-outs are
     replays depends on timing; the fresh ones are still the seeded sequence, in order. Replays are
-    counted (`stats()`) and logged at most once a minute. With nothing to replay yet, it waits.
+    counted (`stats()`) and logged at most once a minute. Until `min_replay` fresh levels have been
+    handed out (so that early replays do not repeat a handful of levels), it waits.
 Memory is bounded: each worker's queue holds at most ceil(pool_size / (chunk_size * num_workers))
 chunks, plus the chunk being made; the ring is uint8 [replay_size, height, width].
 """
@@ -145,7 +146,7 @@ class LevelSupply:
 
   def __init__(self, width: int = 10, height: int = 10, num_boxes: int = 4, seed: Optional[int] = None,
                num_workers: int = 1, pool_size: int = 4096, when_dry: str = "replay",
-               replay_size: int = 10_000, chunk_size: int = 8, nice: int = 10,
+               replay_size: int = 10_000, min_replay: int = 256, chunk_size: int = 8, nice: int = 10,
                generator_config: Optional[generator.GeneratorConfig] = None):
     """Starts the workers.
 
@@ -157,6 +158,7 @@ class LevelSupply:
         worker).
       when_dry: 'replay' or 'wait' (see the module docstring).
       replay_size: capacity of the ring of recent fresh levels that replays draw from.
+      min_replay: fresh levels handed out before the first replay (capped at `replay_size`).
       chunk_size: levels per message from a worker.
       nice: niceness added to the workers' scheduling priority (POSIX), so that they generate with
         the CPU time that acting and learning leave; 0 to compete as equals.
@@ -167,7 +169,8 @@ class LevelSupply:
     """
     generator.check_arguments(width, height, num_boxes)
     for name, value in (("num_workers", num_workers), ("pool_size", pool_size),
-                        ("replay_size", replay_size), ("chunk_size", chunk_size)):
+                        ("replay_size", replay_size), ("min_replay", min_replay),
+                        ("chunk_size", chunk_size)):
       if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     if isinstance(nice, bool) or not isinstance(nice, (int, np.integer)) or nice < 0:
@@ -184,6 +187,7 @@ class LevelSupply:
     self._replay_rng = np.random.default_rng(np.random.SeedSequence(self.entropy, spawn_key=(1,)))
     self._ring = np.zeros((replay_size, height, width), np.uint8)
     self._ring_count = self._ring_next = 0
+    self._min_replay = min(min_replay, replay_size)
     self._ready: collections.deque = collections.deque()
     self._next_chunk = 0
     self._next_poll = 0.0  # When a dry pool is looked at next (monotonic seconds).
@@ -234,7 +238,7 @@ class LevelSupply:
       if not self._ready and (self.when_dry == "wait" or time.monotonic() >= self._next_poll):
         self._take_chunk(block=False)
         self._next_poll = time.monotonic() + _DRY_POLL_SECONDS
-      if not self._ready and self.when_dry == "replay" and self._ring_count:
+      if not self._ready and self.when_dry == "replay" and self._ring_count >= self._min_replay:
         self._counts.replayed += 1
         self._maybe_log()
         level = self._ring[self._replay_rng.integers(self._ring_count)].copy()
