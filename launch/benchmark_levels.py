@@ -10,8 +10,9 @@ times `BatchedSokoban` stepped in this process with levels from:
   per episode   `generate_level` on the stepping thread at every reset (--level_workers=0);
   pool, wait    `LevelSupply` with --workers processes, waiting when dry (every level fresh);
   pool, replay  the same, replaying a recent level when dry (training's default).
-Pool rows run after --warmup seconds of stepping (the pool's initial fill is spent), and report the
-fraction of levels that were replays during the timed window. On a 2-core machine the workers share
+Pool rows run after --warmup seconds of stepping and at least 256 fresh levels (the pool's initial
+fill is spent and replays are allowed), and report the fraction of levels that were replays during the
+timed window. On a 2-core machine the workers share
 the cores with the stepping process, as they do with the actors and the learner in training.
 """
 import time
@@ -32,6 +33,10 @@ _SIZES = flags.DEFINE_list("sizes", ["6:1:2", "7:2:2", "10:4:8"],
                            "room_size:num_boxes:pixels_per_cell of each level kind.")
 _WORKERS = flags.DEFINE_integer("workers", 1, "Level supply worker processes.", lower_bound=1)
 _POOL_SIZE = flags.DEFINE_integer("pool_size", 4096, "Level supply pool size.", lower_bound=1)
+_NICE = flags.DEFINE_integer("nice", 10, "Niceness added to the level workers.", lower_bound=0)
+
+
+_MIN_REPLAY = 256  # LevelSupply's default min_replay.
 
 
 class Row(NamedTuple):
@@ -59,8 +64,10 @@ def _step_for(env: sokoban.BatchedSokoban, seconds: float) -> tuple[int, int, fl
 def _measure(env: sokoban.BatchedSokoban, size: str, max_steps: int, source: str,
              supply: level_supply.LevelSupply | None) -> Row:
   env.reset()
-  if supply is not None:
+  if supply is not None:  # Steady state: the initial fill spent, replays allowed (min_replay reached).
     _step_for(env, _WARMUP.value)
+    while supply.stats().fresh < _MIN_REPLAY:
+      _step_for(env, 0.1)
   before = supply.stats() if supply is not None else None
   steps, episodes, elapsed = _step_for(env, _SECONDS.value)
   replayed = float("nan")
@@ -82,7 +89,8 @@ def rows(room: int, boxes: int, ppc: int, max_steps: int) -> Iterator[Row]:
   yield _measure(sokoban.BatchedSokoban(n, seed=0, **kwargs), size, max_steps, "per episode", None)
   for when_dry in ("wait", "replay"):
     supply = level_supply.LevelSupply(room, room, boxes, seed=0, num_workers=_WORKERS.value,
-                                      pool_size=_POOL_SIZE.value, when_dry=when_dry)
+                                      pool_size=_POOL_SIZE.value, when_dry=when_dry,
+                                      min_replay=_MIN_REPLAY, nice=_NICE.value)
     env = sokoban.BatchedSokoban(n, level_supply=supply, **kwargs)
     yield _measure(env, size, max_steps, f"pool, {when_dry}", supply)
 
@@ -98,7 +106,8 @@ def main(argv):
   except ValueError:
     raise app.UsageError("--sizes takes room:boxes:pixels_per_cell,... and --max_steps positive "  # pylint: disable=raise-missing-from
                          f"integers; got --sizes={_SIZES.value} --max_steps={_MAX_STEPS.value}")
-  print(f"N={_NUM_ENVS.value} copies, random actions, {_WORKERS.value} level worker(s), "
+  print(f"N={_NUM_ENVS.value} copies, random actions, {_WORKERS.value} level worker(s) at nice "
+        f"+{_NICE.value}, "
         f"{_SECONDS.value:g} s per row")
   print(f"{'level kind':<18} {'steps/ep':>8}  {'levels from':<13} {'steps/s':>9} {'episodes/s':>11} "
         f"{'replayed':>9}")
