@@ -103,9 +103,9 @@ def main(argv):
     lengths = [int(m) for m in _MAX_STEPS.value]
     if any(len(s) != 3 for s in sizes) or min(lengths) < 1:
       raise ValueError
-  except ValueError:
-    raise app.UsageError("--sizes takes room:boxes:pixels_per_cell,... and --max_steps positive "  # pylint: disable=raise-missing-from
-                         f"integers; got --sizes={_SIZES.value} --max_steps={_MAX_STEPS.value}")
+  except ValueError as e:
+    raise app.UsageError("--sizes takes room:boxes:pixels_per_cell,... and --max_steps positive "
+                         f"integers; got --sizes={_SIZES.value} --max_steps={_MAX_STEPS.value}") from e
   print(f"N={_NUM_ENVS.value} copies, random actions, {_WORKERS.value} level worker(s) at nice "
         f"+{_NICE.value}, "
         f"{_SECONDS.value:g} s per row")

@@ -102,11 +102,12 @@ def test_a_dry_pool_replays_recent_levels_instead_of_waiting():
 
 
 def test_close_and_garbage_collection_stop_every_worker():
-  s = supply(num_workers=2)
+  s = supply(num_workers=2, chunk_size=1)
   processes = list(s._processes)  # pylint: disable=protected-access
   assert all(p.is_alive() and p.daemon for p in processes)
   assert set(processes) <= set(multiprocessing.active_children())
   s.next_level()
+  s.next_level()  # Made by worker 1: both workers have set their priority.
   niceness = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)  # Workers use the CPU time left over.
   assert [os.getpriority(os.PRIO_PROCESS, p.pid) for p in processes] == [niceness] * 2
   s.close()

@@ -20,6 +20,7 @@ Memory is bounded: each worker's queue holds at most ceil(pool_size / (chunk_siz
 chunks, plus the chunk being made; the ring is uint8 [replay_size, height, width].
 """
 import collections
+import dataclasses
 import logging
 import math
 import multiprocessing
@@ -30,7 +31,7 @@ import threading
 import time
 import traceback
 import weakref
-from typing import NamedTuple, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -45,20 +46,13 @@ _START_LOCK = threading.Lock()
 _log = logging.getLogger(__name__)
 
 
-class _Counts:
-  """The supply's counters, shared with its finalizer so that shutdown can report them."""
-
-  def __init__(self):
-    self.fresh = self.replayed = self.waits = 0
-    self.wait_seconds = 0.0
-
-
-class LevelSupplyStats(NamedTuple):
+@dataclasses.dataclass
+class LevelSupplyStats:
   """Counts since the supply started: fresh and replayed levels handed out, and blocking waits."""
-  fresh: int
-  replayed: int
-  waits: int
-  wait_seconds: float
+  fresh: int = 0
+  replayed: int = 0
+  waits: int = 0
+  wait_seconds: float = 0.0
 
 
 def fresh_level(entropy: int, index: int, width: int, height: int, num_boxes: int,
@@ -121,7 +115,7 @@ def _start_without_main(process: multiprocessing.Process) -> None:
       main.__dict__.update(saved)
 
 
-def _shutdown(processes, queues, stop, counts: _Counts) -> None:
+def _shutdown(processes, queues, stop, counts: LevelSupplyStats) -> None:
   """Stops the workers (terminating any that do not stop within a second) and closes the queues."""
   if counts.replayed:
     _log.warning("Sokoban level supply handed out %d fresh and %d replayed levels (%.0f%% replays).",
@@ -191,7 +185,7 @@ class LevelSupply:
     self._ready: collections.deque = collections.deque()
     self._next_chunk = 0
     self._next_poll = 0.0  # When a dry pool is looked at next (monotonic seconds).
-    self._counts = _Counts()
+    self._counts = LevelSupplyStats()  # Shared with the finalizer, which reports it.
     self._logged = (time.monotonic(), 0, 0)  # (time, fresh, replayed) at the last log line.
     self._lock = threading.Lock()
     context = multiprocessing.get_context("spawn")
@@ -223,8 +217,7 @@ class LevelSupply:
     self.close()
 
   def stats(self) -> LevelSupplyStats:
-    c = self._counts
-    return LevelSupplyStats(c.fresh, c.replayed, c.waits, c.wait_seconds)
+    return dataclasses.replace(self._counts)
 
   def next_level(self) -> np.ndarray:
     """uint8 [height, width], read-only: the next fresh level, or a replay (see `when_dry`).
