@@ -182,7 +182,7 @@ def train(config: TrainConfig) -> dict:
     tf.random.set_seed(config.seed)
   os.makedirs(config.logdir, exist_ok=True)
   learner, checkpointer = build_learner(config)
-  if checkpointer.restore_latest():
+  if checkpointer.restore_latest(repair=True):
     summary = state_summary(learner)
     logging.info("Resumed from %s: %s", config.logdir, summary)
     with open(os.path.join(config.logdir, "resumes.jsonl"), "a") as f:
