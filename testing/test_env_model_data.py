@@ -102,7 +102,7 @@ def test_writer_refuses_to_continue_other_data(tmp_path, key, value):
 
 def test_a_second_writer_on_the_same_directory_is_refused(tmp_path):
   writer = data.ShardWriter(str(tmp_path), header())
-  with pytest.raises(RuntimeError, match="Another process"):
+  with pytest.raises(RuntimeError, match="is in use by pid"):
     data.ShardWriter(str(tmp_path), header())
   writer.close()
   data.ShardWriter(str(tmp_path), header()).close()

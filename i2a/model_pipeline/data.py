@@ -18,7 +18,6 @@ Shard arrays, index t = 0..T (dm_env convention: row t holds what arrived with s
   0 for Sokoban). A model-training pair is (frame_t, action_t) -> (frame_t+1, reward_t+1, events_t+1),
   valid only when step t+1 is not FIRST: a LAST -> FIRST step crosses an episode boundary.
 """
-import fcntl
 import json
 import os
 import zipfile
@@ -27,6 +26,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
+
+from i2a.training import rundir
 
 MANIFEST = "manifest.json"
 FORMAT = "i2a-env-model-data"
@@ -220,25 +221,23 @@ class ShardWriter:
   Args:
     directory: created if missing.
     header: the manifest's fixed part (every key of IDENTITY_KEYS except format and version, plus
-      anything descriptive such as the palette). An existing directory must agree on IDENTITY_KEYS.
+      anything descriptive such as the palette). An existing directory with shards must agree on
+      IDENTITY_KEYS; one whose manifest lists no shard (a collection that failed before its first
+      shard) is started afresh with this header.
 
   Raises:
-    ValueError: the directory holds other data; RuntimeError: another process is writing to it.
+    ValueError: the directory holds other data; rundir.RunDirectoryError (a RuntimeError): another
+      live process is writing to it.
   """
 
   def __init__(self, directory: str, header: dict):
-    os.makedirs(directory, exist_ok=True)
     self.directory = directory
-    self._lock = open(os.path.join(directory, ".lock"), "w")
-    try:
-      fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as error:
-      self._lock.close()
-      raise RuntimeError(f"Another process is writing to {directory!r} (its .lock is held).") from error
+    self._lock = rundir.DirectoryLock(directory, "data directory").acquire()  # The one lock of runs.
     fresh = dict(header, format=FORMAT, version=VERSION, shards=[], num_steps=0, num_transitions=0)
     try:
-      if os.path.exists(os.path.join(directory, MANIFEST)):
-        self.manifest = read_manifest(directory)
+      existing = read_manifest(directory) if os.path.exists(os.path.join(directory, MANIFEST)) else None
+      if existing is not None and existing["shards"]:  # A manifest without shards holds no data.
+        self.manifest = existing
         for key in IDENTITY_KEYS:
           if json.loads(json.dumps(fresh.get(key))) != self.manifest.get(key):
             raise ValueError(f"{directory!r} holds data with {key}={self.manifest.get(key)!r}, but this "
@@ -256,7 +255,7 @@ class ShardWriter:
 
   def _clean(self) -> list[str]:
     """Deletes temporary files and shards the manifest does not list (left by an interruption)."""
-    listed = {entry["file"] for entry in self.manifest["shards"]} | {MANIFEST, ".lock"}
+    listed = {entry["file"] for entry in self.manifest["shards"]} | {MANIFEST, rundir.LOCK_FILE}
     stray = sorted(n for n in os.listdir(self.directory)
                    if n not in listed and (n.endswith(".tmp") or n.startswith("shard-")))
     for name in stray:
@@ -294,6 +293,4 @@ class ShardWriter:
     return entry
 
   def close(self) -> None:
-    if not self._lock.closed:
-      fcntl.flock(self._lock, fcntl.LOCK_UN)
-      self._lock.close()
+    self._lock.release()
