@@ -170,8 +170,9 @@ def train(config: TrainConfig, allow_config_change: bool = False,
     checkpointing.CheckpointError: checkpoints exist but none is readable, or they hold another agent.
     ValueError: a resume with a different config (see `run_config`).
   """
-  rundir.check_writable(config.logdir, os.path.join(config.logdir, "checkpoints"))
+  rundir.check_writable(config.logdir)
   with rundir.DirectoryLock(config.logdir, "logdir"):
+    rundir.check_writable(os.path.join(config.logdir, "checkpoints"))
     determinism_was_on = tf_config.is_op_determinism_enabled()
     if config.deterministic:
       tf_config.enable_op_determinism()
