@@ -99,6 +99,22 @@ def read_shard(directory: str, name: str, manifest: dict) -> dict:
   return arrays
 
 
+def unreadable_shards(directory: str, names: Sequence[str]) -> dict[str, str]:
+  """{name: problem} for the shards among `names` whose file is missing or whose zip directory is
+  damaged or lacks an array (a truncated file, say). Reads only the directories: cheap for any size."""
+  bad = {}
+  for name in names:
+    path = os.path.join(directory, name)
+    try:
+      with zipfile.ZipFile(path) as archive:
+        missing = sorted(set(DTYPES) - {member[:-len(".npy")] for member in archive.namelist()})
+      if missing:
+        bad[name] = f"data shard {path} lacks the arrays {missing}"
+    except (OSError, zipfile.BadZipFile) as error:
+      bad[name] = f"Cannot read data shard {path}: {error}"
+  return bad
+
+
 def valid_pairs(step_type: np.ndarray) -> np.ndarray:
   """bool [T, N]: whether (step t, step t+1) is a transition within one episode (step t+1 not FIRST)."""
   return np.asarray(step_type)[1:] != FIRST
@@ -178,11 +194,16 @@ def split_shards(manifest: dict, eval_fraction: float) -> tuple[list[str], list[
 
 
 def transitions_dataset(directory: str, names: Sequence[str], batch_size: int, seed: Optional[int] = None,
-                        shuffle_buffer: int = 20_000, cycle_length: int = 4) -> tf.data.Dataset:
+                        shuffle_buffer: int = 20_000, cycle_length: int = 4,
+                        errors: Optional[dict] = None) -> tf.data.Dataset:
   """An endless, shuffled stream of batches of valid training pairs from the shards `names`.
 
   Shard order is reshuffled every epoch, `cycle_length` shards are read at once and their pairs mixed
   in a shuffle buffer; batches are prefetched. Deterministic for a given seed.
+
+  A shard that cannot be read contributes no pairs and is recorded in `errors` ({name: problem}); the
+  caller decides whether to stop. (An exception raised inside the pipeline's threads instead left the
+  process hanging at exit in some runs.) Without `errors`, such a shard raises ValueError as before.
 
   Returns:
     A dataset of dicts as `transitions` returns, each with a leading batch axis of `batch_size`.
@@ -198,7 +219,16 @@ def transitions_dataset(directory: str, names: Sequence[str], batch_size: int, s
   shapes = ((None, *frame_shape), (None,), (None, *frame_shape), (None,), (None, num_events))
 
   def load(path):
-    pairs = transitions(read_shard(directory, os.path.basename(path.decode()), manifest))
+    name = os.path.basename(path.decode())
+    try:
+      pairs = transitions(read_shard(directory, name, manifest))
+    except ValueError as error:
+      if errors is None:
+        raise
+      errors[name] = str(error)
+      pairs = dict(frame=np.zeros((0, *frame_shape), np.uint8), action=np.zeros(0, np.int32),
+                   next_frame=np.zeros((0, *frame_shape), np.uint8), reward=np.zeros(0, np.float32),
+                   events=np.zeros((0, num_events), np.float32))
     return tuple(pairs[k] for k in keys)
 
   def shard_pairs(path):
