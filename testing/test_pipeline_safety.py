@@ -141,3 +141,27 @@ def test_sigint_writes_the_collected_steps_as_a_last_shard(tmp_path):
   shard = model_data.read_shard(str(out), "shard-00000.npz", manifest)
   assert shard["step_type"].shape[0] == manifest["shards"][0]["length"] + 1 >= 2
   assert np.all(shard["action"][-1] == -1) and np.all(shard["action"][:-1] >= 0)
+
+
+BENCHMARK_MODEL = textwrap.dedent("""
+    import sys
+    from i2a import configs, frame_processing
+    from i2a.model_pipeline import training as model_training
+    from i2a.training import environments, loop
+    from launch import benchmark_train  # Its flags clash with launch.train's: a process of its own.
+    agent = configs.AgentConfig(game="minipacman", variant="i2a", env_model="learned", hidden_size=8,
+                                lstm_size=8, rollout_hidden_size=8,
+                                torso=frame_processing.TorsoConfig((4,), (3,), (2,)))
+    env = environments.EnvConfig(game="minipacman")
+    prefix = benchmark_train.random_env_model(agent, env, sys.argv[1])
+    model_training.check_checkpoint_compatible(prefix, agent)
+    loop.build_learner(loop.TrainConfig(agent=agent, env=env, logdir=sys.argv[1] + "/run",
+                                        env_model_checkpoint=prefix))
+    print("loaded", flush=True)
+""")
+
+
+def test_the_benchmark_s_untrained_env_model_loads_like_a_trained_one(tmp_path):
+  done = subprocess.run([sys.executable, "-c", BENCHMARK_MODEL, str(tmp_path)], cwd=REPO, capture_output=True,
+                        text=True, timeout=600, check=False)
+  assert done.returncode == 0 and done.stdout.strip().endswith("loaded"), done.stderr[-3000:]
