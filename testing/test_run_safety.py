@@ -186,3 +186,11 @@ def test_a_resumed_session_plays_new_levels_and_the_same_session_the_same_ones()
   for a, b, c in zip(fresh, resumed, again):
     assert not np.array_equal(a, b)
     np.testing.assert_array_equal(b, c)
+
+
+@pytest.mark.parametrize("layers", [((0,), (3,), (1,)), ((8,), (0,), (1,)), ((8,), (3,), (0,))],
+                         ids=["zero_channels", "zero_kernel", "zero_stride"])
+def test_a_torso_with_a_zero_size_is_refused(layers):
+  from i2a import frame_processing  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ValueError, match="must be an integer >= 1"):
+    frame_processing.TorsoConfig(*layers)

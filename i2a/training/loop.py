@@ -5,8 +5,9 @@
 A run in an existing logdir resumes from its newest readable checkpoint: weights, optimiser state,
 learner step and frame count. The logdir is locked while a run uses it (`rundir`), its resolved config
 is stored as `config.json` (`run_config`), a resumed run refuses settings that change the experiment,
-and SIGINT/SIGTERM save a checkpoint before the run returns (`interrupt`). The progress line reports frames, frames/s, mean episode return, the Sokoban solve
-rate (fraction of episodes ending with discount 0, paper Fig. 4's metric) and the time left.
+and SIGINT/SIGTERM save a checkpoint before the run returns (`interrupt`). `progress` writes the
+progress line and the TensorBoard scalars. With `deterministic`, acting and learning alternate in one
+thread (`backends/sync.py`) and the same seed gives bit-identical weights.
 """
 import dataclasses
 import json
