@@ -61,9 +61,9 @@ def check_action(action, num_actions: int) -> int:
   value = np.asarray(action) if not isinstance(action, (int, np.integer)) else action
   if isinstance(value, np.ndarray):
     if value.ndim != 0 or not np.issubdtype(value.dtype, np.integer):
-      raise ValueError(f"An action must be one integer in [0, {num_actions}), got {action!r} "
+      raise ValueError(f"action must be in [0, {num_actions}) and one integer, got {action!r} "
                        f"({type(action).__name__}).")
     value = value.item()
   if isinstance(value, (bool, np.bool_)) or not 0 <= int(value) < num_actions:
-    raise ValueError(f"An action must be one integer in [0, {num_actions}), got {action!r}.")
+    raise ValueError(f"action must be in [0, {num_actions}) and one integer, got {action!r}.")
   return int(value)
