@@ -1,7 +1,7 @@
 """i2a: Imagination-Augmented Agents (Weber et al., NeurIPS 2017) in TensorFlow 2 + Sonnet 2."""
 import setuptools
 
-# The pinned stack (DEVELOPERS.md). Install `tensorflow`, never also `tensorflow-cpu`: tf-keras pulls
+# The pinned stack (README). Install `tensorflow`, never also `tensorflow-cpu`: tf-keras pulls
 # `tensorflow`, and two TensorFlows in one environment break each other.
 INSTALL_REQUIRES = [
     "tensorflow==2.21.*",

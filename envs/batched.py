@@ -5,7 +5,7 @@ Reset follows dm_env's convention per copy: the step after a LAST step ignores t
 returns the FIRST step of a new episode (reward 0, discount 1).
 """
 import abc
-from typing import Mapping, NamedTuple
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -49,6 +49,47 @@ class BatchedEnvironment(abc.ABC):
 
   def close(self) -> None:
     """Releases resources (nothing by default)."""
+
+
+class StackedEnvs(BatchedEnvironment):
+  """Batched environments side by side as one, e.g. one single-copy Sokoban per Boxoban level so that
+  evaluation plays each level exactly once. Observations must share their keys and shapes."""
+
+  def __init__(self, envs: Sequence[BatchedEnvironment]):
+    """Args:
+      envs: the environments, in the order their copies appear in the stacked arrays.
+    """
+    if not envs:
+      raise ValueError("StackedEnvs needs at least one environment.")
+    self._envs = list(envs)
+
+  @property
+  def num_envs(self) -> int:
+    return sum(env.num_envs for env in self._envs)
+
+  @property
+  def num_actions(self) -> int:
+    return self._envs[0].num_actions
+
+  @staticmethod
+  def _stack(steps: Sequence[BatchedTimeStep]) -> BatchedTimeStep:
+    return BatchedTimeStep(
+        *(np.concatenate([getattr(s, f) for s in steps]) for f in ("step_type", "reward", "discount")),
+        {key: np.concatenate([s.observation[key] for s in steps]) for key in steps[0].observation})
+
+  def reset(self) -> BatchedTimeStep:
+    return self._stack([env.reset() for env in self._envs])
+
+  def step(self, actions: np.ndarray) -> BatchedTimeStep:
+    steps, start = [], 0
+    for env in self._envs:
+      steps.append(env.step(actions[start:start + env.num_envs]))
+      start += env.num_envs
+    return self._stack(steps)
+
+  def close(self) -> None:
+    for env in self._envs:
+      env.close()
 
 
 def check_action(action, num_actions: int) -> int:

@@ -6,6 +6,7 @@ the adapter class the first time `GymnasiumAdapter` is looked up (PEP 562 module
 
 Episode ends map as dm_env's convention suggests: a LAST step with discount 0 is `terminated` (a true
 end: no bootstrapping), a LAST step with discount > 0 is `truncated` (e.g. Sokoban's 120-step limit).
+MiniPacman's frame cap ends an episode with discount 0, as the released game does, so it is `terminated`.
 """
 import functools
 from typing import Any

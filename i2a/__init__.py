@@ -4,6 +4,7 @@ The public API mirrors the talk that builds I2A "block by block" with Sonnet; se
 """
 from i2a.agent import I2AAgent
 from i2a.configs import AgentConfig
+from i2a.configs import talk_config
 from i2a.distillation import distillation_loss
 from i2a.env_models.copy_model import CopyModel
 from i2a.env_models.small_model import SizePreservingConvNetModel
@@ -17,6 +18,7 @@ from i2a.games import game_spec
 from i2a.imag_path import ImagPath
 from i2a.imag_path import NoImagPath
 from i2a.imag_path import SingleImagFeature
+from i2a.optimizers import RMSPropTF1
 from i2a.policies import RandomPolicy
 from i2a.policies import RolloutPolicy
 from i2a.types import AgentOutput

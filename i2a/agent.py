@@ -63,8 +63,9 @@ class I2AAgent(snt.RNNCore):
     frozen = {v.ref() for v in self.frozen_variables}
     return tuple(v for v in super().trainable_variables if v.ref() not in frozen)
 
-  def initial_state(self, batch_size: int | tf.Tensor) -> tf.Tensor:
-    """Zero (black) frames: float32 [batch_size, H, W, 3 * stack_size]."""
+  def initial_state(self, batch_size: int | tf.Tensor = 1) -> tf.Tensor:
+    """Zero (black) frames: float32 [batch_size, H, W, 3 * stack_size]; batch 1 by default, as the talk's
+    notebook calls it (`agent.initial_state()`)."""
     return tf.zeros(tf.stack([batch_size, self.height, self.width,
                               frame_stack_lib.FRAME_CHANNELS * self.stack_size]), dtype=tf.float32)
 

@@ -8,9 +8,10 @@ import dataclasses
 from typing import Optional
 
 from i2a import games
+from i2a.frame_processing import TALK_TORSO
 from i2a.frame_processing import TorsoConfig
 
-VARIANTS = ("standard", "large", "copy", "i2a")
+VARIANTS = ("standard", "large", "copy", "i2a", "talk")
 IMAG_PATHS = ("imag", "none")
 ENV_MODELS = ("copy", "conv", "learned")
 ROLLOUT_POLICIES = ("distilled", "random")
@@ -25,6 +26,19 @@ PAPER_TORSO = {
 }
 PAPER_HIDDEN = {"sokoban": 512, "minipacman": 256}
 PAPER_LSTM = {"sokoban": 512, "minipacman": 256}
+# The talk's notebook: FrameProcessing(128) everywhere, RolloutPolicy(5, 128), LSTM(256).
+TALK_SIZE = 128
+TALK_LSTM = 256
+
+
+MODEL_FREE_VARIANTS = ("standard", "large")
+
+
+def imag_path_of(variant: str, imag_path: Optional[str] = None) -> str:
+  """The imagination path an agent has: `imag_path` if given, else the variant's own ('none' for the
+  model-free baselines of paper Sec. 4.1, 'imag' for I2A and copy-model I2A). The one place that
+  decides whether an agent imagines."""
+  return imag_path or ("none" if variant in MODEL_FREE_VARIANTS else "imag")
 
 
 def _check(name: str, value, allowed) -> None:
@@ -39,7 +53,11 @@ class AgentConfig:
   Attributes:
     game: 'sokoban' or 'minipacman'.
     task: MiniPacman task (sets the event weights that turn predicted events into rewards).
-    variant: 'standard' (model-free), 'large' (every width doubled), 'copy' (I2A with CopyModel) or 'i2a'.
+    variant: 'standard' (model-free), 'large' (every width doubled), 'copy' (I2A with CopyModel), 'i2a',
+      or 'talk': the talk's notebook architecture (see `talk_config` for its demo agent), where every
+      FrameProcessing ends in Linear(hidden_size) + ReLU (model-free path and per-step imagination
+      feature alike) and the value/logits Linear reads the concatenation directly (no hidden layer);
+      defaults: the talk's torso, hidden_size 128, lstm_size 256, env_model 'copy'.
     imag_path: 'imag' or 'none'; None picks the variant's own ('none' for standard and large).
     env_model: 'copy', 'conv' (the talk's small model) or 'learned' (the paper's full-size model);
       None picks the variant's own ('copy' for copy, 'learned' for i2a).
@@ -49,7 +67,8 @@ class AgentConfig:
     predict_reward: False gives the paper's frames-only environment model (Sokoban only).
     frame_head: 'palette' (categorical over the game's colours; our default) or 'bernoulli' (the paper's).
     room_size, pixels_per_cell: Sokoban room size in cells and sprite size in pixels.
-    torso, hidden_size, lstm_size, rollout_hidden_size: network widths; None picks the paper default.
+    torso, hidden_size, lstm_size, rollout_hidden_size: network widths; None picks the paper default
+      (the talk's for variant 'talk').
     seed: seeds the modules' action sampling; None for non-deterministic. Initial weights come from
       TF's global generator: call tf.random.set_seed before the first call, as `training.train` does.
   """
@@ -82,7 +101,7 @@ class AgentConfig:
       _check("imag_path", self.imag_path, IMAG_PATHS)
     if self.env_model is not None:
       _check("env_model", self.env_model, ENV_MODELS)
-    if self.variant in ("standard", "large") and self.imag_path == "imag":
+    if self.variant in MODEL_FREE_VARIANTS and self.imag_path == "imag":
       raise ValueError(f"Variant {self.variant!r} is model-free: it has no imagination path "
                        "(use variant 'i2a' or 'copy').")
     if self.variant == "copy" and self.env_model not in (None, "copy"):
@@ -103,10 +122,16 @@ class AgentConfig:
 
   def resolved(self) -> "AgentConfig":
     """This config with every None replaced by the variant's and game's paper default."""
+    if self.variant == "talk":
+      hidden = self.hidden_size or TALK_SIZE
+      return dataclasses.replace(
+          self, torso=self.torso or TALK_TORSO, hidden_size=hidden, imag_path=self.imag_path or "imag",
+          env_model=self.env_model or "copy", lstm_size=self.lstm_size or TALK_LSTM,
+          rollout_hidden_size=self.rollout_hidden_size or hidden)
     factor = 2 if self.variant == "large" else 1  # "every conv's channels and hidden units x2" (paper 4.1).
     torso = self.torso or PAPER_TORSO[self.game].widened(factor)
     hidden = self.hidden_size or PAPER_HIDDEN[self.game] * factor
-    imag_path = self.imag_path or ("none" if self.variant in ("standard", "large") else "imag")
+    imag_path = imag_path_of(self.variant, self.imag_path)
     env_model = self.env_model or ("copy" if self.variant == "copy" else "learned")
     return dataclasses.replace(
         self, torso=torso, hidden_size=hidden, imag_path=imag_path, env_model=env_model,
@@ -115,3 +140,23 @@ class AgentConfig:
 
   def game_spec(self) -> games.GameSpec:
     return games.game_spec(self.game, self.task, self.room_size, self.pixels_per_cell)
+
+
+def talk_config(env_model: str = "copy", seed: Optional[int] = None) -> AgentConfig:
+  """The talk notebook's demo agent on MiniPacman 'regular' ("putting it all together").
+
+  Frame stack 4, rollout depth 3, CopyModel(3) (env_model 'copy') or SizePreservingConvNetModel with
+  reward bins (-1, 0, 1) ('conv'), FrameProcessing(128) as the model-free path, SingleImagFeature(128),
+  RolloutPolicy(5, 128), LSTM(256), and Linear(1 + 5) straight off the concatenation. 910,987 trainable
+  parameters (`I2AAgent.trainable_variables`: all but the environment model's, so the same for both
+  models; the conv model adds 5,982 frozen ones).
+
+  Args:
+    env_model: 'copy' or 'conv'.
+    seed: seeds the agent's and the rollout policy's action sampling.
+  """
+  if env_model not in ("copy", "conv"):
+    raise ValueError(f"talk_config: env_model must be 'copy' or 'conv' (the talk's models), got "
+                     f"{env_model!r}.")
+  return AgentConfig(game="minipacman", task="regular", variant="talk", env_model=env_model, rollout_depth=3,
+                     stack_size=4, seed=seed)

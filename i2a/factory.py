@@ -13,15 +13,19 @@ from i2a import policies
 from i2a.env_models import copy_model
 from i2a.env_models import small_model
 
+TALK_REWARD_BINS = (-1.0, 0.0, 1.0)  # The talk's demo: SizePreservingConvNetModel's reward bins.
+
 
 def build_env_model(config: configs.AgentConfig, spec: Optional[games.GameSpec] = None) -> snt.Module:
   """The environment model named by `config.env_model` (after `resolved()`), for `config.game`."""
   config = config.resolved()
   spec = spec or config.game_spec()
   if config.env_model == "copy":
-    return copy_model.CopyModel(spec.num_reward_bins)
+    # The talk's notebook builds CopyModel(3), as many reward bins as its conv model's (-1, 0, 1).
+    talk_bins = config.variant == "talk" and spec.reward_bins is None
+    return copy_model.CopyModel(len(TALK_REWARD_BINS) if talk_bins else spec.num_reward_bins)
   if config.env_model == "conv":
-    bins = spec.reward_bins if spec.reward_bins is not None else (-1.0, 0.0, 1.0)  # The talk's demo bins.
+    bins = spec.reward_bins if spec.reward_bins is not None else TALK_REWARD_BINS
     return small_model.SizePreservingConvNetModel(spec.num_actions, bins)
   if config.game == "sokoban":
     from i2a.env_models import sokoban_model  # pylint: disable=g-import-not-at-top
@@ -45,13 +49,17 @@ def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = No
 
   Returns:
     An I2AAgent. Model-free variants get a NoImagPath, so their network is the paper's standard agent:
-    torso -> FC(hidden) -> policy and value heads.
+    torso -> FC(hidden) -> policy and value heads. Variant 'talk' is the talk's notebook: FrameProcessing
+    (hidden_size) as the model-free path and in the per-step feature, and no layer before the heads.
   """
   config = config.resolved()
   spec = spec or config.game_spec()
   # Distinct seeds, so the agent's and the rollout policy's sampling streams are independent.
   policy_seed = None if config.seed is None else config.seed + 1
-  model_free_path = frame_processing.FrameProcessing(None, config.torso, name="model_free_path")
+  # The talk ends every FrameProcessing in Linear + ReLU; the paper's CNNs inside I2A have no FC layer.
+  talk = config.variant == "talk"
+  feature_size = config.hidden_size if talk else None
+  model_free_path = frame_processing.FrameProcessing(feature_size, config.torso, name="model_free_path")
   if config.imag_path == "none":
     imag = imag_path_lib.NoImagPath()
   else:
@@ -61,9 +69,11 @@ def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = No
       rollout_policy = policies.RolloutPolicy(spec.num_actions, config.rollout_hidden_size, config.torso,
                                               seed=policy_seed)
     # The rollout encoder's per-step CNN is "another identically sized CNN" (spec 1.2).
-    feature = imag_path_lib.SingleImagFeature(None, spec.num_actions, config.torso)
+    feature = imag_path_lib.SingleImagFeature(feature_size, spec.num_actions, config.torso)
     imag = imag_path_lib.ImagPath(spec.num_actions, config.rollout_depth,
                                   env_model or build_env_model(config, spec), rollout_policy, feature,
                                   lstm_size=config.lstm_size)
+  # The talk's value_and_logits Linear reads the concatenation directly (talk, I2AAgent slide).
   return agent_lib.I2AAgent(spec.num_actions, model_free_path, imag, spec.height, spec.width,
-                            config.stack_size, hidden_size=config.hidden_size, seed=config.seed)
+                            config.stack_size, hidden_size=None if talk else config.hidden_size,
+                            seed=config.seed)

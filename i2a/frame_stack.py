@@ -7,7 +7,7 @@ FRAME_CHANNELS = 3  # RGB.
 def update_frame_stack(frame_stack: tf.Tensor, frame: tf.Tensor) -> tf.Tensor:
   """Drops the oldest frame of the stack and appends `frame` as the newest.
 
-  The newest frame always occupies the last 3 channels; CopyModel relies on this (talk_reference_code.md).
+  The newest frame always occupies the last 3 channels; CopyModel relies on this (the talk's notebook).
   Any number of leading axes is allowed, so the same function serves the agent ([B, ...]) and the
   imagination path ([B, num_actions, ...]).
 

@@ -8,12 +8,20 @@ from typing import Optional
 
 import numpy as np
 
+from envs.minipacman import tasks as minipacman_tasks
+from envs.sokoban import config as sokoban_config
+
 GAMES = ("sokoban", "minipacman")
-MINIPACMAN_TASKS = ("regular", "avoid", "hunt", "ambush", "rush")
-# Every per-step Sokoban reward under our environment's rules: a move (-0.1), a push off (-1.1) or onto
-# (+0.9) a target, and the solving push (-0.1 + 1 + 10 = 10.9). The environment model predicts a
-# categorical over these (spec 2.3 suggests a categorical; the paper's choice is unknown).
-SOKOBAN_REWARD_BINS = (-1.1, -0.1, 0.9, 10.9)
+MINIPACMAN_TASKS = minipacman_tasks.TASKS  # The environment's one list of tasks.
+# Every per-step Sokoban reward under the environment's rules (paper App. D): a move (-0.1), a push off
+# (-1.1) or onto (+0.9) a target, and the solving push (-0.1 + 1 + 10 = 10.9), read from the
+# environment's reward constants. The environment model predicts a categorical over these (the paper
+# does not say how its Sokoban model encodes rewards; WORKSPACE.md).
+SOKOBAN_REWARD_BINS = tuple(round(r, 6) for r in (
+    sokoban_config.STEP_REWARD + sokoban_config.BOX_OFF_REWARD,
+    sokoban_config.STEP_REWARD,
+    sokoban_config.STEP_REWARD + sokoban_config.BOX_ON_REWARD,
+    sokoban_config.STEP_REWARD + sokoban_config.BOX_ON_REWARD + sokoban_config.SOLVE_REWARD))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,13 +55,14 @@ def game_spec(game: str, task: str = "regular", room_size: int = 10, pixels_per_
   if game == "sokoban":
     from envs import sokoban  # pylint: disable=g-import-not-at-top
     size = room_size * pixels_per_cell
-    return GameSpec("sokoban", size, size, 5, np.asarray(sokoban.PALETTE, np.uint8),
+    return GameSpec("sokoban", size, size, sokoban.NUM_ACTIONS, np.asarray(sokoban.PALETTE, np.uint8),
                     reward_bins=SOKOBAN_REWARD_BINS)
   if game == "minipacman":
     if task not in MINIPACMAN_TASKS:
       raise ValueError(f"Unknown MiniPacman task {task!r}; expected one of {MINIPACMAN_TASKS}.")
     from envs import minipacman  # pylint: disable=g-import-not-at-top
     weights = tuple(float(w) for w in minipacman.task_weights(task))
-    return GameSpec("minipacman", 15, 19, 5, np.asarray(minipacman.PALETTE, np.uint8),
+    return GameSpec("minipacman", minipacman.HEIGHT, minipacman.WIDTH, minipacman.NUM_ACTIONS,
+                    np.asarray(minipacman.PALETTE, np.uint8),
                     event_weights=weights)
   raise ValueError(f"Unknown game {game!r}; expected one of {GAMES}.")

@@ -1,6 +1,6 @@
 """IMPALA's off-policy actor-critic losses on V-trace targets (Espeholt et al. 2018, Sec. 4), via trfl.
 
-The paper trains I2A with A3C (spec 3); we use IMPALA's learner, whose V-trace corrects for the lag
+The paper trains I2A with A3C (paper Sec. 3 and App. A); we use IMPALA's learner, whose V-trace corrects for the lag
 between the actors' behaviour policy and the learner's policy (WORKSPACE.md lists the deviation). With
 on-policy data (rho = c = 1) V-trace reduces to A3C's n-step bootstrapped advantage.
 
@@ -8,11 +8,11 @@ trfl is TF1-style graph code: call these functions only inside a `tf.function`.
 """
 from typing import NamedTuple, Optional
 
+import dm_env
 import tensorflow as tf
 import trfl
 
 REWARD_CLIPPING = ("none", "abs_one", "soft_asymmetric")
-_FIRST, _LAST = 0, 2  # dm_env.StepType values.
 
 
 class ImpalaLossExtra(NamedTuple):
@@ -72,7 +72,8 @@ def valid_transitions(step_type: tf.Tensor) -> tf.Tensor:
     float32 [T, B], 1.0 for valid transitions and 0.0 for the episode-crossing ones.
   """
   step_type = tf.convert_to_tensor(step_type)
-  crossing = tf.logical_or(tf.equal(step_type[:-1], _LAST), tf.equal(step_type[1:], _FIRST))
+  crossing = tf.logical_or(tf.equal(step_type[:-1], int(dm_env.StepType.LAST)),
+                           tf.equal(step_type[1:], int(dm_env.StepType.FIRST)))
   return 1.0 - tf.cast(crossing, tf.float32)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from i2a.model_pipeline import collection
-from i2a.model_pipeline import training as model_training
+from i2a.model_pipeline import export
 from i2a.training import checkpointing
 from i2a import configs
 from i2a.training import environments
@@ -89,7 +89,7 @@ def random_env_model(config: configs.AgentConfig, env: environments.EnvConfig, d
   agent(tf.zeros([1, agent.height, agent.width, 3]), agent.initial_state(1))
   checkpoint = checkpointing.save_env_model(agent.env_model, os.path.join(directory, "env_model"))
   header = collection.data_header(env, "random", 0)  # What a collection of this game would record.
-  model_training.write_metadata(directory, model_training.model_metadata(
+  export.write_metadata(directory, export.model_metadata(
       "learned", header, config.frame_head, config.predict_reward, note="untrained (benchmark)"))
   return checkpoint
 

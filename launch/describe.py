@@ -9,10 +9,10 @@ and FLOPs per agent step (batch 1).
 from absl import app
 from absl import flags
 import numpy as np
-import sonnet as snt
 import tensorflow as tf
 
 import i2a
+from i2a import optimizers
 from i2a.training import profiling
 
 _GAMES = flags.DEFINE_list("games", ["minipacman", "sokoban"], "Games to describe.")
@@ -31,7 +31,7 @@ def describe(config: i2a.AgentConfig, batch_size: int) -> dict:
   assert baseline.shape == (batch_size,)
   distill = "-"
   if agent.rollout_policy is not None:
-    optimizer = snt.optimizers.RMSProp(learning_rate=1e-5, epsilon=0.1)  # The talk's distillation slide.
+    optimizer = optimizers.RMSPropTF1(learning_rate=1e-5, epsilon=0.1)  # The talk's distillation slide.
     with tf.GradientTape() as tape:
       _, rollout_logits = agent.rollout_policy(frames)
       loss = tf.reduce_mean(i2a.distillation_loss(rollout_logits, logits).loss)

@@ -22,31 +22,24 @@ import numpy as np
 from envs.sokoban import boxoban
 from envs.sokoban import generator
 from envs.sokoban import solver
+from launch import common_flags
 
 
-def define_flags() -> None:
-  """Defines the binary's flags; only when run as a program, so tests can import this module
-  beside other binaries that define flags of the same names (--seed, --num_boxes)."""
-  flags.DEFINE_integer("num", None, "Number of levels to generate.", lower_bound=1)
-  flags.DEFINE_string("out", None, "Output directory (created if missing).")
-  flags.DEFINE_integer("num_boxes", 4, "Boxes per level.", lower_bound=1,
-      upper_bound=generator.MAX_BOXES)
-  flags.DEFINE_integer("width", 10, "Level width in cells.", lower_bound=generator.MIN_SIZE)
-  flags.DEFINE_integer("height", 10, "Level height in cells.", lower_bound=generator.MIN_SIZE)
-  flags.DEFINE_integer("seed", 0, "Base seed of every chunk's generator.", lower_bound=0)
-  flags.DEFINE_integer("processes", 1, "Worker processes.", lower_bound=1)
-  flags.DEFINE_integer("levels_per_file", 1000, "Levels per output file.",
-      lower_bound=1)
-  flags.DEFINE_integer("solve_sample", 0, "Solve this many levels to report quality.",
-      lower_bound=0)
-  flags.DEFINE_integer("solver_max_states", solver.DEFAULT_MAX_STATES,
-      "Solver state budget per level.", lower_bound=1)
-  flags.DEFINE_integer("max_states", generator.GeneratorConfig.max_states,
-      "Reverse-play state cap per placement (GeneratorConfig).",
-      lower_bound=1)
-  flags.DEFINE_float("min_score_factor", generator.GeneratorConfig.min_score_factor,
-      "Retry threshold factor (GeneratorConfig).", lower_bound=0.0)
-  flags.DEFINE_bool("overwrite", False, "Replace existing level files in --out.")
+common_flags.declare_key_flags(("out", "num_boxes", "seed"))
+flags.DEFINE_integer("num", None, "Number of levels to generate.", lower_bound=1)
+flags.DEFINE_integer("width", 10, "Level width in cells.", lower_bound=generator.MIN_SIZE)
+flags.DEFINE_integer("height", 10, "Level height in cells.", lower_bound=generator.MIN_SIZE)
+flags.DEFINE_integer("processes", 1, "Worker processes.", lower_bound=1)
+flags.DEFINE_integer("levels_per_file", 1000, "Levels per output file.", lower_bound=1)
+flags.DEFINE_integer("solve_sample", 0, "Solve this many levels to report quality.", lower_bound=0)
+flags.DEFINE_integer("solver_max_states", solver.DEFAULT_MAX_STATES, "Solver state budget per level.",
+                     lower_bound=1)
+flags.DEFINE_integer("max_states", generator.GeneratorConfig.max_states,
+                     "Reverse-play state cap per placement (GeneratorConfig).", lower_bound=1)
+flags.DEFINE_float("min_score_factor", generator.GeneratorConfig.min_score_factor,
+                   "Retry threshold factor (GeneratorConfig).", lower_bound=0.0)
+flags.DEFINE_bool("overwrite", False, "Replace existing level files in --out.")
+DEFAULT_NUM_BOXES = 4  # The paper's training levels (App. D.4).
 
 
 CHUNK = 100  # Levels per work item; fixed so that the output does not depend on --processes.
@@ -147,31 +140,37 @@ def generate(num: int, out: str, num_boxes: int = 4, width: int = 10, height: in
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  if not flags.FLAGS.out:
+  fv = flags.FLAGS
+  if fv.num is None:
+    raise app.UsageError("--num is required: the number of levels to generate")
+  if not fv.out:
     raise app.UsageError("--out must name an output directory")
-  if flags.FLAGS.solve_sample > flags.FLAGS.num:
-    raise app.UsageError(f"--solve_sample={flags.FLAGS.solve_sample} exceeds --num={flags.FLAGS.num}")
+  num_boxes = DEFAULT_NUM_BOXES if fv.num_boxes is None else fv.num_boxes
+  if not 1 <= num_boxes <= generator.MAX_BOXES:
+    raise app.UsageError(f"--num_boxes={num_boxes}: give 1 to {generator.MAX_BOXES} boxes")
+  if fv.seed < 0:
+    raise app.UsageError(f"--seed={fv.seed}: the generator's base seed must be >= 0")
+  if fv.solve_sample > fv.num:
+    raise app.UsageError(f"--solve_sample={fv.solve_sample} exceeds --num={fv.num}")
   try:
-    config = generator.GeneratorConfig(max_states=flags.FLAGS.max_states,
-                                       min_score_factor=flags.FLAGS.min_score_factor)
-    stats = generate(flags.FLAGS.num, flags.FLAGS.out, flags.FLAGS.num_boxes, flags.FLAGS.width, flags.FLAGS.height,
-                     flags.FLAGS.seed, flags.FLAGS.processes, flags.FLAGS.levels_per_file, flags.FLAGS.solve_sample,
-                     flags.FLAGS.solver_max_states, flags.FLAGS.overwrite, config)
+    config = generator.GeneratorConfig(max_states=fv.max_states,
+                                       min_score_factor=fv.min_score_factor)
+    stats = generate(fv.num, fv.out, num_boxes, fv.width, fv.height,
+                     fv.seed, fv.processes, fv.levels_per_file, fv.solve_sample,
+                     fv.solver_max_states, fv.overwrite, config)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
-  print(f"wrote {stats['levels']} levels ({flags.FLAGS.width}x{flags.FLAGS.height}, {flags.FLAGS.num_boxes} boxes) "
-        f"in {stats['files']} files to {flags.FLAGS.out}")
-  print(f"levels/s: {stats['levels_per_s']:.1f} wall ({flags.FLAGS.processes} processes), "
+  print(f"wrote {stats['levels']} levels ({fv.width}x{fv.height}, {num_boxes} boxes) "
+        f"in {stats['files']} files to {fv.out}")
+  print(f"levels/s: {stats['levels_per_s']:.1f} wall ({fv.processes} processes), "
         f"{stats['levels_per_cpu_s']:.1f} per process CPU second")
   print(f"mean RoomScore: {stats['mean_room_score']:.1f}; below the quality threshold (best "
         f"fallback): {stats['below_threshold']}")
-  if flags.FLAGS.solve_sample:
+  if fv.solve_sample:
     print(f"solved sample: {stats['solved']} levels, mean optimal pushes "
           f"{stats['mean_optimal_pushes']:.2f}, mean moves {stats['mean_moves']:.1f}, solver budget "
           f"exceeded: {stats['solver_budget_exceeded']}")
 
 
 if __name__ == "__main__":
-  define_flags()
-  flags.mark_flags_as_required(["num", "out"])
   app.run(main)

@@ -8,7 +8,9 @@ r"""Trains an environment model on data from `launch.collect`, for I2A to load f
 The game, frame size and palette come from the data's manifest. Writes TensorBoard scalars (train/*,
 eval/*) and an imagination picture every evaluation, checkpoints under <logdir>/checkpoints (a rerun
 resumes), and at the end the model as <logdir>/env_model with its metadata env_model.json beside it
-(the metadata lets loaders refuse a model of another game, frame size or frame head).
+(the metadata lets loaders refuse a model of another game, frame size or frame head). The
+loop is i2a/model_pipeline/loop.py; --logdir, --seed, --batch_size and the other shared names are
+defined in launch/common_flags.py.
 """
 import json
 import os
@@ -18,51 +20,49 @@ from absl import flags
 from absl import logging
 
 from i2a.model_pipeline import data as model_data
-from i2a.model_pipeline import fitting
+from i2a.model_pipeline import loop
 from i2a.model_pipeline import training as model_training
 from i2a.training import rundir
+from launch import common_flags
 
-EXPORT_NAME = fitting.EXPORT_NAME
-ACTION_NAMES = fitting.ACTION_NAMES
-run = fitting.train_env_model  # The training run lives in the library.
+_D = model_training.EnvModelTrainConfig()
+common_flags.declare_key_flags(("logdir", "env_model", "predict_reward", "batch_size", "learning_rate",
+                                "max_grad_norm", "rollout_depth", "seed", "steps"))
+flags.DEFINE_string("data", None, "Data directory written by launch.collect.")
+flags.DEFINE_enum("frame_head", "palette", ["palette", "bernoulli"], "Frame head of 'learned' models.")
+flags.DEFINE_float("reward_weight", _D.reward_weight, "Weight of the reward/event NLL.")
+flags.DEFINE_float("eval_fraction", _D.eval_fraction, "Fraction of shards held out.")
+flags.DEFINE_integer("eval_every", _D.eval_every, "Updates between evaluations.")
+flags.DEFINE_integer("checkpoint_every", _D.checkpoint_every, "Updates between checkpoints.")
+flags.DEFINE_integer("log_every", _D.log_every, "Updates between training log lines.")
+flags.DEFINE_integer("eval_transitions", _D.eval_transitions, "Held-out pairs evaluated.")
+flags.DEFINE_integer("eval_windows", _D.eval_windows, "Held-out k-step windows evaluated.")
+flags.DEFINE_bool("skip_bad_shards", False, "Train without data shards that cannot be read (each is named "
+                  "in a warning and counted) instead of stopping at the first.")
 
 
-def define_flags(fv: flags.FlagValues = flags.FLAGS) -> None:
-  """This binary's flags; defined only when run as a program (tests import it beside launch.train)."""
-  d = model_training.EnvModelTrainConfig()
-  flags.DEFINE_string("data", None, "Data directory written by launch.collect.", flag_values=fv)
-  flags.DEFINE_string("logdir", None, "Summaries, checkpoints and the exported model.", flag_values=fv)
-  flags.DEFINE_enum("env_model", "learned", ["learned", "conv"], "'learned': the paper's model of the "
-                    "game; 'conv': the talk's small SizePreservingConvNetModel.", flag_values=fv)
-  flags.DEFINE_enum("frame_head", "palette", ["palette", "bernoulli"], "Frame head of 'learned' models.",
-                    flag_values=fv)
-  flags.DEFINE_bool("predict_reward", True, "False: the paper's frames-only Sokoban model.", flag_values=fv)
-  flags.DEFINE_integer("steps", d.steps, "Adam updates in total.", flag_values=fv)
-  flags.DEFINE_integer("batch_size", d.batch_size, "Transitions per update.", flag_values=fv)
-  flags.DEFINE_float("learning_rate", d.learning_rate, "Adam learning rate.", flag_values=fv)
-  flags.DEFINE_float("reward_weight", d.reward_weight, "Weight of the reward/event NLL.", flag_values=fv)
-  flags.DEFINE_float("max_grad_norm", 0.0, "Global gradient-norm clip; 0 for none.", flag_values=fv)
-  flags.DEFINE_float("eval_fraction", d.eval_fraction, "Fraction of shards held out.", flag_values=fv)
-  flags.DEFINE_integer("eval_every", d.eval_every, "Updates between evaluations.", flag_values=fv)
-  flags.DEFINE_integer("checkpoint_every", d.checkpoint_every, "Updates between checkpoints.",
-                       flag_values=fv)
-  flags.DEFINE_integer("log_every", d.log_every, "Updates between training log lines.", flag_values=fv)
-  flags.DEFINE_integer("eval_transitions", d.eval_transitions, "Held-out pairs evaluated.", flag_values=fv)
-  flags.DEFINE_integer("eval_windows", d.eval_windows, "Held-out k-step windows evaluated.",
-                       flag_values=fv)
-  flags.DEFINE_integer("rollout_depth", d.rollout_depth, "K of the k-step rollout errors.", flag_values=fv)
-  flags.DEFINE_integer("seed", d.seed, "Seed of TensorFlow and of the data order.", flag_values=fv)
-  flags.DEFINE_bool("skip_bad_shards", False, "Train without data shards that cannot be read (each is "
-                    "named in a warning and counted) instead of stopping at the first.", flag_values=fv)
+def _default(value, default):
+  return default if value is None else value
 
 
 def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> model_training.EnvModelTrainConfig:
+  """The training config; the shared flags left unset take this binary's defaults (batch 64, Adam 7e-4,
+  no clipping)."""
   return model_training.EnvModelTrainConfig(
-      steps=fv.steps, batch_size=fv.batch_size, learning_rate=fv.learning_rate,
-      reward_weight=fv.reward_weight, max_grad_norm=fv.max_grad_norm or None,
-      eval_fraction=fv.eval_fraction, eval_every=fv.eval_every, checkpoint_every=fv.checkpoint_every,
-      log_every=fv.log_every, eval_transitions=fv.eval_transitions, eval_windows=fv.eval_windows,
-      rollout_depth=fv.rollout_depth, seed=fv.seed)
+      steps=_default(fv.steps, _D.steps), batch_size=_default(fv.batch_size, _D.batch_size),
+      learning_rate=_default(fv.learning_rate, _D.learning_rate), reward_weight=fv.reward_weight,
+      max_grad_norm=fv.max_grad_norm or None, eval_fraction=fv.eval_fraction, eval_every=fv.eval_every,
+      checkpoint_every=fv.checkpoint_every, log_every=fv.log_every, eval_transitions=fv.eval_transitions,
+      eval_windows=fv.eval_windows, rollout_depth=fv.rollout_depth, seed=fv.seed)
+
+
+def model_kind(fv: flags.FlagValues = flags.FLAGS) -> str:
+  """--env_model: 'learned' (the paper's model of the game; the default) or 'conv' (the talk's)."""
+  kind = fv.env_model or "learned"
+  if kind not in ("learned", "conv"):
+    raise ValueError(f"--env_model={kind}: launch.train_env_model trains 'learned' (the paper's model) or "
+                     "'conv' (the talk's small model); the copy model has nothing to train.")
+  return kind
 
 
 def main(argv):
@@ -73,12 +73,13 @@ def main(argv):
     if not fv.data or not fv.logdir:
       raise ValueError("--data and --logdir are required.")
     config = config_from_flags(fv)
+    kind = model_kind(fv)
     model_data.read_manifest(fv.data)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   try:
-    result = run(config, fv.data, fv.logdir, fv.env_model, fv.frame_head, fv.predict_reward,
-                 skip_bad_shards=fv.skip_bad_shards)
+    result = loop.train_env_model(config, fv.data, fv.logdir, kind, fv.frame_head, fv.predict_reward,
+                                  skip_bad_shards=fv.skip_bad_shards)
   except (ValueError, rundir.RunDirectoryError) as e:  # Bad data or logdir: the message names them.
     raise app.UsageError(str(e)) from e
   with open(os.path.join(fv.logdir, "eval_metrics.json"), "w") as f:
@@ -87,5 +88,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  define_flags()
   app.run(main)

@@ -58,14 +58,14 @@ def _seed_every_test(request, monkeypatch):
 
 @pytest.fixture
 def parse_train_config():
-  """Parses args into the global FLAGS (launch.train's, plus any binary's the test module imported) and
-  returns launch.train's TrainConfig; the flags are unparsed afterwards."""
-  from launch import train  # pylint: disable=g-import-not-at-top
+  """Parses args into the global FLAGS (the shared flags of launch/common_flags.py, plus those of every
+  binary imported) and returns the experiment's TrainConfig; the flags are unparsed afterwards."""
+  from launch import common_flags  # pylint: disable=g-import-not-at-top
 
   def _parse(*args):
     flags.FLAGS.unparse_flags()
     flags.FLAGS(["train", *args])
-    return train.config_from_flags(flags.FLAGS)
+    return common_flags.train_config_from_flags(flags.FLAGS)
 
   yield _parse
   flags.FLAGS.unparse_flags()
@@ -73,18 +73,14 @@ def parse_train_config():
 
 @pytest.fixture
 def parse_flags():
-  """Parses args as the binary would: launch.train's flags plus the binary's own, in a private FlagValues."""
-  parsed = []
+  """Parses args into the global FLAGS as a binary would (every launch binary defines its flags at
+  import, the shared ones in launch/common_flags.py); returns FLAGS and unparses them afterwards."""
 
   def _parse(binary, *args):
-    """binary: a launch module with `define_flags(fv)` (collect, imagine)."""
-    fv = flags.FlagValues()
-    fv.append_flag_values(flags.FLAGS)  # launch.train's flags (shared with collect and imagine).
-    binary.define_flags(fv)
-    fv(["binary", *args])
-    parsed.append(fv)
-    return fv
+    """binary: the launch module whose command line `args` is (imported, so its flags are defined)."""
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS([binary.__name__, *args])
+    return flags.FLAGS
 
   yield _parse
-  for fv in parsed:
-    fv.unparse_flags()  # The Flag objects are shared with the global FLAGS.
+  flags.FLAGS.unparse_flags()

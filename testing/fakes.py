@@ -6,6 +6,7 @@ actors' unrolls and episode bookkeeping against exact numbers.
 """
 from typing import Optional
 
+import dm_env
 import numpy as np
 
 from envs import batched
@@ -13,7 +14,7 @@ from i2a import agent as agent_lib
 from i2a import frame_processing
 from i2a import imag_path
 
-FIRST, MID, LAST = 0, 1, 2
+FIRST, MID, LAST = (int(t) for t in dm_env.StepType)
 
 
 def episode_length(env_index: int, episode: int) -> int:

@@ -6,9 +6,10 @@ Espeholt et al. 2018, Sec. 4.1, eq. (1), with per-step discounts gamma_t in plac
 Sec. 4.2: the policy-gradient advantage is rho_pg_s (r_s + gamma_s v_{s+1} - V(x_s)), with v_T = V(x_T).
 Everything loops over time explicitly; no recursion is shared with the code under test.
 """
+import dm_env
 import numpy as np
 
-FIRST, MID, LAST = 0, 1, 2
+FIRST, MID, LAST = (int(t) for t in dm_env.StepType)
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:

@@ -24,6 +24,15 @@ def test_step_shapes_and_dtypes(variant, batch_size):
   np.testing.assert_array_equal(next_state[..., -3:].numpy(), module_cases.frames(batch_size))
 
 
+def test_initial_state_defaults_to_batch_one_as_in_the_notebook():
+  agent = module_cases.small_agent("copy")
+  state = agent.initial_state()
+  assert state.shape == (1, H, W, 3 * module_cases.S) and state.dtype == tf.float32
+  np.testing.assert_array_equal(state.numpy(), 0.0)
+  (action, _, _), _ = agent(tf.constant(module_cases.frames(1)), state)
+  assert action.shape == (1,)
+
+
 def test_no_imag_path_agent_is_the_model_free_network():
   """With NoImagPath, the outputs are exactly hidden -> heads applied to the model-free feature."""
   agent = module_cases.small_agent("standard")

@@ -10,22 +10,26 @@ import time
 
 from absl import app
 from absl import flags
+import dm_env
 import numpy as np
 import pytest
 
 from i2a.training import checkpointing
 from i2a import configs
 from i2a.training import environments
+from i2a.training import inference
+from i2a.model_pipeline import collection
 from i2a.model_pipeline import data as model_data
 from i2a import frame_processing
 from i2a.training import loop
 from launch import collect
+from launch import common_flags
 from launch import imagine
 from launch import train
 from launch import train_env_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIRST = 0
+FIRST = int(dm_env.StepType.FIRST)
 ENVS = {
     "minipacman": environments.EnvConfig(game="minipacman", frame_cap=7),  # Short episodes: many boundaries.
     "sokoban": environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1,
@@ -34,7 +38,7 @@ ENVS = {
 
 
 def _writer(path, env_config, policy="random", seed=11):
-  return model_data.ShardWriter(str(path), collect.data_header(env_config, policy, seed))
+  return model_data.ShardWriter(str(path), collection.data_header(env_config, policy, seed))
 
 
 def _shards(path):
@@ -46,7 +50,7 @@ def _shards(path):
 def test_shards_hold_exactly_what_the_seeded_environment_produced(tmp_path, game):
   env_config = ENVS[game]
   writer = _writer(tmp_path, env_config)
-  written = collect.collect(environments.build_env(env_config, 3, seed=11), collect.RandomPolicy(5, 11),
+  written = collection.collect(environments.build_env(env_config, 3, seed=11), inference.UniformActions(5, 11),
                             writer, num_transitions=50, shard_size=12, session_seed=11)
   writer.close()
   manifest, shards = _shards(tmp_path)
@@ -76,7 +80,7 @@ def test_shards_hold_exactly_what_the_seeded_environment_produced(tmp_path, game
   assert manifest["num_events"] == (5 if game == "minipacman" else 0)
 
 
-class _InterruptingPolicy(collect.RandomPolicy):
+class _InterruptingPolicy(inference.UniformActions):
   """Raises KeyboardInterrupt (as Ctrl-C would) on its `calls`-th action."""
 
   def __init__(self, calls):
@@ -94,7 +98,7 @@ def test_interrupted_collection_keeps_complete_shards_and_resumes_without_duplic
   env_config = ENVS["minipacman"]
   writer = _writer(tmp_path, env_config)
   with pytest.raises(KeyboardInterrupt):  # Mid-shard: 2 shards of 4 steps done, 2 steps into the third.
-    collect.collect(environments.build_env(env_config, 2, seed=0), _InterruptingPolicy(11), writer,
+    collection.collect(environments.build_env(env_config, 2, seed=0), _InterruptingPolicy(11), writer,
                     num_transitions=40, shard_size=8)
   writer.close()
   manifest, shards = _shards(tmp_path)
@@ -102,7 +106,7 @@ def test_interrupted_collection_keeps_complete_shards_and_resumes_without_duplic
   assert sorted(os.listdir(tmp_path)) == [".lock", "manifest.json", "shard-00000.npz", "shard-00001.npz"]
   first_two = [s["frame"].copy() for s in shards]
   writer = _writer(tmp_path, env_config)
-  written = collect.collect(environments.build_env(env_config, 2, seed=1), collect.RandomPolicy(5, 1), writer,
+  written = collection.collect(environments.build_env(env_config, 2, seed=1), inference.UniformActions(5, 1), writer,
                             num_transitions=40, shard_size=8)
   writer.close()
   manifest, shards = _shards(tmp_path)
@@ -112,7 +116,7 @@ def test_interrupted_collection_keeps_complete_shards_and_resumes_without_duplic
     np.testing.assert_array_equal(before, shard["frame"])  # Old shards untouched.
   np.testing.assert_array_equal(shards[2]["step_type"][0], [FIRST, FIRST])  # A fresh session starts.
   writer = _writer(tmp_path, env_config)  # Already complete: nothing more is written.
-  assert collect.collect(environments.build_env(env_config, 2, seed=2), collect.RandomPolicy(5, 2), writer,
+  assert collection.collect(environments.build_env(env_config, 2, seed=2), inference.UniformActions(5, 2), writer,
                          num_transitions=40, shard_size=8) == 0
   writer.close()
 
@@ -130,7 +134,7 @@ def test_a_crash_before_a_shard_is_renamed_leaves_it_unlisted_and_it_is_cleaned(
 
   monkeypatch.setattr(model_data.os, "replace", failing_replace)
   with pytest.raises(OSError, match="disk gone"):
-    collect.collect(environments.build_env(env_config, 2, seed=0), collect.RandomPolicy(5, 0), writer,
+    collection.collect(environments.build_env(env_config, 2, seed=0), inference.UniformActions(5, 0), writer,
                     num_transitions=24, shard_size=8)
   writer.close()
   monkeypatch.setattr(model_data.os, "replace", real_replace)
@@ -169,7 +173,7 @@ def test_a_killed_collector_process_leaves_readable_shards(tmp_path):
   header = {k: manifest[k] for k in model_data.IDENTITY_KEYS if k not in ("format", "version")}
   writer = model_data.ShardWriter(str(out), dict(header, palette=manifest["palette"]))
   assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
-  collect.collect(environments.build_env(ENVS["minipacman"], 4, seed=5), collect.RandomPolicy(5, 5), writer,
+  collection.collect(environments.build_env(ENVS["minipacman"], 4, seed=5), inference.UniformActions(5, 5), writer,
                   num_transitions=manifest["num_steps"] + 64, shard_size=64)
   writer.close()
   assert len(_shards(out)[1]) == len(shards) + 1
@@ -189,7 +193,7 @@ def test_collect_binary_collects_and_a_rerun_continues(tmp_path, parse_flags):
   assert manifest["num_steps"] == 32 and manifest["policy"] == "random" and manifest["seed"] == 3
   assert manifest["env_config"]["game"] == "minipacman" and manifest["frame_shape"] == [15, 19, 3]
   manifest = collect.run_with_flags(parse_flags(collect, *args, "--num_transitions=64"))
-  assert [e["session_seed"] for e in manifest["shards"]] == [3, 3] + [3 + 2 * collect.SESSION_SEED_STRIDE] * 2
+  assert [e["session_seed"] for e in manifest["shards"]] == [3, 3] + [3 + 2 * collection.SESSION_SEED_STRIDE] * 2
   with pytest.raises(app.UsageError, match="holds data with seed=3"):
     collect.run_with_flags(parse_flags(collect, *args[:-1], "--seed=4", "--num_transitions=80"))
 
@@ -217,27 +221,27 @@ def test_agent_from_a_launch_train_checkpoint_plays_the_collection(tmp_path):
   for variable in learner.agent.trainable_variables:
     variable.assign(variable + 0.25)
   checkpointer.save(3)
-  prefix = collect.resolve_agent_checkpoint(config.logdir)
+  prefix = inference.resolve_checkpoint(config.logdir)
   assert prefix == os.path.join(config.logdir, "checkpoints", "ckpt-3")
-  agent = collect.load_agent(config, prefix)
+  agent = inference.restore_agent(config.agent, prefix).agent
   for saved, loaded in zip(learner.agent.trainable_variables, agent.trainable_variables):
     np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
   writer = _writer(tmp_path / "data", config.env, policy={"agent_checkpoint": prefix})
-  collect.collect(environments.build_env(config.env, 2, seed=0), collect.AgentPolicy(agent, 2), writer,
+  collection.collect(environments.build_env(config.env, 2, seed=0), inference.AgentActions(agent, 2), writer,
                   num_transitions=16, shard_size=8)
   writer.close()
   _, shards = _shards(tmp_path / "data")
   actions = np.concatenate([s["action"][:-1] for s in shards])
   assert len(shards) == 2 and actions.dtype == np.int32 and actions.min() >= 0 and actions.max() < 5
   with pytest.raises(checkpointing.CheckpointError, match="do not fit|do not match"):
-    collect.load_agent(_tiny_train_config(tmp_path, hidden=16), prefix)  # Another agent's checkpoint.
+    inference.restore_agent(_tiny_train_config(tmp_path, hidden=16).agent, prefix)  # Another agent's checkpoint.
 
 
 def test_agent_checkpoint_paths_that_hold_nothing_are_refused(tmp_path):
   with pytest.raises(ValueError, match="no checkpoint"):
-    collect.resolve_agent_checkpoint(str(tmp_path))
+    inference.resolve_checkpoint(str(tmp_path))
   with pytest.raises(ValueError, match="neither a directory nor a checkpoint prefix"):
-    collect.resolve_agent_checkpoint(str(tmp_path / "ckpt-9"))
+    inference.resolve_checkpoint(str(tmp_path / "ckpt-9"))
 
 
 PIPELINE_FILES = sorted(os.path.basename(p)
@@ -258,17 +262,12 @@ def test_pipeline_flag_file_parses_with_its_binary(name, monkeypatch, parse_flag
   binary = _BINARIES[stage]
   flagfile = f"--flagfile=launch/configs/{name}"
   if binary is train_env_model:
-    fv = flags.FlagValues()
-    train_env_model.define_flags(fv)
-    fv(["binary", flagfile])
+    fv = parse_flags(train_env_model, flagfile)
     assert train_env_model.config_from_flags(fv).steps > 0
     assert fv.data == f"data/pipeline_{game}" and fv.logdir == f"runs/env_model_{game}"
     return
-  if binary is None:  # launch.train itself.
-    fv = parse_flags(type("Train", (), {"define_flags": staticmethod(lambda fv: None)}), flagfile)
-  else:
-    fv = parse_flags(binary, flagfile)
-  config = imagine.train_config_from_flags(fv) if binary is imagine else train.config_from_flags(fv)
+  fv = parse_flags(binary or train, flagfile)
+  config = common_flags.train_config_from_flags(fv, model_free_may_name_env_model=binary is imagine)
   assert config.env.game == config.agent.game == game
   if stage == "i2a":  # Loads the model exported by stage 3, where the paper flag files look for it.
     assert config.env_model_checkpoint == f"runs/env_model_{game}" and config.agent.variant == "i2a"

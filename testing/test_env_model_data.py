@@ -1,12 +1,13 @@
 """i2a/model_pipeline/data.py: shard format, manifest, valid pairs, k-step windows, splits, tf.data pipeline."""
 import os
 
+import dm_env
 import numpy as np
 import pytest
 
 from i2a.model_pipeline import data
 
-FIRST, MID, LAST = 0, 1, 2
+FIRST, MID, LAST = (int(t) for t in dm_env.StepType)
 H, W, E = 3, 4, 5
 
 

@@ -11,6 +11,9 @@ import tensorflow as tf
 from i2a import configs
 from i2a.training import environments
 from i2a.model_pipeline import data as model_data
+from i2a.model_pipeline import export
+from i2a.model_pipeline import loop as model_loop
+from i2a.model_pipeline import metrics as metrics_lib
 from i2a.model_pipeline import training as model_training
 from i2a import frame_processing
 from i2a import games
@@ -128,7 +131,7 @@ def test_rollout_errors_match_a_numpy_reference(model_name):
     noise = rng.random(frames[:, k].shape[:-1]) < 0.1 * k
     frames[:, k][noise] = rng.integers(0, 256, size=(noise.sum(), 3))
   model = CopyModel(0) if model_name == "copy" else ShiftModel()
-  errors = model_training.rollout_errors(model, frames, actions, batch_size=3)
+  errors = metrics_lib.rollout_errors(model, frames, actions, batch_size=3)
   # Open-loop: the copy model predicts frame 0 forever; the shift model rolls frame 0 by the real actions.
   expected = []
   for k in range(1, depth + 1):
@@ -141,7 +144,7 @@ def test_rollout_errors_match_a_numpy_reference(model_name):
 
 def test_rollout_errors_reject_mismatched_windows():
   with pytest.raises(ValueError, match="frames \\[M, K\\+1"):
-    model_training.rollout_errors(CopyModel(0), np.zeros((2, 3, 4, 4, 3), np.uint8), np.zeros((2, 3), np.int32))
+    metrics_lib.rollout_errors(CopyModel(0), np.zeros((2, 3, 4, 4, 3), np.uint8), np.zeros((2, 3), np.int32))
 
 
 @pytest.mark.parametrize("name", ["minipacman_events_palette", "talk_conv_model"])
@@ -151,7 +154,7 @@ def test_one_step_metrics_match_a_numpy_reference(tmp_path, name):
   pairs = model_data.transitions(model_data.read_shard(str(tmp_path), "shard-00000.npz", manifest))
   tf.random.set_seed(1)
   model = TINY_MODELS[name]()
-  metrics = model_training.one_step_metrics(model, pairs, batch_size=10)
+  metrics = metrics_lib.one_step_metrics(model, pairs, batch_size=10)
   out = model(tf.cast(pairs["frame"], tf.float32) / 255.0, pairs["action"])
   pred = out.frame.numpy() * 255.0
   expected_error = _numpy_pixel_error(pred, pairs["next_frame"]).mean()
@@ -159,10 +162,10 @@ def test_one_step_metrics_match_a_numpy_reference(tmp_path, name):
   if name.startswith("minipacman"):
     right = (out.reward_bins.numpy() > 0.5) == (pairs["events"] > 0.5)
     assert metrics["event_accuracy"] == pytest.approx(right.all(1).mean())
-    assert metrics["event_accuracy/food"] == pytest.approx(right[:, 1].mean())
+    assert metrics["event_accuracy/ate_food"] == pytest.approx(right[:, 1].mean())
     food = pairs["events"][:, 1] > 0.5
-    assert metrics["event_recall/food"] == pytest.approx((out.reward_bins.numpy()[food, 1] > 0.5).mean())
-    assert "event_recall/ghost" not in metrics  # Never happened: no recall to report.
+    assert metrics["event_recall/ate_food"] == pytest.approx((out.reward_bins.numpy()[food, 1] > 0.5).mean())
+    assert "event_recall/ate_ghost" not in metrics  # Never happened: no recall to report.
   else:
     nearest = np.argmin(np.abs(pairs["reward"][:, None] - np.array([-1.0, 0.0, 1.0])), axis=1)
     assert metrics["reward_accuracy"] == pytest.approx((out.reward_bins.numpy().argmax(1) == nearest).mean())
@@ -180,50 +183,50 @@ def _agent(**kwargs):
 
 
 @pytest.mark.parametrize("metadata,agent", [
-    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(task="hunt"),
+    pytest.param(export.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(task="hunt"),
                  id="minipacman_events_serve_every_task"),
-    pytest.param(model_training.model_metadata("learned", _manifest("sokoban"), "palette"), _agent(game="sokoban"),
+    pytest.param(export.model_metadata("learned", _manifest("sokoban"), "palette"), _agent(game="sokoban"),
                  id="sokoban"),
-    pytest.param(model_training.model_metadata("conv", _manifest("minipacman"), "palette"), _agent(env_model="conv"),
+    pytest.param(export.model_metadata("conv", _manifest("minipacman"), "palette"), _agent(env_model="conv"),
                  id="talk_conv_model"),
 ])
 def test_matching_models_are_accepted(metadata, agent):
-  model_training.check_env_model_compatible(metadata, agent)
-  assert model_training.agent_config_for(metadata).resolved().env_model == metadata["model_kind"]
+  export.check_env_model_compatible(metadata, agent)
+  assert export.agent_config_for(metadata).resolved().env_model == metadata["model_kind"]
 
 
 @pytest.mark.parametrize("metadata,agent,message", [
-    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(game="sokoban"),
+    pytest.param(export.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(game="sokoban"),
                  "game is 'minipacman' but the agent needs 'sokoban'", id="other_game"),
-    pytest.param(model_training.model_metadata("learned", _manifest("sokoban", 7), "palette"), _agent(game="sokoban"),
+    pytest.param(export.model_metadata("learned", _manifest("sokoban", 7), "palette"), _agent(game="sokoban"),
                  "frame_shape is \\[56, 56, 3\\]", id="other_frame_size"),
-    pytest.param(model_training.model_metadata("learned", _manifest("sokoban", 20, 4), "palette"),
+    pytest.param(export.model_metadata("learned", _manifest("sokoban", 20, 4), "palette"),
                  _agent(game="sokoban"), "pixels_per_cell is 4", id="other_sprite_size_same_frame_size"),
-    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"),
+    pytest.param(export.model_metadata("learned", _manifest("minipacman"), "palette"),
                  _agent(frame_head="bernoulli"), "frame_head is 'palette'", id="other_frame_head"),
-    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(env_model="conv"),
+    pytest.param(export.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(env_model="conv"),
                  "model_kind is 'learned'", id="other_model_kind"),
-    pytest.param(model_training.model_metadata("conv", _manifest("minipacman"), "palette"),
+    pytest.param(export.model_metadata("conv", _manifest("minipacman"), "palette"),
                  _agent(env_model="conv", task="hunt"), "task is 'regular'",
                  id="conv_rewards_of_another_task"),
-    pytest.param(model_training.model_metadata("learned", _manifest("sokoban"), "palette"),
+    pytest.param(export.model_metadata("learned", _manifest("sokoban"), "palette"),
                  _agent(game="sokoban", predict_reward=False), "predict_reward is True",
                  id="reward_vs_frames_only"),
-    pytest.param(dict(model_training.model_metadata("learned", _manifest("minipacman"), "palette"),
+    pytest.param(dict(export.model_metadata("learned", _manifest("minipacman"), "palette"),
                       palette=[[0, 0, 0], [1, 1, 1]]), _agent(), "palette", id="other_palette"),
-    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(variant="standard",
+    pytest.param(export.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(variant="standard",
                  env_model=None), "has no learned environment model", id="model_free_agent"),
-    pytest.param(model_training.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(variant="copy",
+    pytest.param(export.model_metadata("learned", _manifest("minipacman"), "palette"), _agent(variant="copy",
                  env_model=None), "has no learned environment model", id="copy_model_agent"),
 ])
 def test_incompatible_models_are_refused_with_the_difference_named(metadata, agent, message):
   with pytest.raises(ValueError, match=message):
-    model_training.check_env_model_compatible(metadata, agent)
+    export.check_env_model_compatible(metadata, agent)
 
 
 def test_missing_metadata_is_a_clear_error(tmp_path):
   with pytest.raises(ValueError, match="No environment-model metadata"):
-    model_training.load_metadata(str(tmp_path / "env_model"))
+    export.load_metadata(str(tmp_path / "env_model"))
 
 
 @pytest.mark.parametrize("field,value", [pytest.param("steps", 0, id="steps"),
@@ -249,20 +252,20 @@ def test_trained_model_is_exported_for_launch_train_and_training_resumes(tmp_pat
                        palette=games.game_spec("minipacman").palette)
   config = model_training.EnvModelTrainConfig(steps=3, batch_size=4, eval_fraction=0.34, eval_every=2, log_every=1,
                                    checkpoint_every=2, eval_transitions=8, eval_windows=4, rollout_depth=2)
-  result = train_env_model.run(config, str(data), logdir)  # The paper's MiniPacman model.
+  result = model_loop.train_env_model(config, str(data), logdir)  # The paper's MiniPacman model.
   assert result["step"] == 3 and set(result) >= {"pixel_error", "event_accuracy", "rollout_error/2"}
   assert tf.train.latest_checkpoint(logdir) == os.path.join(logdir, "env_model") == result["export"]
   assert {"train/loss", "eval/pixel_error", "eval/rollout_error/1", "eval/imagination"} <= _events(logdir)
-  metadata = model_training.load_metadata(logdir)
+  metadata = export.load_metadata(logdir)
   assert (metadata["game"], metadata["model_kind"], metadata["frame_shape"]) == ("minipacman", "learned",
                                                                                 [15, 19, 3])
   # launch.train's learner loads it (the directory form of --env_model_checkpoint, as in the flag files).
   agent_config = configs.AgentConfig(
       game="minipacman", variant="i2a", hidden_size=8, lstm_size=8, rollout_hidden_size=8,
       torso=frame_processing.TorsoConfig((4,), (3,), (2,)))
-  model_training.check_checkpoint_compatible(logdir, agent_config)
+  export.check_checkpoint_compatible(logdir, agent_config)
   with pytest.raises(ValueError, match="frame_head"):
-    model_training.check_checkpoint_compatible(logdir, configs.AgentConfig(game="minipacman", frame_head="bernoulli"))
+    export.check_checkpoint_compatible(logdir, configs.AgentConfig(game="minipacman", frame_head="bernoulli"))
   learner, _ = loop.build_learner(loop.TrainConfig(
       agent=agent_config, env=environments.EnvConfig(game="minipacman"), logdir=str(tmp_path / "i2a"),
       env_model_checkpoint=logdir))
@@ -280,10 +283,10 @@ def test_trained_model_is_exported_for_launch_train_and_training_resumes(tmp_pat
         logdir=str(tmp_path / "i2a_sokoban"),
         env_model_checkpoint=logdir))
   # A rerun with more steps resumes from the newest checkpoint: 2 more updates, not 5.
-  result = train_env_model.run(dataclasses.replace(config, steps=5), str(data), logdir)
+  result = model_loop.train_env_model(dataclasses.replace(config, steps=5), str(data), logdir)
   ckpt = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
   assert result["step"] == 5 and ckpt.endswith("ckpt-5")
   assert tf.train.load_variable(ckpt, "optimizer/step/.ATTRIBUTES/VARIABLE_VALUE") == 5
   with pytest.raises(ValueError, match="holds a model with other"):
-    train_env_model.run(config, str(data), logdir, model_kind="conv")
+    model_loop.train_env_model(config, str(data), logdir, model_kind="conv")
 

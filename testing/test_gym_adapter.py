@@ -80,3 +80,30 @@ def test_bad_arguments_raise(kwargs, message):
 def test_passes_gymnasium_env_checker():
   from gymnasium.utils import env_checker  # pylint: disable=g-import-not-at-top
   env_checker.check_env(make(levels=POOL, max_steps=50), skip_render_check=True)
+
+
+def make_minipacman(frame_cap=3000, **kwargs):
+  from envs.minipacman import MiniPacman  # pylint: disable=g-import-not-at-top
+  return GymnasiumAdapter(MiniPacman(task="avoid", seed=0, frame_cap=frame_cap), **kwargs)
+
+
+def test_minipacman_frame_cap_is_terminated_not_truncated():
+  adapter = make_minipacman(frame_cap=2)
+  adapter.reset()
+  adapter.unwrapped.dm_env._set_state_for_testing(pacman=(3, 8), ghosts=[(13, 10)], speed=0.0)
+  first = adapter.step(NOOP)
+  assert first[2:4] == (False, False)
+  assert first[1] == pytest.approx(0.0, abs=1e-6)  # Step 0.1, plus -0.1 for the food under Pacman.
+  _, reward, terminated, truncated, info = adapter.step(NOOP)
+  assert (terminated, truncated, info["discount"]) == (True, False, 0.0)  # The released game ends it.
+  assert reward == pytest.approx(0.1)
+
+
+def test_minipacman_reset_seed_is_deterministic_and_passes_the_checker():
+  adapter = make_minipacman(observation_key="rgb")
+  firsts = [adapter.reset(seed=4)[0] for _ in range(2)]
+  np.testing.assert_array_equal(firsts[0], firsts[1])
+  assert adapter.observation_space.shape == (15, 19, 3)
+  assert not np.array_equal(adapter.reset(seed=5)[0], firsts[0])
+  from gymnasium.utils import env_checker  # pylint: disable=g-import-not-at-top
+  env_checker.check_env(make_minipacman(frame_cap=100), skip_render_check=True)

@@ -14,7 +14,9 @@ import tensorflow as tf
 from i2a.training import checkpointing
 from i2a import configs
 from i2a.training import environments
-from i2a.model_pipeline import training as model_training
+from i2a.training import inference
+from i2a.model_pipeline import export
+from i2a.model_pipeline import imagination
 from i2a import factory
 from i2a import frame_processing
 from i2a import games
@@ -22,7 +24,6 @@ from i2a.model_pipeline import pictures
 from i2a.training import loop
 from i2a import types
 from i2a.env_models import CopyModel
-from launch import collect
 from launch import imagine
 
 
@@ -128,7 +129,7 @@ def test_image_summary_writes_a_png_tensorboard_can_show(tmp_path):
 
 def test_write_pictures_draws_the_real_rollout_and_one_row_per_action(tmp_path):
   env = environments.build_env(environments.EnvConfig(game="minipacman"), 1, seed=3)
-  result = imagine.write_pictures(CopyModel(5), env, collect.RandomPolicy(5, 3), None, depth=3,
+  result = imagination.write_pictures(CopyModel(5), env, inference.UniformActions(5, 3), None, depth=3,
                                   out=str(tmp_path), action_names=("stay", "right", "up", "left", "down"),
                                   start_steps=2)
   scale = pictures.upscale_factor(15, 19)
@@ -145,7 +146,7 @@ def test_write_pictures_draws_the_real_rollout_and_one_row_per_action(tmp_path):
   assert record["later_actions"] == record["real_actions"][1:]  # Without an agent: the real actions.
   # Replay by hand: the real frames, and (copy model) the start frame in every imagined cell.
   env = environments.build_env(environments.EnvConfig(game="minipacman"), 1, seed=3)
-  frames, _, _ = imagine.real_rollout(env, collect.RandomPolicy(5, 3), 2, 3)
+  frames, _, _ = imagination.real_rollout(env, inference.UniformActions(5, 3), 2, 3)
   cell_h, cell_w = 15 * scale + pictures.GAP, 19 * scale + pictures.GAP
   for r, c, frame in [(0, 3, frames[3]), (0, 0, frames[0]), (4, 2, frames[0]), (5, 3, frames[0])]:
     top, left = pictures.GAP + r * cell_h, pictures.LABEL_WIDTH + pictures.GAP + c * cell_w
@@ -154,7 +155,7 @@ def test_write_pictures_draws_the_real_rollout_and_one_row_per_action(tmp_path):
 
 def _export_conv_model(path):
   """A talk-sized MiniPacman model exported as launch.train_env_model does."""
-  config = model_training.agent_config_for(dict(game="minipacman", task="regular", model_kind="conv",
+  config = export.agent_config_for(dict(game="minipacman", task="regular", model_kind="conv",
                                      frame_head="bernoulli", predict_reward=True))
   model = factory.build_env_model(config)
   model(tf.zeros([1, 15, 19, 3]), tf.zeros([1], tf.int32))
@@ -163,17 +164,17 @@ def _export_conv_model(path):
                   palette=spec.palette.tolist())
   os.makedirs(path, exist_ok=True)
   checkpointing.save_env_model(model, os.path.join(path, "env_model"))
-  model_training.write_metadata(path, model_training.model_metadata("conv", manifest, "bernoulli"))
+  export.write_metadata(path, export.model_metadata("conv", manifest, "bernoulli"))
   return model, os.path.join(path, "env_model")
 
 
 def test_load_model_restores_the_export_and_refuses_another_game(tmp_path):
   model, prefix = _export_conv_model(str(tmp_path))
-  loaded = imagine.load_model(prefix, environments.EnvConfig(game="minipacman"))
+  loaded = export.load_model(prefix, environments.EnvConfig(game="minipacman"))
   for a, b in zip(model.variables, loaded.variables):
     np.testing.assert_array_equal(a.numpy(), b.numpy())
   with pytest.raises(ValueError, match="game is 'minipacman' but the agent needs 'sokoban'"):
-    imagine.load_model(prefix, environments.EnvConfig(game="sokoban"))
+    export.load_model(prefix, environments.EnvConfig(game="sokoban"))
 
 
 def test_imagine_binary_writes_a_png_and_a_gif(tmp_path, parse_flags):
@@ -209,10 +210,10 @@ def test_an_agent_from_a_launch_train_checkpoint_chooses_the_actions(tmp_path, v
       env=environments.EnvConfig(game="minipacman"), logdir=str(tmp_path / "run"), seed=0)
   _, checkpointer = loop.build_learner(config)
   checkpointer.save(1)
-  policy, rollout_policy = imagine.agent_policies(config, collect.resolve_agent_checkpoint(config.logdir), 5)
+  policy, rollout_policy = imagination.agent_policies(inference.restore_agent(config.agent, config.logdir).agent, 5)
   assert rollout_policy(tf.zeros([5, 15, 19, 3])).shape == (5,)
   env = environments.build_env(config.env, 1, seed=0)
-  result = imagine.write_pictures(CopyModel(5), env, policy, rollout_policy, depth=3, out=str(tmp_path / "p"))
+  result = imagination.write_pictures(CopyModel(5), env, policy, rollout_policy, depth=3, out=str(tmp_path / "p"))
   record = json.loads((tmp_path / "p" / "imagination.json").read_text())
   assert record["later_actions"] is None and len(record["real_actions"]) == 3  # The agent's own choices.
   with Image.open(result["png"]) as png:

@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from i2a.training import evaluation
+from i2a.training import inference
 from launch import evaluate
 from i2a.training import loop
 from testing import fakes
@@ -16,7 +18,7 @@ TINY = ["--env=sokoban", "--room_size=5", "--num_boxes=1", "--pixels_per_cell=1"
 @pytest.mark.parametrize("episodes", [1, 3], ids=["one_each", "three_each"])
 def test_play_counts_exactly_k_episodes_per_copy(episodes):
   env = fakes.FakeBatchedEnv(3)
-  returns, terminal = evaluate.play(fakes.tiny_agent(), env, episodes, greedy=False)
+  returns, terminal = evaluation.play(inference.AgentActions(fakes.tiny_agent(), 3), env, episodes)
   expected = sorted((fakes.episode_return(i, k), fakes.is_terminal(i, k))
                     for i in range(3) for k in range(episodes))
   got = sorted(zip(returns.tolist(), terminal.tolist()))
@@ -60,5 +62,22 @@ def test_boxoban_directory_plays_each_level_once(parse_train_config, tmp_path):
 
 
 def test_evaluate_without_checkpoint_is_refused(parse_train_config, tmp_path):
-  with pytest.raises(ValueError, match="No checkpoint"):
+  with pytest.raises(ValueError, match="no checkpoint"):
     evaluate.evaluate(parse_train_config(*TINY, f"--logdir={tmp_path}"))
+
+
+def test_outer_search_reports_table_1_figures_with_the_perfect_model(parse_train_config, tmp_path):
+  config = parse_train_config(*TINY, f"--logdir={tmp_path}", "--outer_search", "--perfect_model",
+                              "--num_levels=2", "--max_retries=2")
+  _checkpoint(config)
+  (row,) = evaluate.evaluate(config)
+  assert row["episodes"] == 2 and row["max_retries"] == 2 and row["mean_model_steps"] > 0
+  assert row["fraction_found"] == row["fraction_solved"]  # A perfect model never claims a false plan.
+
+
+def test_outer_search_is_refused_for_minipacman(parse_train_config, tmp_path):
+  config = parse_train_config("--env=minipacman", "--torso=4:3:2", "--hidden_size=8", f"--logdir={tmp_path}",
+                              "--outer_search")
+  _checkpoint(config)
+  with pytest.raises(ValueError, match="--outer_search"):
+    evaluate.evaluate(config)

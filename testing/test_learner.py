@@ -3,11 +3,13 @@ import dataclasses
 
 import numpy as np
 import pytest
+import sonnet as snt
 import tensorflow as tf
 
 import i2a
 from i2a.training import device
 from i2a.training import learner as learner_lib
+from i2a import optimizers
 from testing import numpy_vtrace
 
 F, M, L = numpy_vtrace.FIRST, numpy_vtrace.MID, numpy_vtrace.LAST
@@ -185,11 +187,29 @@ def test_malformed_trajectory_is_rejected(field, value, match):
 @pytest.mark.parametrize("field,value", [
     ("learning_rate", 0.0), ("rmsprop_epsilon", -1.0), ("discount", 1.5), ("rmsprop_decay", -0.1),
     ("entropy_cost", -0.01), ("clip_rho_threshold", 0.0), ("max_grad_norm", -1.0),
-    ("reward_clipping", "clip"),
+    ("reward_clipping", "clip"), ("optimizer", "adam"),
 ])
 def test_config_validation(field, value):
   with pytest.raises(ValueError, match=f"LearnerConfig.{field}"):
     learner_lib.LearnerConfig(**{field: value})
+
+
+@pytest.mark.parametrize("kind, optimizer_type, ms_start", [
+    pytest.param("rmsprop_tf1", optimizers.RMSPropTF1, 1.0, id="tf1"),
+    pytest.param("rmsprop_snt", snt.optimizers.RMSProp, 0.0, id="sonnet")])
+def test_optimizer_choice_and_its_mean_square_start(kind, optimizer_type, ms_start):
+  """TF1's RMSProp (the default: the talk's and IMPALA's) starts the mean square at 1, Sonnet's at 0; one
+  step then gives ms = decay * start + (1 - decay) * g^2 for every moved variable."""
+  assert learner_lib.LearnerConfig().optimizer == "rmsprop_tf1"
+  config = learner_lib.LearnerConfig(optimizer=kind, rmsprop_decay=0.99)
+  learner = learner_lib.Learner(tiny_agent(variant="standard"), config)
+  assert isinstance(learner.optimizer, optimizer_type)
+  assert len(learner.optimizer.ms) == len(learner.agent.trainable_variables)
+  for ms in learner.optimizer.ms:
+    np.testing.assert_array_equal(ms.numpy(), ms_start)
+  learner.step(trajectory())
+  for ms in learner.optimizer.ms:
+    assert np.all(ms.numpy() >= 0.99 * ms_start) and np.any(ms.numpy() != ms_start)
 
 
 def test_mixed_precision_is_refused_clearly():

@@ -1,4 +1,9 @@
-"""MiniPacman power pills, ghost behaviour (statistical, seeded), level starts and rendering."""
+"""MiniPacman step order, ghost rules, level start and drawing on hand-set states and seeded play.
+
+The rules are the released game's (envs/minipacman/game.py). On the released map, row 1 columns 6..12
+and row 3 columns 6..12 are corridors, (1, 5) is a corner (open right and down) and (3, 5) a junction
+open in all four directions.
+"""
 import numpy as np
 import pytest
 
@@ -6,24 +11,23 @@ from envs.minipacman import env as env_lib
 from envs.minipacman import maze as maze_lib
 from envs.minipacman import tasks
 
-# Spec 4.2 colours in [0, 1].
-SPEC_COLOURS = {"empty": (0, 0, 0), "wall": (1, 1, 1), "food": (0, 0, 1), "pill": (0, 1, 1),
-                "pacman": (0, 1, 0), "ghost": (1, 0, 0)}
+R, U, L, D = maze_lib.RIGHT, maze_lib.UP, maze_lib.LEFT, maze_lib.DOWN
 WALLS = np.array([[ch == "#" for ch in line] for line in maze_lib.STANDARD_MAP])
-FAR_FOOD, FAR_PILL = (11, 1), (13, 14)
+PAC, NEXT = (3, 8), (3, 9)
+FAR_FOOD, FAR_PILL = (11, 1), (13, 16)
 
 
 def reference_frame(game) -> np.ndarray:
-  """uint8 [15, 19, 3] drawn from scratch from the game state with the spec colours."""
+  """uint8 [15, 19, 3] painted from the game state back to front: walls, food, pills, ghosts, Pacman."""
   frame = np.zeros((15, 19, 3))
-  frame[WALLS] = SPEC_COLOURS["wall"]
+  frame[WALLS] = (1, 1, 1)
   for cell in game.food_cells:
-    frame[cell] = SPEC_COLOURS["food"]
+    frame[cell] = (0, 0, 1)
   for cell in game.pill_cells:
-    frame[cell] = SPEC_COLOURS["pill"]
-  frame[game.pacman] = SPEC_COLOURS["pacman"]
-  for cell in game.ghosts:  # Edible ghosts: (1, e, 0), e = remaining power / 20.
+    frame[cell] = (0, 1, 1)
+  for cell in game.ghosts:  # An edible ghost is (1, power / 20, 0).
     frame[cell] = (1, game.power / 20, 0)
+  frame[game.pacman] = (0, 1, 0)
   return np.floor(frame * 255 + 0.5).astype(np.uint8)
 
 
@@ -35,96 +39,134 @@ def make_env(task="regular", seed=0, **state):
   return env
 
 
-def test_set_state_draws_every_object_in_its_spec_colour():
-  env = env_lib.MiniPacman(seed=0)
-  env.reset()
-  frame = env._set_state_for_testing(pacman=(3, 5), ghosts=[(7, 9)], food=[(3, 6), (1, 1)],
-                                     pills=[(13, 14)])
+def test_drawing_order_pacman_ghosts_pills_food_walls():
+  env = make_env()
+  frame = env._set_state_for_testing(pacman=PAC, ghosts=[PAC, (3, 10)], food=[PAC, (3, 10), (3, 11), (1, 1)],
+                                     pills=[(3, 10), (3, 11)])
   expected = np.zeros((15, 19, 3), np.uint8)
   expected[WALLS] = 255
-  expected[3, 6] = expected[1, 1] = (0, 0, 255)
-  expected[13, 14] = (0, 255, 255)
-  expected[3, 5] = (0, 255, 0)
-  expected[7, 9] = (255, 0, 0)
+  expected[1, 1] = (0, 0, 255)  # Food.
+  expected[3, 11] = (0, 255, 255)  # A pill over food.
+  expected[3, 10] = (255, 0, 0)  # A ghost over a pill over food.
+  expected[PAC] = (0, 255, 0)  # Pacman over a ghost over food.
   np.testing.assert_array_equal(frame, expected)
 
 
+# The green channel 255 * power / 20, rounded half up: 25.5 -> 26, 127.5 -> 128, 229.5 -> 230.
+EDIBLE_GREEN = {20: 255, 19: 242, 18: 230, 11: 140, 10: 128, 2: 26, 1: 13, 0: 0}
+
+
 def test_eating_a_pill_powers_pacman_for_twenty_steps_with_a_fading_ghost():
-  env = make_env(pacman=(3, 5), ghosts=[(13, 16)], food=[FAR_FOOD], pills=[(3, 6), FAR_PILL], speed=0.0)
-  ts = env.step(maze_lib.RIGHT)
+  env = make_env(pacman=PAC, ghosts=[(13, 10)], food=[FAR_FOOD], pills=[NEXT, FAR_PILL], speed=0.0)
+  ts = env.step(R)
   assert env.game.power == 20
-  np.testing.assert_array_equal(ts.observation["rgb"][13, 16], (255, 255, 0))  # Fully edible: yellow.
+  np.testing.assert_array_equal(ts.observation["rgb"][13, 10], (255, 255, 0))  # Fully edible: yellow.
   for remaining in range(19, -1, -1):
     ts = env.step(maze_lib.STAY)
     assert env.game.power == remaining
-    np.testing.assert_array_equal(ts.observation["rgb"][13, 16],
-                                  (255, np.floor(255 * remaining / 20 + 0.5), 0))
-  np.testing.assert_array_equal(ts.observation["rgb"][13, 16], (255, 0, 0))
+    green = EDIBLE_GREEN.get(remaining, np.floor(255 * remaining / 20 + 0.5))
+    np.testing.assert_array_equal(ts.observation["rgb"][13, 10], (255, green, 0))
+    np.testing.assert_array_equal(ts.observation["rgb"], reference_frame(env.game))
 
 
-@pytest.mark.parametrize("power", [1, 2, 7, 11, 20])
-def test_fading_ghost_colour(power):
-  env = make_env(pacman=(3, 5), ghosts=[(13, 16)], food=[FAR_FOOD], pills=[FAR_PILL], power=power,
-                 speed=0.0)
-  ts = env.step(maze_lib.STAY)  # Power runs down by one first.
-  green = np.floor(255 * (power - 1) / 20 + 0.5)
-  np.testing.assert_array_equal(ts.observation["rgb"][13, 16], (255, green, 0))
-  np.testing.assert_array_equal(ts.observation["rgb"], reference_frame(env.game))
+@pytest.mark.parametrize("power, event", [(1, tasks.KILLED), (2, tasks.ATE_GHOST)])
+def test_power_is_counted_down_before_pacman_moves(power, event):
+  env = make_env(pacman=PAC, ghosts=[NEXT], food=[FAR_FOOD], pills=[FAR_PILL], power=power, speed=0.0)
+  ts = env.step(R)  # Power 1 runs out before Pacman reaches the ghost; power 2 does not.
+  np.testing.assert_array_equal(np.nonzero(ts.observation["events"])[0], [tasks.STEP, event])
+  assert env.game.power == power - 1
 
 
-def _moves_of_ghost(power, trials=1500):
-  """Where a ghost at junction (3, 4), heading right, goes with Pacman at (3, 9)."""
-  env = make_env()
+@pytest.mark.parametrize("first", [NEXT, (3, 10, L)], ids=["waiting", "moving_in"])
+def test_at_most_one_ghost_eaten_and_no_later_ghost_moves(first):
+  # Speed 2 halved by the power: every ghost whose turn comes moves.
+  env = make_env(pacman=PAC, ghosts=[first, NEXT, (1, 8, R)], food=[FAR_FOOD], pills=[FAR_PILL],
+                 power=10, speed=2.0)
+  ts = env.step(R)
+  assert ts.observation["events"][tasks.ATE_GHOST] == 1.0
+  assert env.game.ghosts == [NEXT, (1, 8)]  # The second waits on Pacman's cell; the third did not move.
+  ts = env.step(maze_lib.STAY)  # The one left on Pacman is eaten next step, before any move.
+  assert ts.observation["events"][tasks.ATE_GHOST] == 1.0
+  assert env.game.ghosts == [(1, 8)]
+
+
+def test_a_death_does_not_stop_the_other_ghosts():
+  env = make_env(pacman=PAC, ghosts=[NEXT, (1, 8, R)], food=[FAR_FOOD], pills=[FAR_PILL], speed=1.0)
+  ts = env.step(R)
+  assert ts.observation["events"][tasks.KILLED] == 1.0 and ts.last() and ts.discount == 0.0
+  assert env.game.ghosts == [NEXT, (1, 9)]
+  np.testing.assert_array_equal(ts.observation["rgb"][NEXT], (0, 255, 0))  # Pacman over the ghost.
+
+
+@pytest.mark.parametrize("cell, heading, expected", [
+    ((1, 8), R, ((1, 9), R)), ((1, 8), L, ((1, 7), L)),  # A corridor: keep going.
+    ((1, 5), U, ((1, 6), R)), ((1, 5), L, ((2, 5), D)),  # A corner: the way that is not back.
+])
+@pytest.mark.parametrize("power", [0, 10])
+def test_ghost_follows_corridors_and_corners(cell, heading, expected, power):
+  for trial in range(20):  # Forced moves draw no random choice: always the same.
+    env = make_env(seed=trial, pacman=(13, 10), ghosts=[cell + (heading,)], power=power, speed=2.0)
+    env.step(maze_lib.STAY)
+    assert (env.game.ghosts[0], env.game.ghost_headings[0]) == expected
+
+
+def _junction_moves(pacman, power, trials):
+  """Where a ghost at junction (3, 5) heading right goes; speed 2 so that it always moves."""
+  env = make_env(seed=3)
   counts = {}
   for _ in range(trials):
-    env._set_state_for_testing(pacman=(3, 9), ghosts=[(3, 4, maze_lib.RIGHT)], power=power, speed=1.0)
+    env._set_state_for_testing(pacman=pacman, ghosts=[(3, 5, R)], power=power, speed=2.0)
     env.step(maze_lib.STAY)
     counts[env.game.ghosts[0]] = counts.get(env.game.ghosts[0], 0) + 1
   return {cell: n / trials for cell, n in counts.items()}
 
 
-def test_ghost_chases_normally_and_flees_while_powered_at_half_speed():
-  # From (3, 4) heading right the options are right (3, 5), up (2, 4), down (4, 4); never back left.
-  greedy = 0.95 + 0.05 / 3
-  chase = _moves_of_ghost(power=0)
-  assert set(chase) <= {(3, 5), (2, 4), (4, 4)}
-  assert chase[(3, 5)] == pytest.approx(greedy, abs=0.025)  # Max dot product: towards Pacman.
-  flee = _moves_of_ghost(power=20)
-  assert set(flee) <= {(3, 4), (3, 5), (2, 4), (4, 4)}
-  assert flee[(3, 4)] == pytest.approx(0.5, abs=0.05)  # Speed 1 halved while powered.
-  # Flee: min dot product; up and down tie at 0 and the first (up) wins.
-  assert flee[(2, 4)] == pytest.approx(0.5 * greedy, abs=0.05)
-  assert flee.get((3, 5), 0.0) < 0.03
+def test_chasing_ghost_never_reverses_and_moves_at_random_five_percent():
+  # Pacman straight behind: left is excluded; right, up, down score -4, 0, 0: greedy is up (first tie).
+  moves = _junction_moves(pacman=(3, 1), power=0, trials=4000)
+  assert set(moves) <= {(3, 6), (2, 5), (4, 5)}  # Never back to (3, 4).
+  random_share = 0.05 / 3  # 5% random among the 3 moves.
+  assert moves[(2, 5)] == pytest.approx(0.95 + random_share, abs=0.015)  # sd 0.003.
+  assert moves[(3, 6)] == pytest.approx(random_share, abs=0.01)  # sd 0.002.
+  assert moves[(4, 5)] == pytest.approx(random_share, abs=0.01)
 
 
-@pytest.mark.parametrize("power, expected", [(0, 0.6), (20, 0.3)], ids=["normal", "powered"])
-def test_ghost_speed_on_level_two_is_halved_while_powered(power, expected):
+@pytest.mark.parametrize("pacman, expected", [((1, 5), (4, 5)), ((3, 9), (2, 5)), ((7, 5), (2, 5))],
+                         ids=["away_from_above", "tie_first", "away_from_below"])
+def test_fleeing_ghost_takes_the_lowest_score_and_never_moves_at_random(pacman, expected):
+  assert _junction_moves(pacman, power=10, trials=400) == {expected: 1.0}
+
+
+@pytest.mark.parametrize("level, power, expected", [(2, 0, 0.6), (2, 10, 0.3), (8, 0, 1.0), (8, 10, 0.6)])
+def test_ghost_speed_by_level_halved_while_powered(level, power, expected):
   env = make_env()
   moved, trials = 0, 2000
   for _ in range(trials):
-    # (7, 9) is a corridor cell: heading right, the only move is to (7, 10).
-    env._set_state_for_testing(pacman=(1, 1), ghosts=[(7, 9, maze_lib.RIGHT)], power=power, level=2)
+    env._set_state_for_testing(pacman=(13, 10), ghosts=[(1, 8, R)], power=power, level=level)
     env.step(maze_lib.STAY)
-    moved += env.game.ghosts == [(7, 10)]
-  assert moved / trials == pytest.approx(expected, abs=0.04)
+    moved += env.game.ghosts == [(1, 9)]
+  assert moved / trials == pytest.approx(expected, abs=0.05)  # sd <= 0.011.
 
 
 def test_level_start_layout():
-  pacmen = set()
-  for seed in range(40):
+  pacmen, headings = set(), set()
+  free = set(zip(*np.nonzero(~WALLS)))
+  for seed in range(60):
     env = env_lib.MiniPacman(seed=seed)
     ts = env.reset()
     game = env.game
     pacmen.add(game.pacman)
-    assert game.level == 1 and game.power == 0 and len(game.ghosts) == 1
-    assert not WALLS[game.pacman] and len(set(game.pill_cells)) == 2
-    assert game.pacman not in game.pill_cells
-    assert sorted(game.food_cells + game.pill_cells + [game.pacman]) == sorted(
-        zip(*np.nonzero(~WALLS)))
+    assert game.level == 1 and game.power == 0 and game.level_timer == 0 and len(game.ghosts) == 1
+    assert set(game.food_cells) == free and game.food_left == 138  # Under pills and Pacman too.
+    assert len(game.pill_cells) == 2 and set(game.pill_cells) <= free
     (gr, gc), = game.ghosts
-    assert abs(gr - game.pacman[0]) > 5 or abs(gc - game.pacman[1]) > 5
+    pr, pc = game.pacman
+    assert not (max(1, pr - 5) <= gr <= pr + 4 and max(1, pc - 5) <= gc <= pc + 4)
+    headings.add(game.ghost_headings[0])
     np.testing.assert_array_equal(ts.observation["rgb"], reference_frame(game))
-  assert len(pacmen) > 20
+    ts = env.step(maze_lib.STAY)  # Pacman's start cell has food: staying eats it.
+    assert ts.observation["events"][tasks.ATE_FOOD] == 1.0 and game.food_left == 137
+  assert len(pacmen) > 30 and headings == {R, U, L, D}
 
 
 @pytest.mark.parametrize("task", ["regular", "rush", "hunt"])
@@ -134,10 +176,9 @@ def test_incremental_rendering_matches_a_full_redraw(task):
   ts = env.reset()
   saw_power = saw_death = False
   for _ in range(1500):
-    # Death frames too: the game and the reference both draw ghosts over Pacman.
     np.testing.assert_array_equal(ts.observation["rgb"], reference_frame(env.game))
     saw_power |= env.game.power > 0
-    saw_death |= ts.discount == 0.0
+    saw_death |= ts.last() and ts.observation["events"][tasks.KILLED] == 1.0
     ts = env.step(int(rng.integers(5)))
   assert saw_power and saw_death
 

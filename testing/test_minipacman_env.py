@@ -97,5 +97,19 @@ def test_public_api():
   assert len(minipacman.EVENT_NAMES) == 5 and minipacman.PALETTE.shape == (7, 3)
   assert (minipacman.HEIGHT, minipacman.WIDTH) == (15, 19)
   assert minipacman.num_ghosts(1) == 1 and minipacman.num_ghosts(3) == 2
-  assert minipacman.ghost_speed(1) == 0.5 and minipacman.ghost_speed(11) == 1.0
+  assert minipacman.ghost_speed(1) == 0.5 and minipacman.ghost_speed(11) == pytest.approx(1.5)
+  assert minipacman.FRAME_CAP == 3000 and minipacman.level_timer("avoid") == 128
   assert env_lib.MiniPacman(seed=0).task == "regular"
+
+
+def test_reseed_replays_the_episodes_of_a_fresh_environment():
+  actions = np.random.default_rng(2).integers(0, 5, 300).tolist()
+  env = minipacman.MiniPacman(seed=1, frame_cap=100)
+  _run(env, actions[:37])
+  env.reseed(6)
+  assert env.step(3).step_type == dm_env.StepType.FIRST  # Reseeding starts a new episode.
+  a = [env.step(x) for x in actions]
+  b = _run(minipacman.MiniPacman(seed=6, frame_cap=100), actions)[1:]
+  for x, y in zip(a, b):
+    assert x.step_type == y.step_type and x.reward == y.reward
+    np.testing.assert_array_equal(x.observation["rgb"], y.observation["rgb"])

@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 
 from i2a import games
-from i2a.model_pipeline import collection
 from i2a.model_pipeline import data as model_data
-from i2a.model_pipeline import fitting
+from i2a.model_pipeline import export
+from i2a.model_pipeline import loop as model_loop
 from i2a.model_pipeline import training as model_training
-from i2a.training import environments
 from i2a.training import interrupt
 from testing import test_env_model_training
 
@@ -49,7 +48,7 @@ def test_a_bad_shard_stops_env_model_training_with_its_name(tmp_path, damage):
   data = _data(tmp_path / "data")
   damage(os.path.join(data, "shard-00001.npz"))
   with pytest.raises(ValueError, match="shard-00001.npz.*skip_bad_shards"):
-    fitting.train_env_model(CONFIG, data, str(tmp_path / "model"))
+    model_loop.train_env_model(CONFIG, data, str(tmp_path / "model"))
   assert not os.path.exists(tmp_path / "model" / "env_model.index")
 
 
@@ -58,10 +57,10 @@ def test_bad_shards_are_skipped_and_counted_when_asked(tmp_path, damage, caplog)
   data = _data(tmp_path / "data")
   damage(os.path.join(data, "shard-00002.npz"))
   with caplog.at_level("WARNING"):
-    result = fitting.train_env_model(CONFIG, data, str(tmp_path / "model"), skip_bad_shards=True)
+    result = model_loop.train_env_model(CONFIG, data, str(tmp_path / "model"), skip_bad_shards=True)
   assert result["step"] == 4 and result["bad_shards"] == 1 and result["export"]
   assert "Skipping a bad shard" in caplog.text and "shard-00002.npz" in caplog.text
-  assert model_training.load_metadata(str(tmp_path / "model"))["bad_shards"] == ["shard-00002.npz"]
+  assert export.load_metadata(str(tmp_path / "model"))["bad_shards"] == ["shard-00002.npz"]
 
 
 def test_a_stop_request_saves_the_model_trainer_and_skips_the_export(tmp_path):
@@ -72,29 +71,29 @@ def test_a_stop_request_saves_the_model_trainer_and_skips_the_export(tmp_path):
       self.request("test")  # As if a signal came before the first update.
       return super().__enter__()
 
-  result = fitting.train_env_model(CONFIG, data, str(tmp_path / "model"), stop=StopAfterBuild())
+  result = model_loop.train_env_model(CONFIG, data, str(tmp_path / "model"), stop=StopAfterBuild())
   assert result["stopped_by"] == "test" and result["export"] is None and result["step"] == 0
-  result = fitting.train_env_model(CONFIG, data, str(tmp_path / "model"))  # The rerun finishes.
+  result = model_loop.train_env_model(CONFIG, data, str(tmp_path / "model"))  # The rerun finishes.
   assert result["step"] == 4 and result["export"]
 
 
 # Each script runs until stopped; the parent waits for `ready` files, then signals.
 ENV_MODEL_UNTIL_STOPPED = textwrap.dedent("""
     import json, sys
-    from i2a.model_pipeline import fitting, training
+    from i2a.model_pipeline import loop, training
     config = training.EnvModelTrainConfig(steps=10**6, batch_size=4, eval_fraction=0.0, log_every=1,
                                           checkpoint_every=10**6, shuffle_buffer=16)
-    result = fitting.train_env_model(config, sys.argv[1], sys.argv[2])
+    result = loop.train_env_model(config, sys.argv[1], sys.argv[2])
     print(json.dumps(dict(step=result["step"], stopped_by=result["stopped_by"])), flush=True)
 """)
 COLLECT_UNTIL_STOPPED = textwrap.dedent("""
     import json, sys
     from i2a.model_pipeline import collection, data
-    from i2a.training import environments
+    from i2a.training import environments, inference
     config = environments.EnvConfig(game="minipacman")
     env = environments.build_env(config, 2, seed=0)
     writer = data.ShardWriter(sys.argv[1], collection.data_header(config, "random", 0))
-    random_policy = collection.RandomPolicy(5, 0)
+    random_policy = inference.UniformActions(5, 0)
     def policy(timestep):  # Tells the parent that collection is under way.
       open(sys.argv[1] + "/acting", "w").close()
       return random_policy(timestep)
@@ -146,7 +145,7 @@ def test_sigint_writes_the_collected_steps_as_a_last_shard(tmp_path):
 BENCHMARK_MODEL = textwrap.dedent("""
     import sys
     from i2a import configs, frame_processing
-    from i2a.model_pipeline import training as model_training
+    from i2a.model_pipeline import export
     from i2a.training import environments, loop
     from launch import benchmark_train  # Its flags clash with launch.train's: a process of its own.
     agent = configs.AgentConfig(game="minipacman", variant="i2a", env_model="learned", hidden_size=8,
@@ -154,7 +153,7 @@ BENCHMARK_MODEL = textwrap.dedent("""
                                 torso=frame_processing.TorsoConfig((4,), (3,), (2,)))
     env = environments.EnvConfig(game="minipacman")
     prefix = benchmark_train.random_env_model(agent, env, sys.argv[1])
-    model_training.check_checkpoint_compatible(prefix, agent)
+    export.check_checkpoint_compatible(prefix, agent)
     loop.build_learner(loop.TrainConfig(agent=agent, env=env, logdir=sys.argv[1] + "/run",
                                         env_model_checkpoint=prefix))
     print("loaded", flush=True)

@@ -1,6 +1,7 @@
-"""MiniPacman (DeepMind's "PillEater", I2A paper Sec. 5 and spec Sec. 4.2): single and batched dm-env forms."""
+"""MiniPacman, DeepMind's released "PillEater" (I2A paper Sec. 5): single and batched dm-env forms."""
 from envs.minipacman.batched import BatchedMiniPacman
 from envs.minipacman.batched import derived_seeds
+from envs.minipacman.env import FRAME_CAP
 from envs.minipacman.env import MiniPacman
 from envs.minipacman.game import POWER_DURATION
 from envs.minipacman.game import edible_green
@@ -20,6 +21,7 @@ from envs.minipacman.maze import STAY
 from envs.minipacman.maze import UP
 from envs.minipacman.maze import WIDTH
 from envs.minipacman.tasks import EVENT_NAMES
+from envs.minipacman.tasks import level_timer
 from envs.minipacman.tasks import NUM_EVENTS
 from envs.minipacman.tasks import task_weights
 from envs.minipacman.tasks import TASKS

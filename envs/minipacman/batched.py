@@ -32,12 +32,12 @@ class BatchedMiniPacman(batched.BatchedEnvironment):
     num_envs: N >= 1.
     task: one of tasks.TASKS.
     seed: an int, a np.random.SeedSequence, or None; copy seeds derive from it (module docstring).
-    frame_cap: steps per episode before the time-limit end (discount 1).
+    frame_cap: steps per episode; the last ends it with discount 0, as a death does.
     maze_rows: the map (default maze.STANDARD_MAP).
   """
 
   def __init__(self, num_envs: int, task: str = "regular", seed: env_lib.SeedLike = None,
-               frame_cap: int = 3000, maze_rows: Optional[Sequence[str]] = None):
+               frame_cap: int = env_lib.FRAME_CAP, maze_rows: Optional[Sequence[str]] = None):
     if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
       raise ValueError(f"BatchedMiniPacman num_envs must be a positive int; got {num_envs!r}.")
     env_lib.check_args(task, frame_cap)
@@ -104,10 +104,8 @@ class BatchedMiniPacman(batched.BatchedEnvironment):
         continue
       code = codes[i] = game.step(a)
       steps[i] += 1
-      if code & tasks.CODE_KILLED:
+      if code & tasks.CODE_KILLED or steps[i] >= frame_cap:  # Both end the episode (discount 0).
         step_types[i], discounts[i], needs_reset[i] = _LAST, 0.0, True
-      elif steps[i] >= frame_cap:
-        step_types[i], needs_reset[i] = _LAST, True
     return self._timestep(np.array(step_types, np.int32), np.array(codes),
                           np.array(discounts, np.float32))
 

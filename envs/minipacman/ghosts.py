@@ -1,18 +1,23 @@
-"""How a MiniPacman ghost picks its next cell (released PillEater code, spec Sec. 4.2).
+"""How a MiniPacman ghost picks its next cell, as in DeepMind's released game.
 
-Ghosts follow corridors and never reverse at a junction (the reversal is excluded from
-`Maze.ghost_options` unless it is the only way out). Where there is a choice, a ghost moves greedily
-with probability 0.95 and uniformly at random otherwise: greedy means the move whose direction has the
-largest dot product with the vector towards Pacman (chase), or the smallest while Pacman is powered
-(flee). Ties go to the first move in action order (right, up, left, down).
+`Maze.ghost_options` already applies the map rules: the only way out, or in a corridor the current
+direction (else the one that is not its reverse), is a single forced option; at a junction the reverse
+of the current direction is removed. Here the junction choice: each remaining move is scored by the dot
+product of its (d_row, d_col) with the direction to Pacman (integer offsets: scaling them to a unit
+vector changes no comparison). While Pacman has no power a ghost chases (highest score), except that
+with probability 0.05 it takes a uniformly random remaining move; while Pacman is powered it flees
+(lowest score) and never moves at random. Ties go to the first move in action order (right, up, left,
+down). (The released rule keeps the current direction when a ghost is on Pacman's cell; that cannot
+happen here, since a ghost on Pacman's cell is dealt with before it would move: game.py, step 4.)
 
-Our choice where the spec is silent: the 5% random move also applies while fleeing.
+Random draws: none for a forced move or while fleeing; at a junction while chasing one uniform u in
+[0, 1), and if u < 0.05 a second one, v, picking option `int(v * len(options))`.
 """
 from typing import Callable
 
 OPTION = tuple[int, int, int, int]  # (direction, next cell, d_row, d_col).
 
-CHASE_PROBABILITY = 0.95  # Spec 4.2: chase with prob 0.95, random with 0.05.
+RANDOM_MOVE_PROBABILITY = 0.05  # The released game: 5% random moves while chasing.
 
 
 def choose_move(options: tuple[OPTION, ...], to_pacman_row: int, to_pacman_col: int, flee: bool,
@@ -22,22 +27,28 @@ def choose_move(options: tuple[OPTION, ...], to_pacman_row: int, to_pacman_col: 
   Args:
     options: the ghost's possible moves from `Maze.ghost_options` (never empty).
     to_pacman_row, to_pacman_col: Pacman's row and column minus the ghost's.
-    flee: True while Pacman is powered (minimise instead of maximise the dot product).
-    uniform: draws one float in [0, 1); called once for a choice between moves, twice for a random
-      move, never when there is a single option.
+    flee: True while Pacman is powered (lowest dot product, no random move).
+    uniform: draws one float in [0, 1); called as the module docstring says.
 
   Returns:
     The chosen option (direction, next cell, d_row, d_col).
   """
   if len(options) == 1:
     return options[0]
-  if uniform() < CHASE_PROBABILITY:
-    sign = -1 if flee else 1
+  if flee:
     best = options[0]
-    best_score = sign * (best[2] * to_pacman_row + best[3] * to_pacman_col)
+    best_score = best[2] * to_pacman_row + best[3] * to_pacman_col
     for option in options[1:]:
-      score = sign * (option[2] * to_pacman_row + option[3] * to_pacman_col)
-      if score > best_score:
+      score = option[2] * to_pacman_row + option[3] * to_pacman_col
+      if score < best_score:
         best, best_score = option, score
     return best
-  return options[int(uniform() * len(options))]
+  if uniform() < RANDOM_MOVE_PROBABILITY:
+    return options[int(uniform() * len(options))]
+  best = options[0]
+  best_score = best[2] * to_pacman_row + best[3] * to_pacman_col
+  for option in options[1:]:
+    score = option[2] * to_pacman_row + option[3] * to_pacman_col
+    if score > best_score:
+      best, best_score = option, score
+  return best

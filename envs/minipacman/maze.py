@@ -1,52 +1,57 @@
 """The MiniPacman maze, its colours, and the per-cell lookup tables the game steps with.
 
-DeepMind's released MiniPacman ("PillEater", spec Sec. 4.2) plays on one fixed 15 x 19 map with walls on
-the border. Its exact text is not available to us, so `STANDARD_MAP` is our own Pac-Man-style layout
-with the same size: border walls, one-cell-wide corridors, no dead ends, left-right symmetric, every
-free cell reachable, 24 junctions. THE EXACT LAYOUT OF THE RELEASED MAP IS NOT REPRODUCED (a recorded
-deviation). The map is a plain list of strings ('#' wall, '.' free) so another can be swapped in.
+`STANDARD_MAP` is the 15 x 19 map of DeepMind's released MiniPacman ("PillEater", the game behind the
+paper's Sec. 5 results, shipped with the talk's notebook): walls on the border, one-cell-wide corridors,
+no dead ends, symmetric left-right and top-bottom, 138 free cells. A map is a plain list of strings
+('#' wall, '.' free), so another can be swapped in.
 
 Cells are numbered flat, `cell = row * width + col`; the tables are Python tuples so the game loop
 never touches NumPy scalars.
 """
 import dataclasses
+import functools
 from typing import Sequence
 
 import numpy as np
 
+# The released map, row 0 at the top.
 STANDARD_MAP = [
     "###################",
-    "#........#........#",
-    "#.##.###.#.###.##.#",
+    "#...#.........#...#",
+    "#.#.#.#######.#.#.#",
     "#.................#",
-    "#.##.#.#####.#.##.#",
-    "#....#...#...#....#",
-    "####.###.#.###.####",
-    "####.#.......#.####",
-    "####.#.#####.#.####",
-    "#........#........#",
-    "#.##.###.#.###.##.#",
-    "#..#.....#.....#..#",
-    "##.#.#.#.#.#.#.#.##",
-    "##...#...#...#...##",
+    "#.#.#.#######.#.#.#",
+    "#.#.............#.#",
+    "#.####.#####.####.#",
+    "#......#####......#",
+    "#.####.#####.####.#",
+    "#.#.............#.#",
+    "#.#.#.#######.#.#.#",
+    "#.................#",
+    "#.#.#.#######.#.#.#",
+    "#...#.........#...#",
     "###################",
 ]
 HEIGHT = len(STANDARD_MAP)
 WIDTH = len(STANDARD_MAP[0])
 
-# Actions, in the released code's order (spec 4.2): stay, right, up, left, down.
+# Actions, in the released game's order: stay, right, up, left, down.
 NUM_ACTIONS = 5
 STAY, RIGHT, UP, LEFT, DOWN = range(NUM_ACTIONS)
 ACTION_NAMES = ("stay", "right", "up", "left", "down")
 DELTAS = ((0, 0), (0, 1), (-1, 0), (0, -1), (1, 0))  # (d_row, d_col) of each action.
 REVERSE = (STAY, LEFT, DOWN, RIGHT, UP)
-NO_HEADING = STAY  # A ghost's heading before its first move: no direction is excluded as a reversal.
+# Test states only: a ghost with no direction (a real ghost always has one of the 4 moves). Nothing is
+# its reverse, so a corridor sends it along the first open move and a junction offers every move.
+NO_HEADING = STAY
 
-# Ghosts spawn outside a +-5-cell box around Pacman (spec 4.2, released code).
-SPAWN_BOX = 5
+# Ghosts never start in the square of rows r-5..r+4 and columns c-5..c+4 around Pacman at (r, c), as in
+# the released game.
+SPAWN_BEFORE, SPAWN_AFTER = 5, 4
 
-# Colours (spec 4.2): empty black, wall white, food blue, power pill cyan, Pacman green, ghost red,
-# fully edible ghost yellow; an edible ghost fades (1, e, 0) with e = remaining power / 20.
+# Colours (released game, values 0/1 stored as 0/255): empty black, wall white, food blue, power pill
+# cyan, Pacman green, ghost red, fully edible ghost yellow. An edible ghost is (1, power / 20, 0), so
+# its green channel fades with the remaining power (game.edible_green).
 BLACK, WALL, FOOD, PILL, PACMAN, GHOST, EDIBLE_GHOST = range(7)
 PALETTE = np.array([
     [0, 0, 0],
@@ -72,11 +77,11 @@ class Maze:
     free_cells: flat indices of the free cells, row-major.
     row_of, col_of: the row and column of every flat cell index.
     moves: `moves[cell * 5 + action]` is where Pacman goes from `cell` (itself if blocked).
-    ghost_options: `ghost_options[cell * 5 + heading]` lists a ghost's moves from `cell` after moving
-      in direction `heading` (NO_HEADING: none yet), as (direction, next cell, d_row, d_col); the
-      reversal is excluded unless it is the only way out.
-    spawn_cells: `spawn_cells[cell]` lists the free cells outside the +-SPAWN_BOX box around `cell`
-      (empty for walls).
+    ghost_options: `ghost_options[cell * 5 + heading]` lists the moves a ghost at `cell` moving in
+      direction `heading` chooses from, as (direction, next cell, d_row, d_col) in action order. One
+      option is a forced move (one way out, or a corridor); two or more are a junction's choices.
+    spawn_cells: `spawn_cells[cell]` lists the free cells a ghost may start on while Pacman is at
+      `cell` (outside the spawn square; empty for walls).
   """
   rows: tuple[str, ...]
   height: int
@@ -88,6 +93,32 @@ class Maze:
   moves: tuple[int, ...]
   ghost_options: tuple[tuple[tuple[int, int, int, int], ...], ...]
   spawn_cells: tuple[tuple[int, ...], ...]
+
+
+def ghost_directions(open_dirs: Sequence[int], heading: int) -> list[int]:
+  """The released game's ghost rule for the moves a ghost may choose from.
+
+  Args:
+    open_dirs: the directions (1..4, ascending) that do not hit a wall.
+    heading: the ghost's current direction (or NO_HEADING).
+
+  Returns:
+    One open direction: the only one; in a corridor (2 open) the heading if open, else the first that
+    is not its reverse. Otherwise (a junction) every open direction but the reverse of the heading.
+  """
+  if len(open_dirs) == 1:
+    return list(open_dirs)
+  if len(open_dirs) == 2:
+    if heading in open_dirs:
+      return [heading]
+    return [next(d for d in open_dirs if d != REVERSE[heading])]
+  return [d for d in open_dirs if d != REVERSE[heading]]
+
+
+def in_spawn_square(row: int, col: int, pacman_row: int, pacman_col: int) -> bool:
+  """True if (row, col) is in the square where no ghost may start around Pacman."""
+  return (max(1, pacman_row - SPAWN_BEFORE) <= row <= pacman_row + SPAWN_AFTER
+          and max(1, pacman_col - SPAWN_BEFORE) <= col <= pacman_col + SPAWN_AFTER)
 
 
 def _validate(rows: Sequence[str]) -> None:
@@ -108,7 +139,7 @@ def _validate(rows: Sequence[str]) -> None:
 
 
 def build_maze(rows: Sequence[str] = tuple(STANDARD_MAP)) -> Maze:
-  """Validates a map and precomputes its tables.
+  """Validates a map and precomputes its tables (built once per map, then shared: a Maze is immutable).
 
   Args:
     rows: the map, one string per row, '#' for walls and '.' for free cells, walls on the border.
@@ -117,17 +148,23 @@ def build_maze(rows: Sequence[str] = tuple(STANDARD_MAP)) -> Maze:
     The Maze.
 
   Raises:
-    ValueError: if the map is ragged, holds other characters, lacks the wall border, has fewer than 4
-      free cells, has an unreachable free cell, or has a free cell with nowhere to spawn a ghost.
+    ValueError: if the map is ragged, holds other characters, lacks the wall border, has fewer than 2
+      free cells, has an unreachable or enclosed free cell, or has a free cell with nowhere to start a
+      ghost.
   """
-  rows = tuple(rows)
+  return _build_maze(tuple(rows))
+
+
+@functools.lru_cache(maxsize=16)
+def _build_maze(rows: tuple[str, ...]) -> Maze:
+  """build_maze on a hashable map."""
   _validate(rows)
   height, width = len(rows), len(rows[0])
   walls = np.array([[ch == "#" for ch in line] for line in rows], dtype=bool)
   walls.setflags(write=False)
   free_cells = tuple(r * width + c for r in range(height) for c in range(width) if not walls[r, c])
-  if len(free_cells) < 4:
-    raise ValueError(f"MiniPacman map has {len(free_cells)} free cells; Pacman and 2 pills need >= 4.")
+  if len(free_cells) < 2:
+    raise ValueError(f"MiniPacman map has {len(free_cells)} free cells; it needs at least 2.")
   num_cells = height * width
   row_of = tuple(cell // width for cell in range(num_cells))
   col_of = tuple(cell % width for cell in range(num_cells))
@@ -142,8 +179,10 @@ def build_maze(rows: Sequence[str] = tuple(STANDARD_MAP)) -> Maze:
   ghost_options = []
   for cell in range(num_cells):
     open_dirs = [d for d in range(1, NUM_ACTIONS) if is_free[cell] and moves[cell * NUM_ACTIONS + d] != cell]
+    if is_free[cell] and not open_dirs:
+      raise ValueError(f"MiniPacman map cell (row {row_of[cell]}, col {col_of[cell]}) is enclosed.")
     for heading in range(NUM_ACTIONS):
-      dirs = [d for d in open_dirs if d != REVERSE[heading]] or open_dirs  # REVERSE[NO_HEADING] is STAY.
+      dirs = ghost_directions(open_dirs, heading) if open_dirs else []
       ghost_options.append(tuple((d, moves[cell * NUM_ACTIONS + d]) + DELTAS[d] for d in dirs))
 
   seen, stack = {free_cells[0]}, [free_cells[0]]
@@ -163,11 +202,11 @@ def build_maze(rows: Sequence[str] = tuple(STANDARD_MAP)) -> Maze:
     if not is_free[cell]:
       spawn_cells.append(())
       continue
-    far = tuple(c for c in free_cells if abs(row_of[c] - row_of[cell]) > SPAWN_BOX
-                or abs(col_of[c] - col_of[cell]) > SPAWN_BOX)
+    far = tuple(c for c in free_cells
+                if not in_spawn_square(row_of[c], col_of[c], row_of[cell], col_of[cell]))
     if not far:
-      raise ValueError(f"MiniPacman map has no free cell outside the +-{SPAWN_BOX} box around "
-                       f"(row {row_of[cell]}, col {col_of[cell]}) to spawn ghosts in.")
+      raise ValueError(f"MiniPacman map has no free cell to start a ghost in while Pacman is at "
+                       f"(row {row_of[cell]}, col {col_of[cell]}).")
     spawn_cells.append(far)
 
   return Maze(rows=rows, height=height, width=width, walls=walls, free_cells=free_cells,

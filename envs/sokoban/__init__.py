@@ -7,9 +7,11 @@ import importlib
 from typing import Any
 
 from envs.sokoban.batched import BatchedSokoban
+from envs.sokoban.config import ACTION_NAMES
 from envs.sokoban.config import NUM_ACTIONS
 from envs.sokoban.config import SokobanConfig
 from envs.sokoban.env import Sokoban
+from envs.sokoban.env import SokobanState
 from envs.sokoban.level import BOX
 from envs.sokoban.level import BOX_ON_TARGET
 from envs.sokoban.level import FLOOR
@@ -25,9 +27,9 @@ from envs.sokoban.render import render_level
 # Public name -> the module that defines it, imported lazily (PEP 562).
 _LAZY = {"generate_level": "envs.sokoban.generator", "load_levels": "envs.sokoban.boxoban"}
 
-__all__ = ["BOX", "BOX_ON_TARGET", "BatchedSokoban", "FLOOR", "NUM_ACTIONS", "NUM_CELL_TYPES", "PALETTE",
-           "PLAYER", "PLAYER_ON_TARGET", "Sokoban", "SokobanConfig", "TARGET", "WALL", "generate_level",
-           "load_levels", "palette_indices", "render_level"]
+__all__ = ["BOX", "BOX_ON_TARGET", "BatchedSokoban", "FLOOR", "NUM_ACTIONS", "NUM_CELL_TYPES",
+           "PALETTE", "PLAYER", "PLAYER_ON_TARGET", "Sokoban", "SokobanConfig", "SokobanState",
+           "TARGET", "WALL", "generate_level", "load_levels", "palette_indices", "render_level"]
 
 
 def __getattr__(name: str) -> Any:

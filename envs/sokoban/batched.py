@@ -110,6 +110,33 @@ class BatchedSokoban(batched_lib.BatchedEnvironment):
     if self._symbolic is not None:
       self._symbolic[i] = self._one_hot[level]
 
+  def get_state(self, i: int, include_rng: bool = True) -> env_lib.SokobanState:
+    """A snapshot of copy i; the same type as `Sokoban.get_state`, so states move between the two."""
+    return env_lib.SokobanState(
+        tuple(self._cells[i].tolist()), tuple(self._target[i].tolist()), int(self._player[i]),
+        int(self._boxes_on_target[i]), int(self._steps[i]), bool(self._needs_reset[i]),
+        self._rngs[i].bit_generator.state if include_rng else None)
+
+  def set_state(self, i: int, state: env_lib.SokobanState) -> None:
+    """Restores copy i to a snapshot of a game with the same config (see `Sokoban.set_state`)."""
+    cfg = self._config
+    if len(state.cells) != self._cells.shape[1]:
+      raise ValueError(f"set_state: the state holds {len(state.cells)} padded cells; this "
+                       f"{cfg.height}x{cfg.width} environment has {self._cells.shape[1]}")
+    self._cells[i] = state.cells
+    self._target[i] = state.target
+    self._player[i] = state.player
+    self._boxes_on_target[i] = state.boxes_on_target
+    self._steps[i] = state.steps
+    self._needs_reset[i] = state.reset_next_step
+    if state.rng_state is not None:
+      self._rngs[i].bit_generator.state = state.rng_state
+    level = state.level(cfg.height, cfg.width)
+    if self._tiles is not None:
+      self._tiles[i] = self._sprites[level].transpose(0, 2, 1, 3, 4)
+    if self._symbolic is not None:
+      self._symbolic[i] = self._one_hot[level]
+
   def reset(self) -> batched_lib.BatchedTimeStep:
     for i in range(self._num_envs):
       self._load(i)

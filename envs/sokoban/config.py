@@ -13,7 +13,8 @@ import numpy as np
 from envs.sokoban import level as level_lib
 
 OBSERVATION_KINDS = ("rgb", "symbolic", "both")
-NUM_ACTIONS = 5  # 0 no-op, 1 up, 2 down, 3 left, 4 right (spec Sec. 4.1: 5 actions inferred).
+ACTION_NAMES = ("noop", "up", "down", "left", "right")  # Paper App. D: 5 actions (no-op and 4 moves).
+NUM_ACTIONS = len(ACTION_NAMES)
 # (row, column) step of each action.
 ACTION_MOVES = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
 

@@ -3,8 +3,11 @@
 Speed comes from keeping the state as Python lists over a flat, wall-padded grid (no NumPy scalar
 indexing in the game logic) and redrawing only the <= 3 cells a step changes into a persistent frame;
 the returned observation is a copy of that frame.
+
+`get_state` / `set_state` copy and restore the whole game exactly (for planners that use the simulator
+as a perfect model, e.g. MCTS in paper App. D.3): a `SokobanState` is a small immutable snapshot.
 """
-from typing import Any, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
 import dm_env
 from dm_env import specs
@@ -20,6 +23,32 @@ _B, _BT = level_lib.BOX, level_lib.BOX_ON_TARGET
 _P, _PT = level_lib.PLAYER, level_lib.PLAYER_ON_TARGET
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
+
+
+class SokobanState(NamedTuple):
+  """An immutable snapshot of everything that decides a Sokoban game's future steps and observations.
+
+  Attributes:
+    cells: padded flat cell codes, (height + 2) * (width + 2) ints (the level in a ring of walls).
+    target: whether each padded cell is a target (fixed for a level; shared between snapshots).
+    player: the player's padded flat index.
+    boxes_on_target: how many boxes stand on targets.
+    steps: steps taken in the episode (the time limit counts them).
+    reset_next_step: the episode has ended, so the next `step` starts a new one.
+    rng_state: the level generator's random state (it decides the next level), or None when the
+      snapshot leaves it out (restoring then keeps the environment's current random state).
+  """
+  cells: tuple[int, ...]
+  target: tuple[bool, ...]
+  player: int
+  boxes_on_target: int
+  steps: int
+  reset_next_step: bool
+  rng_state: Optional[dict] = None
+
+  def level(self, height: int, width: int) -> np.ndarray:
+    """uint8 [height, width]: the cell codes without the padding ring."""
+    return np.array(self.cells, np.uint8).reshape(height + 2, width + 2)[1:-1, 1:-1]
 
 
 def pad_level(level: np.ndarray) -> np.ndarray:
@@ -99,7 +128,7 @@ class Sokoban(dm_env.Environment):
     self._symbolic = (np.zeros((cfg.height, cfg.width, level_lib.NUM_CELL_TYPES), np.uint8)
                       if cfg.wants_symbolic else None)
     self._cells: list[int] = []
-    self._target: list[bool] = []
+    self._target: tuple[bool, ...] = ()
     self._player = 0
     self._boxes_on_target = 0
     self._steps = 0
@@ -135,7 +164,7 @@ class Sokoban(dm_env.Environment):
     """Puts the game in `level` (uint8 [height, width]) at step 0."""
     padded = pad_level(level)
     self._cells = padded.ravel().tolist()
-    self._target = [c in (_T, _BT, _PT) for c in self._cells]
+    self._target = tuple(c in (_T, _BT, _PT) for c in self._cells)
     self._player = next(i for i, c in enumerate(self._cells) if c in (_P, _PT))
     self._boxes_on_target = self._cells.count(_BT)
     self._steps = 0
@@ -144,6 +173,44 @@ class Sokoban(dm_env.Environment):
       self._tiles[...] = self._sprites[level].transpose(0, 2, 1, 3, 4)
     if self._symbolic is not None:
       self._symbolic[...] = self._one_hot[level]
+
+  def get_state(self, include_rng: bool = True) -> SokobanState:
+    """A snapshot of the game for `set_state` (about 2 us; `include_rng=False` saves the random state's
+    copy for planners that never reset)."""
+    return SokobanState(tuple(self._cells), self._target, self._player, self._boxes_on_target,
+                        self._steps, self._reset_next_step,
+                        self._rng.bit_generator.state if include_rng else None)
+
+  def set_state(self, state: SokobanState) -> None:
+    """Restores a snapshot of an environment with the same config: afterwards every step, reward and
+    observation equal those that followed the snapshot. Redraws only the cells that differ."""
+    cfg = self._config
+    if len(state.cells) != (cfg.height + 2) * (cfg.width + 2):
+      raise ValueError(f"set_state: the state holds {len(state.cells)} padded cells; this "
+                       f"{cfg.height}x{cfg.width} environment has {(cfg.height + 2) * (cfg.width + 2)}")
+    old = self._cells
+    self._cells = list(state.cells)
+    self._target = state.target
+    self._player = state.player
+    self._boxes_on_target = state.boxes_on_target
+    self._steps = state.steps
+    self._reset_next_step = state.reset_next_step
+    if state.rng_state is not None:
+      self._rng.bit_generator.state = state.rng_state
+    if len(old) != len(state.cells):  # Nothing drawn yet: draw the whole level.
+      level = state.level(cfg.height, cfg.width)
+      if self._tiles is not None:
+        self._tiles[...] = self._sprites[level].transpose(0, 2, 1, 3, 4)
+      if self._symbolic is not None:
+        self._symbolic[...] = self._one_hot[level]
+      return
+    for i, (was, code) in enumerate(zip(old, state.cells)):
+      if was != code:
+        self._draw(i, code)
+
+  def observation(self) -> dict[str, np.ndarray]:
+    """The current observation (as the last step returned it; a new copy)."""
+    return self._observation()
 
   def _draw(self, index: int, code: int) -> None:
     """Sets padded cell `index` to `code` and redraws it."""

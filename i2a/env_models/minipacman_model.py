@@ -24,12 +24,13 @@ import numpy as np
 import sonnet as snt
 import tensorflow as tf
 
+from envs.minipacman import tasks as minipacman_tasks
 from i2a import types
 from i2a.env_models import action_tiling
 from i2a.env_models import frame_heads
 
-EVENTS = ("step", "food", "power_pill", "ghost", "killed")
-REGULAR_EVENT_WEIGHTS = (0.0, 1.0, 2.0, 5.0, 0.0)  # The Regular task's w_rew (spec 4.2).
+EVENTS = minipacman_tasks.EVENT_NAMES  # The environment's one list of event names.
+REGULAR_EVENT_WEIGHTS = tuple(float(w) for w in minipacman_tasks.task_weights("regular"))  # w_rew.
 MERGES = ("add", "concat")
 _LEAKY_SLOPE = 0.01  # Leaky ReLU slope 0.01 inside env models (spec 1.2, [A?]).
 

@@ -1,11 +1,12 @@
-"""Collecting environment-model training data: a policy plays N copies and shards are written.
+"""Collection of environment-model training data: a policy plays N copies of a game and the steps are
+written as shards (paper Sec. 3.2: the models are fitted to trajectories of a partially trained agent).
 
-    writer = data.ShardWriter(out, collection.data_header(env_config, "random", seed))
-    collection.collect(env, collection.RandomPolicy(num_actions, seed), writer, 100_000, 4096)
+The calling loop of `launch.collect`:
+    writer = data.ShardWriter(out, data_header(env_config, policy_name, seed))
+    collect(env, policy, writer, num_transitions, shard_size, Progress(num_transitions, writer.num_steps))
 
-The paper fits its environment models to trajectories of a partially trained model-free agent (spec
-2.1, paper Sec. 3.2); `AgentPolicy` plays such an agent as the actors do. SIGINT/SIGTERM during
-`collect` write the steps collected so far as a last (shorter) shard and return; rerunning continues.
+SIGINT/SIGTERM during `collect` write the steps collected so far as a last (shorter) shard and return;
+rerunning continues the collection.
 """
 import dataclasses
 import math
@@ -15,7 +16,6 @@ from typing import Callable, Optional
 
 from absl import logging
 import numpy as np
-import tensorflow as tf
 
 from envs import batched
 from envs import minipacman
@@ -24,37 +24,7 @@ from i2a.model_pipeline import data as model_data
 from i2a.training import environments
 from i2a.training import interrupt
 
-FIRST = 0
 SESSION_SEED_STRIDE = 100_003  # Seed of a (resumed) session: seed + stride * (shards already written).
-
-
-class RandomPolicy:
-  """Uniform actions from a seeded NumPy generator: timestep -> int32 [N]."""
-
-  def __init__(self, num_actions: int, seed: int):
-    self._num_actions, self._rng = num_actions, np.random.default_rng(seed)
-
-  def __call__(self, timestep: batched.BatchedTimeStep) -> np.ndarray:
-    return self._rng.integers(self._num_actions, size=len(timestep.step_type)).astype(np.int32)
-
-
-class AgentPolicy:
-  """An agent acting in N copies, as the actors do: state reset at FIRST steps, frames / 255."""
-
-  def __init__(self, agent, num_envs: int):
-    self._agent = agent
-    self._state = agent.initial_state(num_envs)
-    self._step = tf.function(self._step_fn)
-
-  def _step_fn(self, frame, step_type, state):
-    first = tf.equal(step_type, FIRST)[:, None, None, None]
-    state = tf.where(first, self._agent.initial_state(tf.shape(state)[0]), state)
-    return self._agent(tf.cast(frame, tf.float32) / 255.0, state)
-
-  def __call__(self, timestep: batched.BatchedTimeStep) -> np.ndarray:
-    output, self._state = self._step(timestep.observation["rgb"], timestep.step_type.astype(np.int32),
-                                     self._state)
-    return output.action.numpy().astype(np.int32)
 
 
 class Progress:
@@ -96,7 +66,7 @@ def collect(env: batched.BatchedEnvironment, policy: Callable[[batched.BatchedTi
 
   Consecutive shards of one call overlap by one step (the last row of one is the first of the next).
   On SIGINT/SIGTERM (or `stop.request()`), the steps since the last shard are written as a shorter
-  shard and the call returns; the rows of a shard are never split across a stop.
+  shard and the call returns.
   """
   n = env.num_envs
   if shard_size % n:

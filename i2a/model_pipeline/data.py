@@ -1,7 +1,7 @@
 """Environment-model training data: sharded trajectories, their manifest, and a tf.data pipeline.
 
-The paper trains its environment models on trajectories of a partially trained model-free agent (spec
-2.1, paper Sec. 3.2). A data directory holds
+The paper trains its environment models on trajectories of a partially trained model-free agent (paper
+Sec. 3.2). A data directory holds
 
   manifest.json      what the data is (game, env config, frame shape, palette, policy) and the list of
                      complete shards with their counts; replaced atomically after every shard;
@@ -24,6 +24,7 @@ import zipfile
 import zlib
 from typing import Optional, Sequence
 
+import dm_env
 import numpy as np
 import tensorflow as tf
 
@@ -32,7 +33,6 @@ from i2a.training import rundir
 MANIFEST = "manifest.json"
 FORMAT = "i2a-env-model-data"
 VERSION = 1
-FIRST = 0
 # What must agree between a data directory and a collection that continues it.
 IDENTITY_KEYS = ("format", "version", "game", "env_config", "frame_shape", "num_actions", "num_events",
                  "policy", "seed")
@@ -117,7 +117,7 @@ def unreadable_shards(directory: str, names: Sequence[str]) -> dict[str, str]:
 
 def valid_pairs(step_type: np.ndarray) -> np.ndarray:
   """bool [T, N]: whether (step t, step t+1) is a transition within one episode (step t+1 not FIRST)."""
-  return np.asarray(step_type)[1:] != FIRST
+  return np.asarray(step_type)[1:] != dm_env.StepType.FIRST
 
 
 def transitions(shard: dict) -> dict:

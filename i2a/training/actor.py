@@ -12,14 +12,14 @@ learner overlapping unrolls of T+1 steps. The calling loop:
 import abc
 from typing import NamedTuple, Optional, Sequence
 
+import dm_env
 import numpy as np
 import tensorflow as tf
 
 from envs import batched
 from i2a import agent as agent_lib
 from i2a import types
-
-FIRST, LAST = 0, 2  # dm_env.StepType values.
+from i2a.training import inference
 
 
 def policy_variables(agent: agent_lib.I2AAgent) -> tuple[tf.Variable, ...]:
@@ -91,8 +91,7 @@ class Actor:
     self._source = variable_source
     self.actor_id = actor_id
     self._weights_step = -1
-    # No autograph: the agent has no tensor-dependent Python control flow, and conversion is slow.
-    self._policy = tf.function(self._policy_step, autograph=False)
+    self._policy = inference.PolicyStep(agent)  # The same step as evaluation and data collection.
     self._pending = None  # (timestep, AgentOutput, state before it, state after it) of the last step.
     n = env.num_envs
     self._running_return = np.zeros(n, np.float64)
@@ -103,18 +102,10 @@ class Actor:
   def weights_step(self) -> int:
     return self._weights_step
 
-  def _policy_step(self, frame: tf.Tensor, step_type: tf.Tensor, state: tf.Tensor):
-    """uint8 [N, H, W, 3], int32 [N], float32 [N, H, W, C] -> (AgentOutput, next state), batched."""
-    first = tf.equal(step_type, FIRST)[:, None, None, None]
-    state = tf.where(first, self._agent.initial_state(tf.shape(state)[0]), state)
-    frame = tf.cast(frame, tf.float32) / 255.0  # Frames enter the networks as float32 in [0, 1].
-    return self._agent(frame, state)
-
   def act(self, timestep: batched.BatchedTimeStep, state: np.ndarray
           ) -> tuple[types.AgentOutput, np.ndarray]:
     """One batched policy step: AgentOutput of NumPy arrays ([N], [N, A], [N]) and the next state."""
-    output, next_state = self._policy(timestep.observation["rgb"], timestep.step_type, state)
-    return types.AgentOutput(*(x.numpy() for x in output)), next_state.numpy()
+    return self._policy(timestep, state)
 
   def update_weights(self, force: bool = False) -> None:
     """Copies the source's newest weights into the agent if they are newer than the ones it has."""
@@ -135,10 +126,10 @@ class Actor:
 
   def _track(self, timestep: batched.BatchedTimeStep, finished: list) -> None:
     """Updates the running episode returns and lengths with one environment step."""
-    first = timestep.step_type == FIRST
+    first = timestep.step_type == dm_env.StepType.FIRST
     self._running_return = np.where(first, 0.0, self._running_return + timestep.reward)
     self._running_length = np.where(first, 0, self._running_length + 1)
-    for i in np.flatnonzero(timestep.step_type == LAST):
+    for i in np.flatnonzero(timestep.step_type == dm_env.StepType.LAST):
       finished.append((self._running_return[i], self._running_length[i], timestep.discount[i] == 0))
 
   def unroll(self) -> ActorOutput:

@@ -225,6 +225,12 @@ class Checkpointer:
     self._manager = self._open_manager()
 
 
+def restore_objects(path: str, **objects) -> None:
+  """Restores the named `objects` from the checkpoint prefix `path`, ignoring what else it holds (e.g.
+  the agent of a training checkpoint without its optimizer); CheckpointError if they do not fit."""
+  _restore(tf.train.Checkpoint(**objects), path, objects.values(), f"{sorted(objects)}", strict=False)
+
+
 def save_env_model(env_model: tf.Module, prefix: str) -> str:
   """Writes `tf.train.Checkpoint(env_model=env_model)` to the prefix `prefix`; returns the prefix."""
   if not tf.Module.variables.fget(env_model):

@@ -13,6 +13,7 @@ distillation terms and use IMPALA's V-trace for the actor/learner lag (WORKSPACE
 import dataclasses
 from typing import Optional, Sequence
 
+import dm_env
 import numpy as np
 import sonnet as snt
 import tensorflow as tf
@@ -21,10 +22,10 @@ from i2a.training import device as device_lib
 from i2a import agent as agent_lib
 from i2a import distillation
 from i2a import frame_stack
+from i2a import optimizers
 from i2a import rl_losses
 from i2a import types
 
-_FIRST = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +36,9 @@ class LearnerConfig:
     learning_rate: RMSprop step size; 6e-4 is IMPALA's order of magnitude (the paper searched it).
     rmsprop_decay, rmsprop_momentum: RMSprop's decay (0.99) and momentum (0), IMPALA's values.
     rmsprop_epsilon: 0.1, the talk's distillation slide (RMSPropOptimizer(epsilon=0.1)).
+    optimizer: 'rmsprop_tf1' (TF1's RMSPropOptimizer, whose mean square starts at 1: the optimizer of the
+      talk and of IMPALA) or 'rmsprop_snt' (Sonnet 2's RMSProp, mean square starting at 0); see
+      `i2a.optimizers`.
     discount, baseline_cost: gamma 0.99 and the weight 0.5 of 0.5 * sum (vs - V)^2 (spec 3: third-party).
     entropy_cost: weight of the entropy bonus; 0.01 (spec 3, recalled [A?]).
     distillation_cost: lambda_dist, searched per agent in the paper; 1.0 is our neutral default
@@ -51,6 +55,7 @@ class LearnerConfig:
   rmsprop_decay: float = 0.99
   rmsprop_momentum: float = 0.0
   rmsprop_epsilon: float = 0.1
+  optimizer: str = "rmsprop_tf1"
   discount: float = 0.99
   baseline_cost: float = 0.5
   entropy_cost: float = 0.01
@@ -72,6 +77,7 @@ class LearnerConfig:
                for n in ("clip_rho_threshold", "clip_pg_rho_threshold", "max_grad_norm")]
     clippings = rl_losses.REWARD_CLIPPING
     checks += [("reward_clipping", f"one of {clippings}", clippings.__contains__)]
+    checks += [("optimizer", f"one of {optimizers.OPTIMIZERS}", optimizers.OPTIMIZERS.__contains__)]
     for name, rule, ok in checks:
       if not ok(getattr(self, name)):
         raise ValueError(f"LearnerConfig.{name} must be {rule}, got {getattr(self, name)!r}.")
@@ -127,10 +133,9 @@ class Learner:
       build_agent_variables(agent)
       self._trainable = tuple(agent.trainable_variables)
       self.learning_rate = tf.Variable(float(config.learning_rate), trainable=False, name="learning_rate")
-      self.optimizer = snt.optimizers.RMSProp(self.learning_rate, config.rmsprop_decay,
-                                              config.rmsprop_momentum, config.rmsprop_epsilon)
-      # Creates the slot variables before tracing; a no-op update (ms and mom stay 0).
-      self.optimizer.apply([tf.zeros_like(v) for v in self._trainable], self._trainable)
+      self.optimizer = optimizers.build_rmsprop(config.optimizer, self.learning_rate, config.rmsprop_decay,
+                                                config.rmsprop_momentum, config.rmsprop_epsilon)
+      optimizers.create_slots(self.optimizer, self._trainable)  # Before tracing; changes no value.
       self.learner_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="learner_step")
       self.num_frames = tf.Variable(0, dtype=tf.int64, trainable=False, name="num_frames")
     self._distil = agent.rollout_policy is not None and config.distillation_cost > 0
@@ -209,7 +214,7 @@ class Learner:
     reset_state = self.agent.initial_state(tf.shape(observation)[1])
     state, prev_states = initial_state, []
     for t in range(observation.shape[0]):
-      state = tf.where(tf.equal(step_type[t], _FIRST)[:, None, None, None], reset_state, state)
+      state = tf.where(tf.equal(step_type[t], int(dm_env.StepType.FIRST))[:, None, None, None], reset_state, state)
       prev_states.append(state)
       state = frame_stack.update_frame_stack(state, frames[t])
     outputs, _ = snt.BatchApply(self.agent)(frames, tf.stack(prev_states))

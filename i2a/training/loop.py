@@ -31,9 +31,10 @@ from i2a.training import progress
 from i2a.training import queues
 from i2a.training import run_config
 from i2a.training import rundir
+from i2a.training import summaries
 
 BACKENDS = ("local", "ray")
-progress_line, write_scalars = progress.progress_line, progress.write_scalars  # Also public here.
+progress_line = progress.progress_line  # Also public here.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,10 +110,10 @@ class TrainConfig:
         raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}.")
     self.env.check_agent(self.agent)
     resolved = self.agent.resolved()
-    if resolved.imag_path == "imag" and resolved.env_model == "learned" and not self.env_model_checkpoint:
+    if self.agent.uses_imagination and resolved.env_model == "learned" and not self.env_model_checkpoint:
       raise ValueError("env_model='learned' needs env_model_checkpoint: I2A's environment model is "
                        "pretrained and frozen (paper Sec. 3.2); train one first.")
-    if self.env_model_checkpoint and not (resolved.imag_path == "imag" and resolved.env_model != "copy"):
+    if self.env_model_checkpoint and not (self.agent.uses_imagination and resolved.env_model != "copy"):
       raise ValueError("env_model_checkpoint is set but this agent has no learned environment model "
                        f"(variant={self.agent.variant!r}, imag_path={resolved.imag_path!r}, "
                        f"env_model={resolved.env_model!r}).")
@@ -147,8 +148,8 @@ def build_learner(config: TrainConfig) -> tuple[learner_lib.Learner, checkpointi
   learner = learner_lib.Learner(agent, config.learner)
   if config.env_model_checkpoint:
     # Refuse a model trained for another game, frame shape, head or task before touching its weights.
-    from i2a.model_pipeline import training as model_training  # pylint: disable=g-import-not-at-top
-    model_training.check_checkpoint_compatible(config.env_model_checkpoint, config.agent)
+    from i2a.model_pipeline import export  # pylint: disable=g-import-not-at-top
+    export.check_checkpoint_compatible(config.env_model_checkpoint, config.agent)
     checkpointing.load_env_model(agent.env_model, config.env_model_checkpoint)
   checkpointer = checkpointing.Checkpointer(os.path.join(config.logdir, "checkpoints"),
                                             config.max_checkpoints, **learner.trackables())
@@ -227,7 +228,7 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
           scalars = window.scalars(frames, config.env.game)
           scalars["actor_restarts"] = float(backend.actor_restarts)
           logging.info(progress_line(scalars, frames, config.total_frames, config.env.game))
-          write_scalars(writer, scalars, frames)
+          summaries.write_scalars(writer, scalars, frames)
           window = progress.Window(frames)
         now = time.monotonic()
         due_time = (config.checkpoint_every_secs is not None

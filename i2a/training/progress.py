@@ -1,4 +1,5 @@
-"""The training loop's reporting: episode statistics per window, the progress line, TensorBoard scalars.
+"""The training loop's reporting: episode statistics per window and the progress line (the TensorBoard
+scalars are `summaries.write_scalars`).
 
 The progress line reports frames, frames/s, mean episode return, the Sokoban solve rate (fraction of
 episodes ending with discount 0, paper Fig. 4's metric), the policy lag and the time left.
@@ -6,10 +7,6 @@ episodes ending with discount 0, paper Fig. 4's metric), the policy lag and the 
 import time
 
 import numpy as np
-import tensorflow as tf
-
-_SCALAR_METADATA = tf.compat.v1.SummaryMetadata(
-    plugin_data=tf.compat.v1.SummaryMetadata.PluginData(plugin_name="scalars"))
 
 
 class Window:
@@ -39,15 +36,6 @@ class Window:
       if game == "sokoban":  # A level is solved when its episode ends with discount 0 (spec 4.1).
         out["solve_rate"] = float(np.mean(self.terminal))
     return out
-
-
-def write_scalars(writer, scalars: dict, step: int) -> None:
-  """Writes TensorBoard scalar summaries without needing the tensorboard package (tf.summary.scalar
-  does): the same tensor summaries with the 'scalars' plugin tag."""
-  with writer.as_default():
-    for name, value in scalars.items():
-      tf.summary.write(name, tf.constant(value, tf.float32), step=step, metadata=_SCALAR_METADATA)
-  writer.flush()
 
 
 def progress_line(scalars: dict, frames: int, total: int, game: str) -> str:

@@ -1,13 +1,12 @@
-"""The environment-model training run: fit to collected data, evaluate, checkpoint, export.
+"""The environment-model training loop: data -> Adam updates -> held-out metrics -> checkpoints ->
+export (paper Sec. 3.2: the model is pretrained, then frozen in I2A).
 
-    result = fitting.train_env_model(EnvModelTrainConfig(steps=20000), "data/minipacman", "runs/model")
+    python -m launch.train_env_model --data=<launch.collect output> --logdir=<run>   # Calls this.
 
-The game, frame size and palette come from the data's manifest. Writes TensorBoard scalars (train/*,
-eval/*) and an imagination picture every evaluation, checkpoints under <logdir>/checkpoints (a rerun
-resumes), and at the end the model as <logdir>/env_model with its metadata env_model.json beside it
-(the metadata lets loaders refuse a model of another game, frame size or frame head). The logdir is
-locked while a run uses it; SIGINT/SIGTERM save a checkpoint and return early (no export: rerun to
-finish); a shard that cannot be read stops the run with its name, or is skipped and counted if asked.
+The logdir is locked while a run uses it. SIGINT/SIGTERM save a checkpoint and return early (no
+export: rerun to finish). A data shard that cannot be read stops the run with its name, or is skipped
+and counted if asked; the input pipeline never raises inside its threads (that left the process hanging
+at exit in some runs).
 """
 import dataclasses
 import json
@@ -20,61 +19,16 @@ import numpy as np
 import sonnet as snt
 import tensorflow as tf
 
-from envs import minipacman
 from i2a import factory
-from i2a.env_models.copy_model import CopyModel
 from i2a.model_pipeline import data as model_data
+from i2a.model_pipeline import export
+from i2a.model_pipeline import metrics as metrics_lib
 from i2a.model_pipeline import pictures
 from i2a.model_pipeline import training as model_training
 from i2a.training import checkpointing
 from i2a.training import interrupt
-from i2a.training import progress
 from i2a.training import rundir
-
-EXPORT_NAME = "env_model"  # The model is exported as <logdir>/env_model.{index,data-*} + env_model.json.
-# Action names of the two games (envs/minipacman/maze.py and envs/sokoban/config.py).
-ACTION_NAMES = {"minipacman": tuple(minipacman.ACTION_NAMES),
-                "sokoban": ("noop", "up", "down", "left", "right")}
-
-
-def picture(model: snt.Module, frames: np.ndarray, actions: np.ndarray, game: str):
-  """The imagination grid of one held-out window: real frames, then one rollout per first action whose
-  later actions are the window's real ones (so the row marked '*' replays the real actions)."""
-  depth = actions.shape[0]
-  imagined, _ = pictures.imagine(model, frames[0], len(ACTION_NAMES[game]), depth,
-                                 later_actions=actions[1:])
-  rows, labels = pictures.imagination_rows(frames, imagined, int(actions[0]), ACTION_NAMES[game])
-  return pictures.grid_image(rows, labels, pictures.upscale_factor(*frames.shape[1:3]))
-
-
-def _evaluate(model, eval_data, game: str) -> tuple[dict, Optional[object]]:
-  pairs, (frames, actions) = eval_data
-  metrics = model_training.one_step_metrics(model, pairs)
-  for k, error in enumerate(model_training.rollout_errors(model, frames, actions), start=1):
-    metrics[f"rollout_error/{k}"] = float(error)
-  return metrics, (picture(model, frames[0], actions[0], game) if len(frames) else None)
-
-
-def copy_baseline(eval_data) -> dict:
-  """The same errors for the copy model (predicts 'nothing changes'), the bar a useful model must clear."""
-  pairs, (frames, actions) = eval_data
-  copy = CopyModel(num_reward_bins=0)
-  metrics = dict(pixel_error=model_training.one_step_metrics(copy, pairs)["pixel_error"])
-  for k, error in enumerate(model_training.rollout_errors(copy, frames, actions), start=1):
-    metrics[f"rollout_error/{k}"] = float(error)
-  return metrics
-
-
-def export_model(model: snt.Module, logdir: str, metadata: dict) -> str:
-  """Writes the model with `save_env_model` as <logdir>/env_model, its metadata beside it, and a
-  `checkpoint` index naming it, so launch.train accepts --env_model_checkpoint=<logdir> (the directory,
-  as the paper flag files give it) or =<logdir>/env_model (the prefix). Returns the prefix."""
-  prefix = os.path.join(logdir, EXPORT_NAME)
-  checkpointing.save_env_model(model, prefix)
-  model_training.write_metadata(logdir, metadata)
-  # Written last, with an atomic rename; a relative name, so the logdir can be moved.
-  tf.compat.v1.train.update_checkpoint_state(logdir, EXPORT_NAME)
-  return prefix
+from i2a.training import summaries
 
 
 def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, logdir: str,
@@ -86,7 +40,7 @@ def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, l
   Args:
     config: hyper-parameters.
     data_dir: a launch.collect data directory.
-    logdir: where summaries, checkpoints and the export go (locked while training).
+    logdir: where summaries, checkpoints and the export go.
     model_kind, frame_head, predict_reward: which model (recorded in the metadata).
     model: a model to train instead of the one `factory.build_env_model` builds for the metadata (tests
       pass tiny ones); it must be of the kind the metadata names.
@@ -122,9 +76,9 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
     logging.warning("Skipping a bad shard: %s", message)
   train_names = [n for n in train_names if n not in bad_shards]
   eval_names = [n for n in eval_names if n not in bad_shards]
-  metadata = model_training.model_metadata(model_kind, manifest, frame_head, predict_reward)
+  metadata = export.model_metadata(model_kind, manifest, frame_head, predict_reward)
   if model is None:
-    agent_config = model_training.agent_config_for(metadata)
+    agent_config = export.agent_config_for(metadata)
     game_palette = agent_config.game_spec().palette
     if np.asarray(manifest["palette"]).shape != game_palette.shape or not np.array_equal(
         manifest["palette"], game_palette):
@@ -132,16 +86,15 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
                        f"{manifest['game']} now has {game_palette.tolist()}: recollect the data.")
     model = factory.build_env_model(agent_config)
   ckpt_dir = os.path.join(logdir, "checkpoints")
-  if os.path.exists(os.path.join(ckpt_dir, model_training.METADATA_FILE)):
-    old = model_training.load_metadata(ckpt_dir)
+  if os.path.exists(os.path.join(ckpt_dir, export.METADATA_FILE)):
+    old = export.load_metadata(ckpt_dir)
     changed = [k for k in metadata if old.get(k) != json.loads(json.dumps(metadata[k]))]
     if changed:
       raise ValueError(f"{logdir!r} holds a model with other {changed}; use another --logdir.")
   trainer = model_training.EnvModelTrainer(model, config)
-  stream_errors = {}  # Shards that fail while streaming (damage the zip directory does not show).
+  stream_errors = {}  # Shards that fail while streaming (damage their zip directory does not show).
   batches = iter(model_data.transitions_dataset(data_dir, train_names, config.batch_size, config.seed,
                                                 config.shuffle_buffer, errors=stream_errors))
-  checkpointer = checkpointing.Checkpointer(ckpt_dir, 3, **trainer.trackables())
 
   def next_batch():
     batch = next(batches)
@@ -155,15 +108,16 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
     return batch
 
   trainer.build(next_batch())
+  checkpointer = checkpointing.Checkpointer(ckpt_dir, 3, **trainer.trackables())
   if checkpointer.restore_latest(repair=True):
     logging.info("Resumed from %s at step %d.", checkpointer.latest_path, int(trainer.step.numpy()))
-  model_training.write_metadata(ckpt_dir, metadata)
+  export.write_metadata(ckpt_dir, metadata)
   eval_data = None
   if eval_names:
     eval_data = model_data.held_out_data(data_dir, eval_names, config.eval_transitions,
-                                         config.eval_windows, config.rollout_depth)
+                                             config.eval_windows, config.rollout_depth)
   writer = tf.summary.create_file_writer(logdir)
-  baseline = copy_baseline(eval_data) if eval_data is not None else {}
+  baseline = metrics_lib.copy_baseline(eval_data) if eval_data is not None else {}
   if baseline:
     logging.info("copy-model baseline on held-out data: %s",
                  json.dumps({k: round(v, 4) for k, v in baseline.items()}))
@@ -178,11 +132,11 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
         rate = (step - start_step) / max(time.monotonic() - start, 1e-9)
         logging.info("step %d/%d | loss %.3f (frame %.3f, reward %.3f) | %.1f steps/s", step, config.steps,
                      logs["loss"], logs["frame_loss"], logs["reward_loss"], rate)
-        progress.write_scalars(writer, {f"train/{k}": v for k, v in logs.items()}, step)
+        summaries.write_scalars(writer, {f"train/{k}": v for k, v in logs.items()}, step)
       if eval_data is not None and (step % config.eval_every == 0 or done) and not stop.requested:
-        metrics, image = _evaluate(model, eval_data, manifest["game"])
+        metrics, image = metrics_lib.evaluate(model, eval_data, manifest["game"])
         logging.info("eval at step %d: %s", step, json.dumps({k: round(v, 4) for k, v in metrics.items()}))
-        progress.write_scalars(writer, {f"eval/{k}": v for k, v in metrics.items()}, step)
+        summaries.write_scalars(writer, {f"eval/{k}": v for k, v in metrics.items()}, step)
         if image is not None:
           pictures.image_summary(writer, "eval/imagination", image, step)
       if step % config.checkpoint_every == 0 or done:
@@ -195,10 +149,10 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
                     stop.signal_name, step, checkpointer.latest_path)
     return dict(metrics, export=None, **common)
   if eval_data is not None and not metrics:  # Resumed a finished run: evaluate what is exported.
-    metrics, image = _evaluate(model, eval_data, manifest["game"])
+    metrics, image = metrics_lib.evaluate(model, eval_data, manifest["game"])
   if eval_data is not None and image is not None:
     pictures.save_png(image, os.path.join(logdir, "imagination.png"))
-  export = export_model(model, logdir, dict(
+  export_prefix = export.export_model(model, logdir, dict(
       metadata, steps=step, data=os.path.abspath(data_dir), train_config=dataclasses.asdict(config),
       eval_metrics=metrics, copy_baseline=baseline, bad_shards=sorted(bad_shards)))
-  return dict(metrics, export=export, **common)
+  return dict(metrics, export=export_prefix, **common)

@@ -1,0 +1,132 @@
+"""A trained environment model on disk: its weights and the metadata beside them (`env_model.json`), which
+lets `check_env_model_compatible` refuse a model of another game, frame size, action set or frame head
+before I2A loads it frozen (paper Sec. 3.2)."""
+import json
+import os
+
+import numpy as np
+import sonnet as snt
+import tensorflow as tf
+
+from i2a import configs
+from i2a import factory
+from i2a.model_pipeline import data as model_data
+from i2a.training import checkpointing
+from i2a.training import environments
+
+METADATA_FILE = "env_model.json"
+EXPORT_NAME = "env_model"  # The model is exported as <logdir>/env_model.{index,data-*} + env_model.json.
+
+
+def model_metadata(model_kind: str, data_manifest: dict, frame_head: str, predict_reward: bool = True,
+                   **extra) -> dict:
+  """The JSON metadata saved beside a trained model (read by `check_env_model_compatible`)."""
+  env, game = data_manifest["env_config"], data_manifest["game"]
+  return dict(game=game, task=env.get("task"), model_kind=model_kind,
+              frame_head="bernoulli" if model_kind == "conv" else frame_head,
+              frame_shape=list(data_manifest["frame_shape"]), num_actions=data_manifest["num_actions"],
+              palette=data_manifest["palette"], predict_reward=bool(predict_reward),
+              room_size=env.get("room_size") if game == "sokoban" else None,
+              pixels_per_cell=env.get("pixels_per_cell") if game == "sokoban" else None, **extra)
+
+
+def metadata_path(checkpoint_path: str) -> str:
+  """Where the metadata of a model checkpoint (a prefix or a directory of checkpoints) lives."""
+  directory = checkpoint_path if os.path.isdir(checkpoint_path) else os.path.dirname(checkpoint_path)
+  return os.path.join(directory, METADATA_FILE)
+
+
+def write_metadata(directory: str, metadata: dict) -> None:
+  model_data.atomic_write(os.path.join(directory, METADATA_FILE), json.dumps(metadata, indent=1).encode())
+
+
+def load_metadata(checkpoint_path: str) -> dict:
+  """The metadata beside a model checkpoint; ValueError naming the file if it is missing or bad."""
+  path = metadata_path(checkpoint_path)
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except FileNotFoundError as error:
+    raise ValueError(f"No environment-model metadata {path} beside {checkpoint_path!r}: models written "
+                     "by `python -m launch.train_env_model` have one.") from error
+  except (OSError, json.JSONDecodeError) as error:
+    raise ValueError(f"Cannot read environment-model metadata {path}: {error}") from error
+
+
+def agent_config_for(metadata: dict, **overrides) -> configs.AgentConfig:
+  """An I2A AgentConfig whose `build_env_model` builds the model the metadata describes."""
+  fields = dict(game=metadata["game"], variant="i2a", env_model=metadata["model_kind"],
+                frame_head=metadata["frame_head"], predict_reward=metadata["predict_reward"])
+  keys = ("task",) if metadata["game"] == "minipacman" else ("room_size", "pixels_per_cell")
+  fields.update({key: metadata[key] for key in keys})
+  return configs.AgentConfig(**dict(fields, **overrides))
+
+
+def check_env_model_compatible(metadata: dict, config: configs.AgentConfig,
+                               source: str = "the environment model") -> None:
+  """Raises ValueError listing every way the model of `metadata` does not fit the agent of `config`.
+
+  Checked: the agent has a learned model ('learned' or 'conv') of the same kind; game; frame shape;
+  number of actions; frame head and palette; Sokoban's pixels per cell and reward prediction; and for
+  the talk's 'conv' model on MiniPacman, the task (it predicts that task's rewards, not events). A
+  paper MiniPacman model predicts events, so it serves every task (paper Sec. 5).
+  """
+  config = config.resolved()
+  if not config.uses_imagination or config.env_model not in ("learned", "conv"):
+    raise ValueError(f"{source}: this agent (variant {config.variant!r}, env_model {config.env_model!r}) "
+                     "has no learned environment model to load.")
+  spec = config.game_spec()
+  want = dict(game=config.game, model_kind=config.env_model, frame_shape=[spec.height, spec.width, 3],
+              num_actions=spec.num_actions)
+  if config.env_model == "learned":
+    want["frame_head"] = config.frame_head
+  if config.game == "sokoban":
+    want.update(pixels_per_cell=config.pixels_per_cell, predict_reward=config.predict_reward)
+  elif config.env_model == "conv":
+    want["task"] = config.task
+  problems = [f"{key} is {metadata.get(key)!r} but the agent needs {value!r}"
+              for key, value in want.items() if metadata.get(key) != value]
+  if config.env_model == "learned" and config.frame_head == "palette" and not problems:
+    stored = np.asarray(metadata.get("palette") or [], np.float64)
+    if stored.shape != spec.palette.shape or not np.allclose(stored, spec.palette):
+      problems.append(f"its palette {metadata.get('palette')} differs from the game's "
+                      f"{spec.palette.tolist()}")
+  if problems:
+    raise ValueError(f"{source} was trained for another setting and cannot be used: "
+                     f"{'; '.join(problems)}.")
+
+
+def check_checkpoint_compatible(checkpoint_path: str, config: configs.AgentConfig) -> dict:
+  """`check_env_model_compatible` on the metadata beside `checkpoint_path`; returns the metadata."""
+  metadata = load_metadata(checkpoint_path)
+  check_env_model_compatible(metadata, config, source=f"The environment model {checkpoint_path!r}")
+  return metadata
+
+
+def export_model(model: snt.Module, logdir: str, metadata: dict) -> str:
+  """Writes the model with `save_env_model` as <logdir>/env_model, its metadata beside it, and a
+  `checkpoint` index naming it, so launch.train accepts --env_model_checkpoint=<logdir> (the directory,
+  as the paper flag files give it) or =<logdir>/env_model (the prefix). Returns the prefix."""
+  prefix = os.path.join(logdir, EXPORT_NAME)
+  checkpointing.save_env_model(model, prefix)
+  write_metadata(logdir, metadata)
+  # Written last, with an atomic rename; a relative name, so the logdir can be moved.
+  tf.compat.v1.train.update_checkpoint_state(logdir, EXPORT_NAME)
+  return prefix
+
+
+def load_model(path: str, env_config: environments.EnvConfig) -> snt.Module:
+  """The environment model at `path` (prefix or directory), checked against the game of `env_config`."""
+  metadata = load_metadata(path)
+  overrides = dict(game=env_config.game)
+  if env_config.game == "sokoban":
+    overrides.update(room_size=env_config.room_size, pixels_per_cell=env_config.pixels_per_cell)
+  else:
+    overrides.update(task=env_config.task)
+  config = agent_config_for(dict(metadata, **overrides))
+  check_env_model_compatible(metadata, config, source=f"The environment model {path!r}")
+  model = factory.build_env_model(config)
+  spec = config.game_spec()
+  model(tf.zeros([1, spec.height, spec.width, 3]), tf.zeros([1], tf.int32))  # Creates the variables.
+  checkpointing.load_env_model(model, path)
+  return model

@@ -1,0 +1,157 @@
+"""Acting without learning: the batched policy step and restoring a trained agent from a checkpoint.
+
+One policy step serves the actors, evaluation, data collection and the imagination pictures, so the
+four act identically: at FIRST steps the state is reset before the agent sees the frame, and uint8
+frames enter the networks as float32 in [0, 1]. `restore_agent` loads a `launch.train` checkpoint into
+a freshly built agent without building a Learner (no optimizer slots).
+"""
+import dataclasses
+import os
+from typing import NamedTuple, Optional
+
+import dm_env
+import numpy as np
+import tensorflow as tf
+
+from envs import batched
+from i2a import agent as agent_lib
+from i2a import configs
+from i2a import factory
+from i2a import types
+from i2a.training import checkpointing
+
+
+class PolicyStep:
+  """The agent's batched policy step: one tf.function call for all N environment copies.
+
+  Usage:
+    step = PolicyStep(agent)
+    state = step.initial_state(env.num_envs)
+    output, state = step(timestep, state)  # AgentOutput of NumPy arrays, next state.
+  """
+
+  def __init__(self, agent: agent_lib.I2AAgent):
+    """Args:
+      agent: the agent to act with (its variables may be replaced between calls).
+    """
+    self.agent = agent
+    # No autograph: the agent has no tensor-dependent Python control flow, and conversion is slow.
+    self._step = tf.function(self._step_fn, autograph=False)
+
+  def _step_fn(self, frame: tf.Tensor, step_type: tf.Tensor, state: tf.Tensor):
+    """uint8 [N, H, W, 3], int32 [N], float32 [N, H, W, C] -> (AgentOutput, next state)."""
+    first = tf.equal(step_type, int(dm_env.StepType.FIRST))[:, None, None, None]
+    state = tf.where(first, self.agent.initial_state(tf.shape(state)[0]), state)
+    frame = tf.cast(frame, tf.float32) / 255.0  # Frames enter the networks as float32 in [0, 1].
+    return self.agent(frame, state)
+
+  def initial_state(self, num_envs: int) -> np.ndarray:
+    """float32 [N, H, W, C]: the agent's initial state for N copies."""
+    return self.agent.initial_state(num_envs).numpy()
+
+  def __call__(self, timestep: batched.BatchedTimeStep, state: np.ndarray
+               ) -> tuple[types.AgentOutput, np.ndarray]:
+    """One step: AgentOutput of NumPy arrays (int32 [N], float32 [N, A], float32 [N]), next state."""
+    output, next_state = self._step(timestep.observation["rgb"],
+                                    np.asarray(timestep.step_type, np.int32), state)
+    return types.AgentOutput(*(x.numpy() for x in output)), next_state.numpy()
+
+
+class AgentActions:
+  """A stateful policy for a batched environment: timestep -> int32 [N] actions, as the actors act."""
+
+  def __init__(self, agent: agent_lib.I2AAgent, num_envs: int, greedy: bool = False):
+    """Args:
+      agent: the acting agent.
+      num_envs: N, the copies of the environment it acts in.
+      greedy: act by argmax of the policy logits instead of sampling.
+    """
+    self._step = PolicyStep(agent)
+    self._state = self._step.initial_state(num_envs)
+    self._greedy = greedy
+
+  def __call__(self, timestep: batched.BatchedTimeStep) -> np.ndarray:
+    output, self._state = self._step(timestep, self._state)
+    if self._greedy:
+      return np.argmax(output.policy_logits, axis=-1).astype(np.int32)
+    return output.action.astype(np.int32)
+
+
+class UniformActions:
+  """Uniformly random actions from a seeded NumPy generator: timestep -> int32 [N]."""
+
+  def __init__(self, num_actions: int, seed: int):
+    """Args:
+      num_actions: A; actions are drawn from 0..A-1.
+      seed: the generator's seed.
+    """
+    self._num_actions, self._rng = num_actions, np.random.default_rng(seed)
+
+  def __call__(self, timestep: batched.BatchedTimeStep) -> np.ndarray:
+    return self._rng.integers(self._num_actions, size=len(timestep.step_type)).astype(np.int32)
+
+
+def resolve_checkpoint(path: str) -> str:
+  """The checkpoint prefix named by a `launch.train` logdir, its checkpoints/ directory, or a prefix.
+
+  Raises:
+    ValueError: no checkpoint there, with the path named.
+  """
+  if os.path.isdir(path):
+    for directory in (os.path.join(path, "checkpoints"), path):
+      prefix = tf.train.latest_checkpoint(directory) if os.path.isdir(directory) else None
+      if prefix:
+        return prefix
+    raise ValueError(f"{path!r}: no checkpoint in it or in its checkpoints/ directory; train first.")
+  if not os.path.exists(path + ".index"):
+    raise ValueError(f"{path!r}: neither a directory nor a checkpoint prefix ({path}.index does not exist).")
+  return path
+
+
+class RestoredAgent(NamedTuple):
+  """An agent with a training checkpoint's weights.
+
+  Attributes:
+    agent: the I2AAgent, variables built and restored.
+    path: the checkpoint prefix it was restored from.
+    learner_step: the learner step the checkpoint was saved at.
+    num_frames: the environment frames trained on when it was saved.
+  """
+  agent: agent_lib.I2AAgent
+  path: str
+  learner_step: int
+  num_frames: int
+
+
+def build_variables(agent: agent_lib.I2AAgent) -> None:
+  """Creates every variable of `agent` with one batch-1 step on a black frame (and a distillation-free
+  call of the rollout policy, which an agent of rollout depth 1 never calls while acting)."""
+  state = agent.initial_state(1)
+  agent(tf.zeros(state.shape[:3] + (3,), tf.float32), state)
+  if agent.rollout_policy is not None:
+    agent.rollout_policy(tf.zeros(state.shape[:3] + (3,), tf.float32))
+
+
+def restore_agent(agent_config: configs.AgentConfig, path: str, seed: Optional[int] = None) -> RestoredAgent:
+  """Builds the agent of `agent_config` and loads the weights of a `launch.train` checkpoint into it.
+
+  Args:
+    agent_config: the agent the checkpoint was trained as.
+    path: a `launch.train` logdir, its checkpoints/ directory, or a checkpoint prefix.
+    seed: seeds the agent's action sampling (None: non-deterministic).
+
+  Returns:
+    The restored agent with the checkpoint's prefix, learner step and frame count.
+
+  Raises:
+    ValueError: no checkpoint at `path`.
+    checkpointing.CheckpointError: the checkpoint is unreadable or holds another agent.
+  """
+  prefix = resolve_checkpoint(path)
+  agent = factory.build_agent(dataclasses.replace(agent_config, seed=seed))
+  build_variables(agent)
+  learner_step = tf.Variable(0, dtype=tf.int64)
+  num_frames = tf.Variable(0, dtype=tf.int64)
+  # The learner's layout minus its optimizer (`Learner.trackables`): nothing is built for inference.
+  checkpointing.restore_objects(prefix, agent=agent, learner_step=learner_step, num_frames=num_frames)
+  return RestoredAgent(agent, prefix, int(learner_step.numpy()), int(num_frames.numpy()))

@@ -1,0 +1,187 @@
+"""The flags that several launch binaries share, defined once, at import, in one place.
+
+absl flag names are global to a process, so a name that more than one binary uses (--logdir, --seed,
+--batch_size, the experiment's game and agent flags) is defined here and nowhere else; each binary
+imports this module, defines its own remaining flags at import, and declares the shared ones it reads
+as key flags (so they appear in its --help). Where binaries need different defaults for one name, the
+flag's default is None and each binary documents and applies its own.
+
+`train_config_from_flags` turns the experiment flags into the `TrainConfig` that launch.train runs and
+that launch.evaluate, launch.collect and launch.imagine rebuild the agent from.
+"""
+import glob
+import os
+
+from absl import flags
+
+from i2a import configs
+from i2a import frame_processing
+from i2a import games
+from i2a import optimizers
+from i2a.training import environments
+from i2a.training import learner as learner_lib
+from i2a.training import loop
+
+# Experiment: the environment.
+ENV = flags.DEFINE_enum("env", "minipacman", list(games.GAMES), "Game.")
+TASK = flags.DEFINE_enum("task", "regular", list(games.MINIPACMAN_TASKS), "MiniPacman task.")
+ROOM_SIZE = flags.DEFINE_integer("room_size", None, "Sokoban room side in cells, walls included (paper: "
+                                 "10). Default: 7 for training and evaluation, 10 for the planning binaries.")
+NUM_BOXES = flags.DEFINE_integer("num_boxes", None, "Sokoban boxes per level (paper: 4). Default: 1 "
+                                 "for training and evaluation, 4 for level generation and planning.")
+NUM_LEVELS = flags.DEFINE_integer("num_levels", None, "Sokoban levels to play or label. Default: 200 per "
+                                  "box count (launch.evaluate), 250 (launch.mcts_sokoban, paper App. D.3), "
+                                  "2000 (launch.train_value_net).")
+PIXELS = flags.DEFINE_integer("pixels_per_cell", 2, "Sokoban sprite size in pixels (paper: 8).")
+MAX_STEPS = flags.DEFINE_integer("max_steps", 120, "Sokoban episode cap (paper App. D: 120).")
+LEVELS = flags.DEFINE_string("levels", None, "Boxoban level file/directory/glob; default: generated.")
+# Experiment: the agent.
+AGENT = flags.DEFINE_enum("agent", "standard", list(configs.VARIANTS), "Agent variant (paper Sec. 4-5).")
+IMAG_PATH = flags.DEFINE_enum("imag_path", None, list(configs.IMAG_PATHS), "Default: the variant's.")
+ENV_MODEL = flags.DEFINE_enum("env_model", None, list(configs.ENV_MODELS), "Environment model. "
+                              "launch.train: default the variant's; launch.train_env_model: the model to "
+                              "train, 'learned' (default) or 'conv'.")
+ENV_MODEL_CKPT = flags.DEFINE_string("env_model_checkpoint", None, "Pretrained env model ('learned').")
+ROLLOUT_POLICY = flags.DEFINE_enum("rollout_policy", "distilled", list(configs.ROLLOUT_POLICIES),
+                                   "Rollout policy of the imagination path (paper Sec. 3.1).")
+ROLLOUT_DEPTH = flags.DEFINE_integer("rollout_depth", 5, "Imagined steps per rollout (paper: 1-15); for "
+                                     "launch.train_env_model, K of the k-step rollout errors.")
+PREDICT_REWARD = flags.DEFINE_boolean("predict_reward", True, "False: frames-only env model (Sokoban).")
+STACK_SIZE = flags.DEFINE_integer("stack_size", 1, "Frames in the agent state.")
+TORSO = flags.DEFINE_string("torso", "16:3:1,16:3:2", "Conv torso 'channels:kernel:stride,...' (SAME "
+                            "padding; default: the talk's), or 'paper' for the paper's per-game torso.")
+HIDDEN = flags.DEFINE_integer("hidden_size", 128, "Policy FC width; 0 for the paper's (512/256).")
+# Experiment: the learner.
+LEARNING_RATE = flags.DEFINE_float("learning_rate", None, "Learning rate. Default: 1e-3 (RMSProp, "
+                                   "launch.train), 7e-4 (Adam, launch.train_env_model).")
+OPTIMIZER = flags.DEFINE_enum("optimizer", "rmsprop_tf1", list(optimizers.OPTIMIZERS),
+                              "rmsprop_tf1: TF1's RMSPropOptimizer (mean square starts at 1; the talk's and "
+                              "IMPALA's); rmsprop_snt: Sonnet 2's RMSProp (mean square starts at 0).")
+ENTROPY = flags.DEFINE_float("entropy_cost", 0.01, "Entropy bonus weight (paper App. A: 0.01).")
+BASELINE = flags.DEFINE_float("baseline_cost", 0.5, "Value loss weight.")
+DISTIL = flags.DEFINE_float("distillation_cost", 1.0, "lambda_dist (paper Sec. 3.1).")
+DISCOUNT = flags.DEFINE_float("discount", 0.99, "gamma.")
+MAX_GRAD_NORM = flags.DEFINE_float("max_grad_norm", None, "Global gradient-norm clip; 0 for none. "
+                                   "Default: 40 (launch.train), none (launch.train_env_model).")
+REWARD_CLIP = flags.DEFINE_enum("reward_clipping", "none", ["none", "abs_one", "soft_asymmetric"],
+                                "Reward clipping in the V-trace targets.")
+# Experiment: the system.
+NUM_ACTORS = flags.DEFINE_integer("num_actors", 2, "Actors.")
+ENVS_PER_ACTOR = flags.DEFINE_integer("envs_per_actor", 8, "Environment copies per actor (one batch).")
+BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Learner batch. Default: 8 environment copies "
+                                  "(launch.train), 64 transitions (launch.train_env_model).")
+UNROLL = flags.DEFINE_integer("unroll_length", 10, "T: steps per unroll.")
+TOTAL_FRAMES = flags.DEFINE_integer("total_frames", 500_000, "Environment frames to train for.")
+LOGDIR = flags.DEFINE_string("logdir", None, "The run's directory: summaries and checkpoints. Default: "
+                             "runs/default for launch.train and launch.evaluate; required elsewhere.")
+SEED = flags.DEFINE_integer("seed", 0, "Seed; -1 for non-deterministic (where a binary allows it).")
+BACKEND = flags.DEFINE_enum("backend", "local", list(loop.BACKENDS), "Actor transport.")
+RAY_ADDRESS = flags.DEFINE_string("ray_address", None, "Ray cluster address; default: a local cluster.")
+CKPT_SECS = flags.DEFINE_float("checkpoint_every_secs", 300.0, "Checkpoint period in seconds; 0: none.")
+CKPT_FRAMES = flags.DEFINE_integer("checkpoint_every_frames", 0, "Checkpoint period in frames; 0: none.")
+LOG_SECS = flags.DEFINE_float("log_every_secs", 10.0, "Progress line period in seconds.")
+STEPS = flags.DEFINE_integer("steps", None, "Optimizer updates in total. Default: 20000 "
+                              "(launch.train_env_model), 2000 (launch.train_value_net).")
+# The environment-model pipeline.
+AGENT_CHECKPOINT = flags.DEFINE_string("agent_checkpoint", None, "A trained agent: a launch.train "
+                                       "--logdir, its checkpoints/ directory, or a checkpoint prefix.")
+OUT = flags.DEFINE_string("out", None, "Output directory.")
+
+DEFAULT_LOGDIR = "runs/default"
+DEFAULT_ROOM_SIZE = 7  # Training and evaluation: small rooms a 2-core machine can learn (README).
+EXPERIMENT_FLAGS = ("env", "task", "room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels",
+                    "agent", "imag_path", "env_model", "env_model_checkpoint", "rollout_policy",
+                    "rollout_depth", "predict_reward", "stack_size", "torso", "hidden_size",
+                    "learning_rate", "optimizer", "entropy_cost", "baseline_cost", "distillation_cost", "discount",
+                    "max_grad_norm", "reward_clipping", "num_actors", "envs_per_actor", "batch_size",
+                    "unroll_length", "total_frames", "logdir", "seed", "backend", "ray_address",
+                    "checkpoint_every_secs", "checkpoint_every_frames", "log_every_secs")
+_SOKOBAN_ONLY = ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels", "predict_reward")
+_IMAGINATION_ONLY = ("env_model", "env_model_checkpoint", "rollout_policy", "rollout_depth",
+                     "distillation_cost")
+
+
+def declare_key_flags(names) -> None:
+  """Shows the shared flags `names` in the calling binary's --help."""
+  for name in names:
+    flags.declare_key_flag(name)
+
+
+def parse_torso(text: str) -> frame_processing.TorsoConfig | None:
+  """'16:3:1,32:3:2' -> TorsoConfig (SAME padding); 'paper' -> None (the config's per-game default)."""
+  if text == "paper":
+    return None
+  try:
+    layers = [tuple(int(x) for x in layer.split(":")) for layer in text.split(",")]
+    channels, kernels, strides = zip(*layers)
+  except ValueError as e:
+    raise ValueError(f"--torso={text!r}: expected 'channels:kernel:stride,...' or 'paper'.") from e
+  return frame_processing.TorsoConfig(channels, kernels, strides, padding="SAME")
+
+
+def value_or(fv: flags.FlagValues, name: str, default):
+  """The value of the shared flag `name`, or this binary's `default` where it was left unset (None)."""
+  value = fv[name].value
+  return default if value is None else value
+
+
+def _default(value, default):
+  return default if value is None else value
+
+
+def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
+                            model_free_may_name_env_model: bool = False) -> loop.TrainConfig:
+  """Maps the parsed experiment flags to a validated TrainConfig.
+
+  Args:
+    fv: the parsed flags.
+    model_free_may_name_env_model: accept --env_model_checkpoint with a model-free agent, leaving it out
+      of the config (launch.imagine names the model it draws with this way); launch.train refuses it.
+
+  Raises:
+    ValueError: a flag value or combination of flags that is invalid, with the flags named.
+  """
+  game, variant = fv.env, fv.agent
+  present = [name for name in fv if fv[name].present]
+  if game == "minipacman":
+    misplaced = [n for n in _SOKOBAN_ONLY if n in present]
+    if misplaced:
+      raise ValueError(f"--{', --'.join(misplaced)} only apply to --env=sokoban.")
+  elif "task" in present:
+    raise ValueError("--task selects a MiniPacman task; Sokoban has none.")
+  imagines = configs.imag_path_of(variant, fv.imag_path) == "imag"
+  if not imagines:
+    misplaced = [n for n in _IMAGINATION_ONLY if n in present and not (
+        model_free_may_name_env_model and n == "env_model_checkpoint")]
+    if misplaced:
+      raise ValueError(f"--{', --'.join(misplaced)} need an imagination path, but --agent={variant} "
+                       f"--imag_path={fv.imag_path or 'none'} has none.")
+  num_boxes, room_size = _default(fv.num_boxes, 1), _default(fv.room_size, DEFAULT_ROOM_SIZE)
+  agent = configs.AgentConfig(
+      game=game, task=fv.task, variant=variant, imag_path=fv.imag_path, env_model=fv.env_model,
+      rollout_policy=fv.rollout_policy, rollout_depth=fv.rollout_depth, stack_size=fv.stack_size,
+      predict_reward=fv.predict_reward, room_size=room_size, pixels_per_cell=fv.pixels_per_cell,
+      torso=parse_torso(fv.torso), hidden_size=fv.hidden_size or None)
+  env = environments.EnvConfig(game=game, task=fv.task, room_size=room_size, num_boxes=num_boxes,
+                               pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels)
+  learner = learner_lib.LearnerConfig(
+      learning_rate=_default(fv.learning_rate, 1e-3), optimizer=fv.optimizer, entropy_cost=fv.entropy_cost,
+      baseline_cost=fv.baseline_cost, distillation_cost=fv.distillation_cost, discount=fv.discount,
+      max_grad_norm=_default(fv.max_grad_norm, 40.0) or None, reward_clipping=fv.reward_clipping)
+  return loop.TrainConfig(
+      agent=agent, env=env, learner=learner, logdir=fv.logdir or DEFAULT_LOGDIR, num_actors=fv.num_actors,
+      envs_per_actor=fv.envs_per_actor, batch_size=_default(fv.batch_size, 8),
+      unroll_length=fv.unroll_length, total_frames=fv.total_frames, seed=None if fv.seed < 0 else fv.seed,
+      backend=fv.backend, ray_address=fv.ray_address,
+      env_model_checkpoint=fv.env_model_checkpoint if imagines else None,
+      checkpoint_every_secs=fv.checkpoint_every_secs or None,
+      checkpoint_every_frames=fv.checkpoint_every_frames or None, log_every_secs=fv.log_every_secs)
+
+
+def check_paths(config: loop.TrainConfig) -> None:
+  """Raises ValueError for input files that do not exist or do not load (before anything starts)."""
+  path = config.env_model_checkpoint
+  if path and not (os.path.exists(path) or glob.glob(glob.escape(path) + ".*")):
+    raise ValueError(f"--env_model_checkpoint={path!r} does not exist; train an environment model first.")
+  if config.env.levels is not None:
+    environments.build_env(config.env, 1, seed=0).close()  # Loads and validates the level files.
