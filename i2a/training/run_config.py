@@ -25,6 +25,10 @@ MAY_CHANGE_ON_RESUME = (
     "logdir", "deterministic", "learner.device", "learner.jit_compile")
 
 
+class ConfigChangeError(ValueError):
+  """A resumed run's config differs from the stored one in settings that change the experiment."""
+
+
 def to_dict(config) -> dict:
   """A dataclass (recursively) as JSON-able Python: tuples become lists."""
   return json.loads(json.dumps(dataclasses.asdict(config)))
@@ -112,15 +116,17 @@ def check_resume(stored: Optional[Any], new, allow_changes: bool = False) -> lis
     The differences that alter the experiment (logged as warnings when `allow_changes`).
 
   Raises:
-    ValueError: naming each difference, unless `allow_changes` (or nothing is stored).
+    ConfigChangeError (a ValueError): naming each difference, unless `allow_changes` (or nothing is
+      stored).
   """
   if stored is None:
     return []
   changed = differences(stored, new)
   if changed and not allow_changes:
-    raise ValueError(f"This logdir holds a run with another config ({'; '.join(changed)}); resume it "
-                     "with the stored settings, use another logdir, or allow the change explicitly "
-                     f"(only {', '.join(MAY_CHANGE_ON_RESUME)} may change freely).")
+    raise ConfigChangeError(
+        f"This logdir holds a run with another config ({'; '.join(changed)}); resume it with the stored "
+        "settings, use another logdir, or allow the change (--allow_config_change; only "
+        f"{', '.join(MAY_CHANGE_ON_RESUME)} may change freely).")
   for change in changed:
     logging.warning("Resuming with a changed setting (allowed): %s", change)
   return changed
