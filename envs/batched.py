@@ -90,3 +90,21 @@ class StackedEnvs(BatchedEnvironment):
   def close(self) -> None:
     for env in self._envs:
       env.close()
+
+
+def check_action(action, num_actions: int) -> int:
+  """One environment's action as a Python int; ValueError for anything but an integer in range.
+
+  Python and NumPy integers (also 0-d integer arrays) are accepted; floats, strings and booleans are
+  refused rather than cast (`int(2.7)` would silently play action 2), as the batched `step`s refuse
+  non-integer arrays.
+  """
+  value = np.asarray(action) if not isinstance(action, (int, np.integer)) else action
+  if isinstance(value, np.ndarray):
+    if value.ndim != 0 or not np.issubdtype(value.dtype, np.integer):
+      raise ValueError(f"action must be in [0, {num_actions}) and one integer, got {action!r} "
+                       f"({type(action).__name__}).")
+    value = value.item()
+  if isinstance(value, (bool, np.bool_)) or not 0 <= int(value) < num_actions:
+    raise ValueError(f"action must be in [0, {num_actions}) and one integer, got {action!r}.")
+  return int(value)

@@ -89,3 +89,15 @@ class I2AAgent(snt.RNNCore):
     policy_logits = value_and_logits[:, 1:]
     action = self._sampler(policy_logits)
     return types.AgentOutput(action, policy_logits, baseline), next_state
+
+
+def build_rollout_policy(agent: snt.RNNCore) -> None:
+  """Creates the distillable rollout policy's variables, if the agent has one and they do not exist.
+
+  With rollout_depth 1 the imagination never calls the rollout policy (step 1 imagines each action in
+  turn, paper Sec. 3.1), yet the distillation loss trains it and the actors receive its weights with
+  the others, so the learner and every actor must create it the same way before weights are exchanged.
+  """
+  policy = getattr(agent, "rollout_policy", None)
+  if policy is not None and not tf.Module.trainable_variables.fget(policy):  # A sampler state is no build.
+    policy(tf.zeros([1, agent.height, agent.width, frame_stack_lib.FRAME_CHANNELS]))

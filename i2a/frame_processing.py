@@ -1,6 +1,7 @@
 """FrameProcessing: the convolutional torso shared by the model-free path, the rollout policy and the
 per-step imagination feature (talk, "FrameProcessing" slide; paper Appendix B.1 for the full sizes)."""
 import dataclasses
+import numbers
 from typing import Optional, Sequence
 
 import sonnet as snt
@@ -28,6 +29,12 @@ class TorsoConfig:
                        f"length, got {self.channels}, {self.kernel_shapes}, {self.strides}.")
     if self.padding not in ("SAME", "VALID"):
       raise ValueError(f"TorsoConfig: padding must be 'SAME' or 'VALID', got {self.padding!r}.")
+    for name in ("channels", "kernel_shapes", "strides"):
+      values = getattr(self, name)
+      bad = [v for v in values if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1]
+      if bad:
+        raise ValueError(f"TorsoConfig: every entry of {name} must be an integer >= 1, got "
+                         f"{tuple(getattr(self, name))}.")
 
   def widened(self, factor: int) -> "TorsoConfig":
     """The same torso with every channel count multiplied by `factor` (the paper's large baseline)."""

@@ -18,6 +18,8 @@ from absl import flags
 import numpy as np
 import tensorflow as tf
 
+from i2a.model_pipeline import collection
+from i2a.model_pipeline import export
 from i2a.training import checkpointing
 from i2a import configs
 from i2a.training import environments
@@ -80,14 +82,24 @@ def learner_alone(config: configs.AgentConfig, batch: int, unroll: int, steps: i
   return fps, profiling.count_flops(step_fn, *specs)
 
 
+def random_env_model(config: configs.AgentConfig, env: environments.EnvConfig, directory: str) -> str:
+  """Saves the untrained environment model of `config` as <directory>/env_model, with the metadata
+  (env_model.json) that launch.train's loader checks; returns the checkpoint prefix."""
+  agent = factory.build_agent(config)
+  agent(tf.zeros([1, agent.height, agent.width, 3]), agent.initial_state(1))
+  checkpoint = checkpointing.save_env_model(agent.env_model, os.path.join(directory, "env_model"))
+  header = collection.data_header(env, "random", 0)  # What a collection of this game would record.
+  export.write_metadata(directory, export.model_metadata(
+      "learned", header, config.frame_head, config.predict_reward, note="untrained (benchmark)"))
+  return checkpoint
+
+
 def full_training(config: configs.AgentConfig, env: environments.EnvConfig, seconds: float) -> float:
   """Learner-consumed frames/s of local training, measured after the first (tracing) window."""
   with tempfile.TemporaryDirectory() as logdir:
     checkpoint = None
     if config.resolved().env_model == "learned" and config.uses_imagination:
-      agent = factory.build_agent(config)
-      agent(tf.zeros([1, agent.height, agent.width, 3]), agent.initial_state(1))
-      checkpoint = checkpointing.save_env_model(agent.env_model, os.path.join(logdir, "env_model"))
+      checkpoint = random_env_model(config, env, logdir)
     train_config = loop.TrainConfig(
         agent=config, env=env, logdir=os.path.join(logdir, "run"), num_actors=_NUM_ACTORS.value,
         envs_per_actor=_ENVS_PER_ACTOR.value, batch_size=_BATCH.value, unroll_length=_UNROLL.value,

@@ -64,7 +64,10 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
         raise ValueError(f"--{name} is required.")
     if fv.shard_size % fv.num_envs:
       raise ValueError(f"--shard_size={fv.shard_size} must be a multiple of --num_envs={fv.num_envs}.")
-    config = common_flags.train_config_from_flags(fv)
+    if fv.agent_checkpoint:  # The agent's own run config, stored by launch.train, rebuilds it.
+      config = common_flags.stored_train_config(fv, common_flags.logdir_of_checkpoint(fv.agent_checkpoint))
+    else:
+      config = common_flags.train_config_from_flags(fv)
     # The data must be a function of the seed: the Sokoban level supply waits rather than replays.
     config = dataclasses.replace(config, env=dataclasses.replace(config.env, level_when_dry="wait"))
     prefix = None if fv.random_policy else agent_prefix(fv.agent_checkpoint)
@@ -116,4 +119,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  common_flags.run_main(main)

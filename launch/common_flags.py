@@ -9,9 +9,12 @@ flag's default is None and each binary documents and applies its own.
 `train_config_from_flags` turns the experiment flags into the `TrainConfig` that launch.train runs and
 that launch.evaluate, launch.collect and launch.imagine rebuild the agent from.
 """
+import dataclasses
 import glob
 import os
+import sys
 
+from absl import app
 from absl import flags
 
 from i2a import configs
@@ -84,7 +87,12 @@ UNROLL = flags.DEFINE_integer("unroll_length", 10, "T: steps per unroll.")
 TOTAL_FRAMES = flags.DEFINE_integer("total_frames", 500_000, "Environment frames to train for.")
 LOGDIR = flags.DEFINE_string("logdir", None, "The run's directory: summaries and checkpoints. Default: "
                              "runs/default for launch.train and launch.evaluate; required elsewhere.")
-SEED = flags.DEFINE_integer("seed", 0, "Seed; -1 for non-deterministic (where a binary allows it).")
+SEED = flags.DEFINE_integer(
+    "seed", 0, "Seed; -1 for non-deterministic (where a binary allows it). launch.train: the seed fixes "
+    "the initial weights and every actor's levels, ghosts and action sampling, but by default the actors "
+    "run asynchronously and act with whichever weights are newest, so two runs with one seed still "
+    "differ; with --deterministic (synchronous acting and learning, slower) the same seed gives "
+    "bit-identical weights. A resumed run draws new environment seeds from (seed, frames so far).")
 BACKEND = flags.DEFINE_enum("backend", "local", list(loop.BACKENDS), "Actor transport.")
 RAY_ADDRESS = flags.DEFINE_string("ray_address", None, "Ray cluster address; default: a local cluster.")
 CKPT_SECS = flags.DEFINE_float("checkpoint_every_secs", 300.0, "Checkpoint period in seconds; 0: none.")
@@ -156,6 +164,10 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
   """
   game, variant = fv.env, fv.agent
   present = [name for name in fv if fv[name].present]
+  for name in ("checkpoint_every_secs", "checkpoint_every_frames", "log_every_secs"):
+    if fv[name].value < 0:
+      raise ValueError(f"--{name}={fv[name].value} is negative; give a positive period, or 0 for "
+                       f"{'never' if name.startswith('checkpoint') else 'every step'}.")
   if game == "minipacman":
     misplaced = [n for n in _SOKOBAN_ONLY if n in present]
     if misplaced:
@@ -201,5 +213,80 @@ def check_paths(config: loop.TrainConfig) -> None:
   path = config.env_model_checkpoint
   if path and not (os.path.exists(path) or glob.glob(glob.escape(path) + ".*")):
     raise ValueError(f"--env_model_checkpoint={path!r} does not exist; train an environment model first.")
+  if path:  # A model of another game, frame size or head is refused before anything is built.
+    from i2a.model_pipeline import export  # pylint: disable=g-import-not-at-top
+    export.check_checkpoint_compatible(path, config.agent)
   if config.env.levels is not None:
     environments.build_env(config.env, 1, seed=0).close()  # Loads and validates the level files.
+
+
+# Flags that evaluate, collect and imagine may set differently from the stored run config.
+EVALUATION_OVERRIDES = ("levels", "logdir", "num_actors", "envs_per_actor", "total_frames", "backend",
+                        "ray_address", "checkpoint_every_secs", "checkpoint_every_frames",
+                        "log_every_secs", "seed")
+
+
+_FLAG_FIELDS = {"env": "game", "agent": "variant"}  # Flag name -> config field, where they differ.
+
+
+def stored_train_config(fv: flags.FlagValues, logdir: str,
+                        model_free_may_name_env_model: bool = False) -> loop.TrainConfig:
+  """The config a launch.train run stored in `logdir` (run_config.CONFIG_FILE), for rebuilding its
+  agent; without a stored config, the one the experiment flags describe.
+
+  Experiment flags given explicitly must agree with the stored config, except --levels (evaluate on
+  other levels) and the system flags of EVALUATION_OVERRIDES.
+
+  Raises:
+    ValueError: an explicit flag contradicts the stored config (each difference named).
+  """
+  from i2a.training import run_config  # pylint: disable=g-import-not-at-top
+  stored = run_config.load(logdir) if os.path.isdir(logdir) else None
+  from_flags = train_config_from_flags(fv, model_free_may_name_env_model)
+  if stored is None:
+    return from_flags
+  given = [n for n in EXPERIMENT_FLAGS if fv[n].present and n not in EVALUATION_OVERRIDES
+           and not (model_free_may_name_env_model and n == "env_model_checkpoint")]
+  if given:
+    fields = {_FLAG_FIELDS.get(n, n) for n in given}
+    changed = [d for d in run_config.differences(stored, from_flags, ignore=())
+               if fields & set(d.split(":")[0].split("."))]
+    if changed:
+      raise ValueError(f"{logdir} was trained with other settings than the flags given "
+                       f"({'; '.join(changed)}); drop those flags (the stored {run_config.CONFIG_FILE} "
+                       "rebuilds the agent), or point --logdir at the run they describe.")
+  env = stored.env
+  if fv["levels"].present:
+    env = dataclasses.replace(env, levels=fv.levels)
+  return dataclasses.replace(stored, logdir=logdir, env=env, seed=from_flags.seed)
+
+
+def logdir_of_checkpoint(path: str) -> str:
+  """The launch.train logdir that --agent_checkpoint names: the logdir itself, its checkpoints/
+  directory, or a checkpoint prefix inside it."""
+  path = os.path.normpath(path)
+  if os.path.isdir(path):
+    return os.path.dirname(path) if os.path.basename(path) == "checkpoints" else path
+  return os.path.dirname(os.path.dirname(path))
+
+
+def guard(main):
+  """`main`, where a user's mistake (a flag, a file, a checkpoint, a busy or unwritable directory, an
+  unreachable cluster) ends the program with one line naming it and exit status 1, no traceback."""
+  from i2a.training import checkpointing  # pylint: disable=g-import-not-at-top
+  from i2a.training import rundir  # pylint: disable=g-import-not-at-top
+
+  def guarded(argv):
+    try:
+      return main(argv)
+    except (app.UsageError, rundir.RunDirectoryError, checkpointing.CheckpointError,
+            ConnectionError) as error:
+      message = " ".join(str(error).split())
+      sys.exit(f"{os.path.basename(argv[0]) if argv else 'launch'}: error: {message}")
+
+  return guarded
+
+
+def run_main(main) -> None:
+  """`app.run(guard(main))`: absl's start-up with one-line errors for user mistakes."""
+  app.run(guard(main))

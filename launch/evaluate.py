@@ -10,7 +10,10 @@ rebuilds the agent, and loads the newest checkpoint of --logdir without building
   python -m launch.evaluate --logdir=runs/default --levels=/path/to/boxoban/test   # Each level once.
   python -m launch.evaluate --flagfile=launch/configs/minipacman_i2a_hunt.flags --episodes=100
 
-Writes results.json and results.csv to --output_dir.
+The agent is rebuilt from the config launch.train stored in --logdir (config.json) when there is one,
+so `--logdir=<run>` alone evaluates any run; experiment flags given explicitly must agree with it
+(--levels may differ: evaluate on other levels). Writes results.json and results.csv to --output_dir,
+which is checked for writability before anything is played.
 """
 import csv
 import json
@@ -26,6 +29,7 @@ from i2a.training import environments
 from i2a.training import evaluation
 from i2a.training import inference
 from i2a.training import loop
+from i2a.training import rundir
 from launch import common_flags
 
 common_flags.declare_key_flags(common_flags.EXPERIMENT_FLAGS + ("num_levels",))
@@ -88,15 +92,40 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   try:
-    config = common_flags.train_config_from_flags()
+    fv = flags.FLAGS
+    config = common_flags.stored_train_config(fv, fv.logdir or common_flags.DEFAULT_LOGDIR)
+    check_evaluation_flags(fv, config)
     common_flags.check_paths(config)
+    output_dir = _OUTPUT_DIR.value or os.path.join(config.logdir, "eval")
+    rundir.check_writable(output_dir)
     rows = evaluate(config)
   except (ValueError, checkpointing.CheckpointError) as e:
     raise app.UsageError(str(e)) from e
   for row in rows:
     logging.info("%s", row)
-  write_results(rows, _OUTPUT_DIR.value or os.path.join(config.logdir, "eval"))
+  write_results(rows, output_dir)
+
+
+def check_evaluation_flags(fv: flags.FlagValues, config: loop.TrainConfig) -> None:
+  """Raises ValueError for evaluation flags that would do nothing, or that another flag overrides."""
+  num_levels = fv["num_levels"].value
+  if num_levels is not None and num_levels < 1:
+    raise ValueError(f"--num_levels={num_levels}: give at least 1 level per box count.")
+  if _EPISODES.value < 1:
+    raise ValueError(f"--episodes={_EPISODES.value}: give at least 1 MiniPacman episode per task.")
+  if _NUM_ENVS.value < 1:
+    raise ValueError(f"--eval_envs={_NUM_ENVS.value}: give at least 1 environment copy.")
+  if _BOX_COUNTS.value and config.env.levels is not None:
+    raise ValueError("--box_counts applies to generated levels; with --levels every level of the files "
+                     "is played once at its own box count. Drop one of the two.")
+  if config.env.game == "sokoban" and fv["episodes"].present:
+    raise ValueError("--episodes counts MiniPacman episodes; for Sokoban use --num_levels.")
+  if config.env.game == "minipacman" and (_BOX_COUNTS.value or num_levels is not None):
+    raise ValueError("--box_counts and --num_levels are for Sokoban; for MiniPacman use --episodes.")
+  bad = [b for b in _BOX_COUNTS.value if not b.strip().isdigit() or int(b) < 1]
+  if bad:
+    raise ValueError(f"--box_counts: {bad} are not box counts (positive integers).")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  common_flags.run_main(main)

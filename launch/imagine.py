@@ -49,7 +49,8 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
                        f"{metadata['game']}.")
     if fv.agent_checkpoint:
       # Here --env_model_checkpoint names the model to draw with, so a model-free agent may take one.
-      config = common_flags.train_config_from_flags(fv, model_free_may_name_env_model=True)
+      config = common_flags.stored_train_config(  # The agent's run config, as launch.train stored it.
+          fv, common_flags.logdir_of_checkpoint(fv.agent_checkpoint), model_free_may_name_env_model=True)
       env_config = config.env
       agent = inference.restore_agent(config.agent, fv.agent_checkpoint, seed=max(fv.seed, 0)).agent
     else:
@@ -80,4 +81,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  common_flags.run_main(main)

@@ -9,29 +9,49 @@ launch/common_flags.py. The paper's experiments are flag files:
   python -m launch.train --flagfile=launch/configs/sokoban_i2a_depth5.flags --logdir=runs/i2a5
   python -m launch.train --backend=ray --ray_address=auto ...   # Actors on a Ray cluster.
 
-Re-running with the same --logdir resumes from the newest checkpoint.
+Re-running with the same --logdir resumes from the newest readable checkpoint, and refuses settings
+that change the experiment (the run's config is stored as <logdir>/config.json) unless
+--allow_config_change. One run at a time per logdir (a lock); Ctrl-C or SIGTERM saves a checkpoint
+and exits cleanly.
 """
+import dataclasses
+
 from absl import app
+from absl import flags
 from absl import logging
 
 from i2a.training import loop
+from i2a.training import run_config
 from launch import common_flags
 
 common_flags.declare_key_flags(common_flags.EXPERIMENT_FLAGS)
+_DETERMINISTIC = flags.DEFINE_boolean(
+    "deterministic", False, "Act and learn in turn in one thread (slower), with TensorFlow's op "
+    "determinism: the same --seed then gives bit-identical weights (see --seed). Local backend only.")
+_ALLOW_CONFIG_CHANGE = flags.DEFINE_boolean(
+    "allow_config_change", False, "Resume even if flags that change the experiment (task, agent, "
+    "learning rate, ...) differ from the stored config; always allowed: "
+    f"{', '.join(run_config.MAY_CHANGE_ON_RESUME)}.")
+_RAY_CONNECT_TIMEOUT = flags.DEFINE_float("ray_connect_timeout_secs", 60.0, "Give up connecting to "
+                                          "--ray_address after this many seconds.")
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   try:
-    config = common_flags.train_config_from_flags()
+    config = dataclasses.replace(common_flags.train_config_from_flags(), deterministic=_DETERMINISTIC.value,
+                                 ray_connect_timeout_secs=_RAY_CONNECT_TIMEOUT.value)
     common_flags.check_paths(config)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   logging.info("Training config: %s", config)
-  result = loop.train(config)
+  try:
+    result = loop.train(config, allow_config_change=_ALLOW_CONFIG_CHANGE.value)
+  except run_config.ConfigChangeError as e:
+    raise app.UsageError(str(e)) from e
   logging.info("Done: %s", result)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  common_flags.run_main(main)

@@ -22,6 +22,7 @@ from absl import logging
 from i2a.model_pipeline import data as model_data
 from i2a.model_pipeline import loop
 from i2a.model_pipeline import training as model_training
+from i2a.training import rundir
 from launch import common_flags
 
 _D = model_training.EnvModelTrainConfig()
@@ -36,6 +37,8 @@ flags.DEFINE_integer("checkpoint_every", _D.checkpoint_every, "Updates between c
 flags.DEFINE_integer("log_every", _D.log_every, "Updates between training log lines.")
 flags.DEFINE_integer("eval_transitions", _D.eval_transitions, "Held-out pairs evaluated.")
 flags.DEFINE_integer("eval_windows", _D.eval_windows, "Held-out k-step windows evaluated.")
+flags.DEFINE_bool("skip_bad_shards", False, "Train without data shards that cannot be read (each is named "
+                  "in a warning and counted) instead of stopping at the first.")
 
 
 def _default(value, default):
@@ -74,11 +77,15 @@ def main(argv):
     model_data.read_manifest(fv.data)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
-  result = loop.train_env_model(config, fv.data, fv.logdir, kind, fv.frame_head, fv.predict_reward)
+  try:
+    result = loop.train_env_model(config, fv.data, fv.logdir, kind, fv.frame_head, fv.predict_reward,
+                                  skip_bad_shards=fv.skip_bad_shards)
+  except (ValueError, rundir.RunDirectoryError) as e:  # Bad data or logdir: the message names them.
+    raise app.UsageError(str(e)) from e
   with open(os.path.join(fv.logdir, "eval_metrics.json"), "w") as f:
     json.dump(result, f, indent=1)
   logging.info("Done: %s", json.dumps(result))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  common_flags.run_main(main)

@@ -181,3 +181,26 @@ def test_queue_reports_producer_failure_and_timeouts():
   assert not closed.put(None)
   with pytest.raises(queues.QueueClosed):
     closed.get()
+
+
+def test_depth_one_distilled_rollout_policy_exists_on_both_sides_of_a_weight_publish():
+  # With rollout_depth=1 imagination never calls the rollout policy, but distillation trains it.
+  from envs import minipacman  # pylint: disable=g-import-not-at-top
+  from i2a.training import learner as learner_lib  # pylint: disable=g-import-not-at-top
+  from testing import test_learner  # pylint: disable=g-import-not-at-top
+  learner = learner_lib.Learner(test_learner.tiny_agent(seed=1, rollout_depth=1))
+  assert learner.agent.rollout_policy is not None
+  assert tf_variables(learner.agent.rollout_policy)  # Built before any step.
+  logs = learner.step(test_learner.trajectory())
+  assert np.isfinite(logs["distillation_loss"]) and logs["distillation_loss"] > 0
+  actor = actor_lib.Actor(test_learner.tiny_agent(seed=2, rollout_depth=1),
+                          minipacman.BatchedMiniPacman(2, seed=0), 2, FixedSource(learner.agent, 1))
+  output = actor.unroll()  # Copies every published weight, the rollout policy's included.
+  assert output.weights_step == 1
+  for mine, theirs in zip(actor_lib.policy_variables(actor._agent), learner.variables()):  # pylint: disable=protected-access
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def tf_variables(module):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return tf.Module.trainable_variables.fget(module)

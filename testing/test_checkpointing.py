@@ -192,3 +192,85 @@ def test_env_model_load_errors(tmp_path, case, error, match):
     target = i2a.SizePreservingConvNetModel(5, (-1.0, 0.0, 1.0))
   with pytest.raises(error, match=match):
     checkpointing.load_env_model(target, path)
+
+
+def _save_steps(directory, steps, max_to_keep=5):
+  """Saves a Linear whose bias is [step] * 4 at each step; returns (linear, checkpointer)."""
+  linear = _linear()
+  checkpointer = checkpointing.Checkpointer(str(directory), max_to_keep, model=linear)
+  for step in steps:
+    linear.b.assign([float(step)] * 4)
+    checkpointer.save(step)
+  return linear, checkpointer
+
+
+def _steps_on_disk(directory):
+  return sorted(step for step, _ in checkpointing.checkpoints_on_disk(str(directory)))
+
+
+@pytest.mark.parametrize("damage", ["delete", "garble", "stale"])
+def test_lost_index_resumes_from_the_newest_checkpoint_and_never_overwrites(tmp_path, damage):
+  _save_steps(tmp_path, (1, 2, 3))
+  index = tmp_path / "checkpoint"
+  if damage == "delete":
+    index.unlink()
+  elif damage == "garble":
+    index.write_bytes(b"\x00garbage {{{ \xff")
+  else:  # Names an older checkpoint (as after a crash between writing ckpt-3 and the index).
+    index.write_text('model_checkpoint_path: "ckpt-1"\nall_model_checkpoint_paths: "ckpt-1"\n')
+  linear = _linear()
+  checkpointer = checkpointing.Checkpointer(str(tmp_path), 5, model=linear)
+  assert checkpointer.restore_latest(repair=True)
+  np.testing.assert_array_equal(linear.b.numpy(), [3.0] * 4)
+  assert checkpointer.latest_path == os.path.join(str(tmp_path), "ckpt-3")
+  checkpointer.save(4)
+  assert _steps_on_disk(tmp_path) == [1, 2, 3, 4]
+
+
+def test_save_refuses_to_overwrite_a_checkpoint_the_index_does_not_list(tmp_path):
+  _save_steps(tmp_path, (1, 2))
+  (tmp_path / "checkpoint").unlink()
+  before = open(tmp_path / "ckpt-2.index", "rb").read()
+  with pytest.raises(checkpointing.CheckpointError, match="Refusing to overwrite.*ckpt-2"):
+    checkpointing.Checkpointer(str(tmp_path), 5, model=_linear()).save(2)
+  assert open(tmp_path / "ckpt-2.index", "rb").read() == before
+
+
+@pytest.mark.parametrize("repair", [False, True])
+def test_corrupt_newest_checkpoint_falls_back_to_the_newest_readable(tmp_path, repair, caplog):
+  _save_steps(tmp_path, (1, 2, 3))
+  for step in (2, 3):  # Both newer ones truncated.
+    (data,) = glob.glob(str(tmp_path / f"ckpt-{step}.data*"))
+    with open(data, "r+b") as f:
+      f.truncate(os.path.getsize(data) // 2)
+  linear = _linear()
+  checkpointer = checkpointing.Checkpointer(str(tmp_path), 5, model=linear)
+  with caplog.at_level("WARNING"):
+    assert checkpointer.restore_latest(repair=repair)
+  np.testing.assert_array_equal(linear.b.numpy(), [1.0] * 4)
+  assert [os.path.basename(p) for p, _ in checkpointer.skipped] == ["ckpt-3", "ckpt-2"]
+  assert all("unreadable" in reason for _, reason in checkpointer.skipped)
+  assert "Skipping checkpoint" in caplog.text and "ckpt-3" in caplog.text
+  if repair:  # Moved aside, not deleted; the run saves step 2 again without touching them.
+    assert _steps_on_disk(tmp_path) == [1]
+    assert sorted(os.listdir(tmp_path / "unreadable"))[0].startswith("ckpt-2.data")
+    checkpointer.save(2)
+    assert checkpointer.latest_path == os.path.join(str(tmp_path), "ckpt-2")
+  else:  # Evaluation only reads.
+    assert _steps_on_disk(tmp_path) == [1, 2, 3] and not os.path.exists(tmp_path / "unreadable")
+
+
+def test_no_readable_checkpoint_refuses_to_start_over(tmp_path):
+  _save_steps(tmp_path, (1, 2))
+  (tmp_path / "checkpoint").unlink()
+  for data in glob.glob(str(tmp_path / "ckpt-*.data*")):
+    os.remove(data)
+  with pytest.raises(checkpointing.CheckpointError, match="No readable checkpoint.*ckpt-2.*ckpt-1"):
+    checkpointing.Checkpointer(str(tmp_path), 5, model=_linear()).restore_latest(repair=True)
+  assert _steps_on_disk(tmp_path) == [1, 2]
+
+
+def test_a_checkpoint_of_other_objects_is_not_skipped(tmp_path):
+  _save_steps(tmp_path, (1, 2))
+  with pytest.raises(checkpointing.CheckpointError, match="ckpt-2.*do not fit"):
+    checkpointing.Checkpointer(str(tmp_path), 5, model=_linear(5)).restore_latest()

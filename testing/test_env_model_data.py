@@ -103,7 +103,7 @@ def test_writer_refuses_to_continue_other_data(tmp_path, key, value):
 
 def test_a_second_writer_on_the_same_directory_is_refused(tmp_path):
   writer = data.ShardWriter(str(tmp_path), header())
-  with pytest.raises(RuntimeError, match="Another process"):
+  with pytest.raises(RuntimeError, match="is in use by pid"):
     data.ShardWriter(str(tmp_path), header())
   writer.close()
   data.ShardWriter(str(tmp_path), header()).close()
@@ -215,3 +215,29 @@ def test_dataset_yields_only_valid_pairs_with_documented_shapes(tmp_path):
 def test_dataset_without_training_shards_is_refused(tmp_path):
   with pytest.raises(ValueError, match="No training shards"):
     data.transitions_dataset(str(tmp_path), [], batch_size=4)
+
+
+def test_a_manifest_without_shards_does_not_block_a_corrected_rerun(tmp_path):
+  # A collection that failed before its first shard (bad agent flags) left only a manifest.
+  data.ShardWriter(str(tmp_path), header(policy="random")).close()
+  writer = data.ShardWriter(str(tmp_path), header(policy={"agent_checkpoint": "/runs/a"}))
+  assert writer.manifest["policy"] == {"agent_checkpoint": "/runs/a"}
+  writer.write(make_shard(STEP_TYPES))
+  writer.close()
+  assert data.read_manifest(str(tmp_path))["policy"] == {"agent_checkpoint": "/runs/a"}
+  with pytest.raises(ValueError, match="holds data with policy="):
+    data.ShardWriter(str(tmp_path), header(policy="random"))
+
+
+def test_unreadable_shards_are_found_from_their_zip_directories(tmp_path):
+  writer = data.ShardWriter(str(tmp_path), header())
+  for seed in range(3):
+    writer.write(make_shard(STEP_TYPES, seed=seed))
+  writer.close()
+  names = [e["file"] for e in data.read_manifest(str(tmp_path))["shards"]]
+  assert data.unreadable_shards(str(tmp_path), names) == {}
+  raw = (tmp_path / names[1]).read_bytes()
+  (tmp_path / names[1]).write_bytes(raw[:len(raw) // 2])
+  os.remove(tmp_path / names[2])
+  bad = data.unreadable_shards(str(tmp_path), names)
+  assert sorted(bad) == names[1:] and "shard-00001.npz" in bad[names[1]]

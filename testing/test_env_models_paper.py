@@ -251,8 +251,11 @@ def test_tiny_model_overfits_one_batch(case):
     optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
     return loss
 
-  losses = [float(step()) for _ in range(100)]
-  assert losses[-1] < 0.1 * losses[0], (losses[0], losses[-1])  # Seen: 0.0002 - 0.03 of the start.
+  losses = [float(step()) for _ in range(200)]
+  # After 100 steps the ratio was 0.007 - 0.32 over 12 seeds of minipacman_bernoulli_concat (so 100
+  # steps and < 0.1 failed for some); after 200 it was at most 0.03, and Adam's occasional spikes are
+  # smoothed by the best of the last 10 steps.
+  assert min(losses[-10:]) < 0.1 * losses[0], (losses[0], losses[-10:])
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -75,3 +75,30 @@ def test_agent_actions_are_greedy_when_asked():
   output, _ = inference.PolicyStep(agent)(timestep, agent.initial_state(3).numpy())
   np.testing.assert_array_equal(greedy, np.argmax(output.policy_logits, axis=-1))
   assert greedy.dtype == np.int32
+
+
+@pytest.mark.parametrize("damage", ["truncate_newest", "delete_index"])
+def test_restore_agent_falls_back_to_the_newest_readable_checkpoint(tmp_path, damage, caplog):
+  import glob  # pylint: disable=g-import-not-at-top
+  import os  # pylint: disable=g-import-not-at-top
+  learner = _trained_logdir(tmp_path, step=7)
+  old = [v.numpy().copy() for v in learner.agent.trainable_variables]
+  for variable in learner.agent.trainable_variables:
+    variable.assign(variable + 1.0)
+  learner.learner_step.assign(9)
+  checkpointing.Checkpointer(str(tmp_path / "checkpoints"), 3, **learner.trackables()).save(9)
+  if damage == "truncate_newest":
+    (data,) = glob.glob(str(tmp_path / "checkpoints" / "ckpt-9.data*"))
+    with open(data, "r+b") as f:
+      f.truncate(os.path.getsize(data) // 2)
+  else:
+    os.remove(tmp_path / "checkpoints" / "checkpoint")
+  with caplog.at_level("WARNING"):
+    restored = inference.restore_agent(TINY, str(tmp_path))
+  if damage == "truncate_newest":  # ckpt-9 is skipped, with its name and problem.
+    assert restored.path.endswith("ckpt-7") and restored.learner_step == 7
+    assert "Skipping checkpoint" in caplog.text and "ckpt-9" in caplog.text and "unreadable" in caplog.text
+    for saved, loaded in zip(old, restored.agent.trainable_variables):
+      np.testing.assert_array_equal(saved, loaded.numpy())
+  else:  # Without the index the newest checkpoint file is still found.
+    assert restored.path.endswith("ckpt-9") and restored.learner_step == 9

@@ -122,3 +122,10 @@ def test_write_rejects_bad_input(tmp_path, levels, message):
   with pytest.raises(ValueError, match=message):
     boxoban.write_levels(path, levels)
   assert not os.path.exists(path)
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+  path = tmp_path / "levels.txt"
+  path.write_bytes(b"; 0\n#####\n#@$.#\n#   #\n#   #\n#####\n\xff\xfe\n")
+  with pytest.raises(boxoban.LevelFormatError, match=r"levels.txt: not a UTF-8 text file \(byte 34"):
+    boxoban.load_levels(str(path))

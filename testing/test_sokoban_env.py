@@ -257,3 +257,27 @@ def test_reset_to_level_checks_and_starts_the_given_level():
   assert env.step(RIGHT).reward == np.float32(0.9)
   with pytest.raises(ValueError, match=r"level\[0\] has 0 boxes"):
     env.reset_to_level(lvl("#######", "#.#.###", "# @   #", "#######"))
+
+
+@pytest.mark.parametrize("size,boxes", [(4, 1), (3, 1), (6, 8)], ids=["4x4", "3x3", "8_boxes"])
+def test_a_room_the_generator_cannot_fill_is_refused_at_construction(size, boxes):
+  from envs import sokoban  # pylint: disable=g-import-not-at-top,redefined-outer-name,reimported
+  from i2a.training import environments  # pylint: disable=g-import-not-at-top
+  for make in (lambda: sokoban.Sokoban(width=size, height=size, num_boxes=boxes),
+               lambda: sokoban.BatchedSokoban(2, width=size, height=size, num_boxes=boxes),
+               lambda: environments.EnvConfig(game="sokoban", room_size=size, num_boxes=boxes)):
+    with pytest.raises(ValueError, match=f"Cannot generate {size}x{size} Sokoban levels|do not fit"):
+      make()
+
+
+@pytest.mark.parametrize("action", [1.0, 2.7, "1", True, np.array([1]), np.float32(1)],
+                         ids=["float", "fraction", "string", "bool", "array", "np_float"])
+def test_a_single_env_refuses_non_integer_actions_like_the_batched_one(action):
+  from envs import minipacman  # pylint: disable=g-import-not-at-top
+  from envs import sokoban  # pylint: disable=g-import-not-at-top,redefined-outer-name,reimported
+  for env in (sokoban.Sokoban(width=5, height=5, num_boxes=1, seed=0), minipacman.MiniPacman(seed=0)):
+    env.reset()
+    with pytest.raises(ValueError, match="and one integer"):
+      env.step(action)
+    for ok in (1, np.int64(1), np.array(1, np.int32)):
+      assert env.step(ok).step_type in (1, 2)

@@ -5,6 +5,7 @@ import dm_env
 from dm_env import specs
 import numpy as np
 
+from envs import batched as batched_lib
 from envs.minipacman import game as game_lib
 from envs.minipacman import maze as maze_lib
 from envs.minipacman import tasks
@@ -97,9 +98,7 @@ class MiniPacman(dm_env.Environment):
   def step(self, action: Any) -> dm_env.TimeStep:
     if self._needs_reset:
       return self.reset()
-    a = int(action)
-    if not 0 <= a < maze_lib.NUM_ACTIONS:
-      raise ValueError(f"MiniPacman action must be in [0, {maze_lib.NUM_ACTIONS}); got {action!r}.")
+    a = batched_lib.check_action(action, maze_lib.NUM_ACTIONS)  # Floats and strings are refused, not cast.
     code = self._game.step(a)
     self._steps += 1
     obs = {"rgb": self._frame.copy(), "events": self._events[code].copy()}

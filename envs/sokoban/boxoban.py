@@ -79,8 +79,12 @@ def load_file(path: str) -> list[np.ndarray]:
     LevelFormatError: the file is malformed (the message names the file, level index, header and
       problem).
   """
-  with open(path, encoding="utf-8") as f:
-    lines = [line.rstrip("\r\n") for line in f]
+  try:
+    with open(path, encoding="utf-8") as f:
+      lines = [line.rstrip("\r\n") for line in f]
+  except UnicodeDecodeError as error:
+    raise LevelFormatError(f"{path}: not a UTF-8 text file (byte {error.start}: {error.reason}); give a "
+                           "Boxoban level file") from error
   levels = []
   for index, (number, header, rows) in enumerate(_blocks(path, lines)):
     where = f"{path}: level {index} ({header!r}, line {number})"

@@ -128,6 +128,8 @@ class SokobanConfig:
     if self.levels is not None:
       object.__setattr__(self, "levels", validate_levels(self.levels, self.height, self.width,
                                                          self.num_boxes))
+    else:
+      check_generated(self.width, self.height, self.num_boxes)
 
   @property
   def wants_rgb(self) -> bool:
@@ -167,6 +169,18 @@ def check_level_supply(config: SokobanConfig, supply: Optional[LevelSource]) -> 
     raise ValueError(f"level_supply makes (width, height, num_boxes) = {have} levels, the environment "
                      f"needs {want}")
   return supply
+
+
+def check_generated(width: int, height: int, num_boxes: int) -> None:
+  """Raises ValueError (when a room is configured, not at the first reset) unless the level generator
+  can make levels of this size and box count."""
+  from envs.sokoban import generator  # pylint: disable=g-import-not-at-top
+  try:
+    generator.check_arguments(width, height, num_boxes)
+  except ValueError as error:
+    raise ValueError(f"Cannot generate {height}x{width} Sokoban levels with {num_boxes} boxes: {error} "
+                     f"(rooms of at least {generator.MIN_SIZE}x{generator.MIN_SIZE} cells, walls included, "
+                     f"and 1 to {generator.MAX_BOXES} boxes; or give level files).") from error
 
 
 def draw_level(config: SokobanConfig, rng: np.random.Generator,

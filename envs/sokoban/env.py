@@ -13,6 +13,7 @@ import dm_env
 from dm_env import specs
 import numpy as np
 
+from envs import batched as batched_lib
 from envs.sokoban import config as config_lib
 from envs.sokoban import level as level_lib
 from envs.sokoban import render
@@ -229,9 +230,7 @@ class Sokoban(dm_env.Environment):
     """Moves the player; see the class docstring for the rules."""
     if self._reset_next_step:
       return self.reset()
-    a = int(action)
-    if not 0 <= a < config_lib.NUM_ACTIONS:
-      raise ValueError(f"action must be in [0, {config_lib.NUM_ACTIONS}), got {action!r}")
+    a = batched_lib.check_action(action, config_lib.NUM_ACTIONS)  # Floats and strings are refused, not cast.
     change = 0  # Change in the number of boxes on targets.
     move = self._moves[a]
     if move:

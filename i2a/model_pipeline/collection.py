@@ -4,6 +4,9 @@ written as shards (paper Sec. 3.2: the models are fitted to trajectories of a pa
 The calling loop of `launch.collect`:
     writer = data.ShardWriter(out, data_header(env_config, policy_name, seed))
     collect(env, policy, writer, num_transitions, shard_size, Progress(num_transitions, writer.num_steps))
+
+SIGINT/SIGTERM during `collect` write the steps collected so far as a last (shorter) shard and return;
+rerunning continues the collection.
 """
 import dataclasses
 import math
@@ -19,6 +22,7 @@ from envs import minipacman
 from i2a import games
 from i2a.model_pipeline import data as model_data
 from i2a.training import environments
+from i2a.training import interrupt
 
 SESSION_SEED_STRIDE = 100_003  # Seed of a (resumed) session: seed + stride * (shards already written).
 
@@ -55,11 +59,14 @@ def _row(timestep: batched.BatchedTimeStep, num_events: int) -> dict:
 
 def collect(env: batched.BatchedEnvironment, policy: Callable[[batched.BatchedTimeStep], np.ndarray],
             writer: model_data.ShardWriter, num_transitions: int, shard_size: int,
-            progress: Optional[Progress] = None, **shard_info) -> int:
+            progress: Optional[Progress] = None, stop: Optional[interrupt.StopRequest] = None,
+            **shard_info) -> int:
   """Plays from `env.reset()` and writes shards of `shard_size` steps until the directory holds at least
   `num_transitions` steps; returns the number of shards written.
 
   Consecutive shards of one call overlap by one step (the last row of one is the first of the next).
+  On SIGINT/SIGTERM (or `stop.request()`), the steps since the last shard are written as a shorter
+  shard and the call returns.
   """
   n = env.num_envs
   if shard_size % n:
@@ -68,19 +75,31 @@ def collect(env: batched.BatchedEnvironment, policy: Callable[[batched.BatchedTi
   written = 0
   if writer.num_steps >= num_transitions:
     return written
-  timestep = env.reset()
-  rows = [_row(timestep, num_events)]
-  while writer.num_steps < num_transitions:
-    action = np.asarray(policy(timestep), np.int32)
-    rows[-1]["action"] = action
-    timestep = env.step(action)
-    rows.append(_row(timestep, num_events))
-    if len(rows) == length + 1:
-      writer.write({key: np.stack([r[key] for r in rows]) for key in rows[0]}, **shard_info)
+  stop = stop or interrupt.StopRequest()
+
+  def write(rows):
+    writer.write({key: np.stack([r[key] for r in rows]) for key in rows[0]}, **shard_info)
+    if progress is not None:
+      progress.update(writer.num_steps)
+
+  with stop:
+    timestep = env.reset()
+    rows = [_row(timestep, num_events)]
+    while writer.num_steps < num_transitions and not stop.requested:
+      action = np.asarray(policy(timestep), np.int32)
+      rows[-1]["action"] = action
+      timestep = env.step(action)
+      rows.append(_row(timestep, num_events))
+      if len(rows) == length + 1:
+        write(rows)
+        written += 1
+        rows = [rows[-1]]
+    if stop.requested and len(rows) >= 2:  # Keep what was played: a shorter last shard.
+      write(rows)
       written += 1
-      rows = [rows[-1]]
-      if progress is not None:
-        progress.update(writer.num_steps)
+    if stop.requested:
+      logging.warning("Stopped by %s: %d complete shards are listed in the manifest; rerun to continue.",
+                      stop.signal_name, writer.num_shards)
   return written
 
 

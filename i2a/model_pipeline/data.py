@@ -18,7 +18,6 @@ Shard arrays, index t = 0..T (dm_env convention: row t holds what arrived with s
   0 for Sokoban). A model-training pair is (frame_t, action_t) -> (frame_t+1, reward_t+1, events_t+1),
   valid only when step t+1 is not FIRST: a LAST -> FIRST step crosses an episode boundary.
 """
-import fcntl
 import json
 import os
 import zipfile
@@ -28,6 +27,8 @@ from typing import Optional, Sequence
 import dm_env
 import numpy as np
 import tensorflow as tf
+
+from i2a.training import rundir
 
 MANIFEST = "manifest.json"
 FORMAT = "i2a-env-model-data"
@@ -96,6 +97,22 @@ def read_shard(directory: str, name: str, manifest: dict) -> dict:
     raise ValueError(f"Cannot read data shard {path}: {error}") from error
   check_shard(arrays, manifest["frame_shape"], manifest["num_events"], f"data shard {path}")
   return arrays
+
+
+def unreadable_shards(directory: str, names: Sequence[str]) -> dict[str, str]:
+  """{name: problem} for the shards among `names` whose file is missing or whose zip directory is
+  damaged or lacks an array (a truncated file, say). Reads only the directories: cheap for any size."""
+  bad = {}
+  for name in names:
+    path = os.path.join(directory, name)
+    try:
+      with zipfile.ZipFile(path) as archive:
+        missing = sorted(set(DTYPES) - {member[:-len(".npy")] for member in archive.namelist()})
+      if missing:
+        bad[name] = f"data shard {path} lacks the arrays {missing}"
+    except (OSError, zipfile.BadZipFile) as error:
+      bad[name] = f"Cannot read data shard {path}: {error}"
+  return bad
 
 
 def valid_pairs(step_type: np.ndarray) -> np.ndarray:
@@ -177,11 +194,16 @@ def split_shards(manifest: dict, eval_fraction: float) -> tuple[list[str], list[
 
 
 def transitions_dataset(directory: str, names: Sequence[str], batch_size: int, seed: Optional[int] = None,
-                        shuffle_buffer: int = 20_000, cycle_length: int = 4) -> tf.data.Dataset:
+                        shuffle_buffer: int = 20_000, cycle_length: int = 4,
+                        errors: Optional[dict] = None) -> tf.data.Dataset:
   """An endless, shuffled stream of batches of valid training pairs from the shards `names`.
 
   Shard order is reshuffled every epoch, `cycle_length` shards are read at once and their pairs mixed
   in a shuffle buffer; batches are prefetched. Deterministic for a given seed.
+
+  A shard that cannot be read contributes no pairs and is recorded in `errors` ({name: problem}); the
+  caller decides whether to stop. (An exception raised inside the pipeline's threads instead left the
+  process hanging at exit in some runs.) Without `errors`, such a shard raises ValueError as before.
 
   Returns:
     A dataset of dicts as `transitions` returns, each with a leading batch axis of `batch_size`.
@@ -197,7 +219,16 @@ def transitions_dataset(directory: str, names: Sequence[str], batch_size: int, s
   shapes = ((None, *frame_shape), (None,), (None, *frame_shape), (None,), (None, num_events))
 
   def load(path):
-    pairs = transitions(read_shard(directory, os.path.basename(path.decode()), manifest))
+    name = os.path.basename(path.decode())
+    try:
+      pairs = transitions(read_shard(directory, name, manifest))
+    except ValueError as error:
+      if errors is None:
+        raise
+      errors[name] = str(error)
+      pairs = dict(frame=np.zeros((0, *frame_shape), np.uint8), action=np.zeros(0, np.int32),
+                   next_frame=np.zeros((0, *frame_shape), np.uint8), reward=np.zeros(0, np.float32),
+                   events=np.zeros((0, num_events), np.float32))
     return tuple(pairs[k] for k in keys)
 
   def shard_pairs(path):
@@ -220,25 +251,23 @@ class ShardWriter:
   Args:
     directory: created if missing.
     header: the manifest's fixed part (every key of IDENTITY_KEYS except format and version, plus
-      anything descriptive such as the palette). An existing directory must agree on IDENTITY_KEYS.
+      anything descriptive such as the palette). An existing directory with shards must agree on
+      IDENTITY_KEYS; one whose manifest lists no shard (a collection that failed before its first
+      shard) is started afresh with this header.
 
   Raises:
-    ValueError: the directory holds other data; RuntimeError: another process is writing to it.
+    ValueError: the directory holds other data; rundir.RunDirectoryError (a RuntimeError): another
+      live process is writing to it.
   """
 
   def __init__(self, directory: str, header: dict):
-    os.makedirs(directory, exist_ok=True)
     self.directory = directory
-    self._lock = open(os.path.join(directory, ".lock"), "w")
-    try:
-      fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as error:
-      self._lock.close()
-      raise RuntimeError(f"Another process is writing to {directory!r} (its .lock is held).") from error
+    self._lock = rundir.DirectoryLock(directory, "data directory").acquire()  # The one lock of runs.
     fresh = dict(header, format=FORMAT, version=VERSION, shards=[], num_steps=0, num_transitions=0)
     try:
-      if os.path.exists(os.path.join(directory, MANIFEST)):
-        self.manifest = read_manifest(directory)
+      existing = read_manifest(directory) if os.path.exists(os.path.join(directory, MANIFEST)) else None
+      if existing is not None and existing["shards"]:  # A manifest without shards holds no data.
+        self.manifest = existing
         for key in IDENTITY_KEYS:
           if json.loads(json.dumps(fresh.get(key))) != self.manifest.get(key):
             raise ValueError(f"{directory!r} holds data with {key}={self.manifest.get(key)!r}, but this "
@@ -256,7 +285,7 @@ class ShardWriter:
 
   def _clean(self) -> list[str]:
     """Deletes temporary files and shards the manifest does not list (left by an interruption)."""
-    listed = {entry["file"] for entry in self.manifest["shards"]} | {MANIFEST, ".lock"}
+    listed = {entry["file"] for entry in self.manifest["shards"]} | {MANIFEST, rundir.LOCK_FILE}
     stray = sorted(n for n in os.listdir(self.directory)
                    if n not in listed and (n.endswith(".tmp") or n.startswith("shard-")))
     for name in stray:
@@ -294,6 +323,4 @@ class ShardWriter:
     return entry
 
   def close(self) -> None:
-    if not self._lock.closed:
-      fcntl.flock(self._lock, fcntl.LOCK_UN)
-      self._lock.close()
+    self._lock.release()

@@ -2,6 +2,11 @@
 export (paper Sec. 3.2: the model is pretrained, then frozen in I2A).
 
     python -m launch.train_env_model --data=<launch.collect output> --logdir=<run>   # Calls this.
+
+The logdir is locked while a run uses it. SIGINT/SIGTERM save a checkpoint and return early (no
+export: rerun to finish). A data shard that cannot be read stops the run with its name, or is skipped
+and counted if asked; the input pipeline never raises inside its threads (that left the process hanging
+at exit in some runs).
 """
 import dataclasses
 import json
@@ -21,12 +26,15 @@ from i2a.model_pipeline import metrics as metrics_lib
 from i2a.model_pipeline import pictures
 from i2a.model_pipeline import training as model_training
 from i2a.training import checkpointing
+from i2a.training import interrupt
+from i2a.training import rundir
 from i2a.training import summaries
 
 
-def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, logdir: str, model_kind: str = "learned",
-        frame_head: str = "palette", predict_reward: bool = True,
-        model: Optional[snt.Module] = None) -> dict:
+def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, logdir: str,
+                    model_kind: str = "learned", frame_head: str = "palette", predict_reward: bool = True,
+                    model: Optional[snt.Module] = None, skip_bad_shards: bool = False,
+                    stop: Optional[interrupt.StopRequest] = None) -> dict:
   """Trains (or resumes training) up to `config.steps` updates, then exports the model.
 
   Args:
@@ -36,13 +44,38 @@ def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, l
     model_kind, frame_head, predict_reward: which model (recorded in the metadata).
     model: a model to train instead of the one `factory.build_env_model` builds for the metadata (tests
       pass tiny ones); it must be of the kind the metadata names.
+    skip_bad_shards: train without shards that cannot be read (each named in a warning, counted in
+      the result as 'bad_shards') instead of stopping at the first.
+    stop: a StopRequest to use instead of catching SIGINT/SIGTERM here.
 
   Returns:
-    The last evaluation's metrics (empty without held-out shards) plus 'step' and 'export'.
+    The last evaluation's metrics (empty without held-out shards) plus 'step', 'export' (None if
+    stopped early), 'copy_baseline', 'bad_shards' and 'stopped_by' (the signal, or None).
+
+  Raises:
+    ValueError: unusable data (a shard that cannot be read, naming it, unless skipped) or a logdir
+      holding another model; rundir.RunDirectoryError: the logdir is in use or not writable.
   """
+  rundir.check_writable(logdir)
+  with rundir.DirectoryLock(logdir, "logdir"):
+    rundir.check_writable(os.path.join(logdir, "checkpoints"))
+    return _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_reward, model,
+                         skip_bad_shards, stop or interrupt.StopRequest())
+
+
+def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_reward, model,
+                  skip_bad_shards, stop) -> dict:
   tf.random.set_seed(config.seed)
   manifest = model_data.read_manifest(data_dir)
   train_names, eval_names = model_data.split_shards(manifest, config.eval_fraction)
+  bad_shards = model_data.unreadable_shards(data_dir, train_names + eval_names)
+  if bad_shards and not skip_bad_shards:
+    raise ValueError(f"{len(bad_shards)} data shard(s) cannot be read: {'; '.join(bad_shards.values())}. "
+                     "Recollect them, or train without them (skip_bad_shards / --skip_bad_shards).")
+  for message in bad_shards.values():
+    logging.warning("Skipping a bad shard: %s", message)
+  train_names = [n for n in train_names if n not in bad_shards]
+  eval_names = [n for n in eval_names if n not in bad_shards]
   metadata = export.model_metadata(model_kind, manifest, frame_head, predict_reward)
   if model is None:
     agent_config = export.agent_config_for(metadata)
@@ -59,13 +92,25 @@ def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, l
     if changed:
       raise ValueError(f"{logdir!r} holds a model with other {changed}; use another --logdir.")
   trainer = model_training.EnvModelTrainer(model, config)
+  stream_errors = {}  # Shards that fail while streaming (damage their zip directory does not show).
   batches = iter(model_data.transitions_dataset(data_dir, train_names, config.batch_size, config.seed,
-                                                    config.shuffle_buffer))
-  trainer.build(next(batches))
+                                                config.shuffle_buffer, errors=stream_errors))
+
+  def next_batch():
+    batch = next(batches)
+    new = {n: m for n, m in stream_errors.items() if n not in bad_shards}
+    if new and not skip_bad_shards:
+      raise ValueError(f"A data shard cannot be read: {'; '.join(new.values())}. Recollect it, or train "
+                       "without it (skip_bad_shards / --skip_bad_shards).")
+    for name, message in new.items():
+      logging.warning("Skipping a bad shard: %s", message)
+      bad_shards[name] = message
+    return batch
+
+  trainer.build(next_batch())
   checkpointer = checkpointing.Checkpointer(ckpt_dir, 3, **trainer.trackables())
-  if checkpointer.restore_latest():
+  if checkpointer.restore_latest(repair=True):
     logging.info("Resumed from %s at step %d.", checkpointer.latest_path, int(trainer.step.numpy()))
-  os.makedirs(ckpt_dir, exist_ok=True)
   export.write_metadata(ckpt_dir, metadata)
   eval_data = None
   if eval_names:
@@ -78,29 +123,36 @@ def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, l
                  json.dumps({k: round(v, 4) for k, v in baseline.items()}))
   step, metrics, image, start = int(trainer.step.numpy()), {}, None, time.monotonic()
   start_step = step
-  while step < config.steps:
-    logs = trainer.update(next(batches))
-    step += 1
-    done = step >= config.steps
-    if step % config.log_every == 0 or done:
-      rate = (step - start_step) / max(time.monotonic() - start, 1e-9)
-      logging.info("step %d/%d | loss %.3f (frame %.3f, reward %.3f) | %.1f steps/s", step, config.steps,
-                   logs["loss"], logs["frame_loss"], logs["reward_loss"], rate)
-      summaries.write_scalars(writer, {f"train/{k}": v for k, v in logs.items()}, step)
-    if eval_data is not None and (step % config.eval_every == 0 or done):
-      metrics, image = metrics_lib.evaluate(model, eval_data, manifest["game"])
-      logging.info("eval at step %d: %s", step, json.dumps({k: round(v, 4) for k, v in metrics.items()}))
-      summaries.write_scalars(writer, {f"eval/{k}": v for k, v in metrics.items()}, step)
-      if image is not None:
-        pictures.image_summary(writer, "eval/imagination", image, step)
-    if step % config.checkpoint_every == 0 or done:
-      checkpointer.save(step)
+  with stop:
+    while step < config.steps and not stop.requested:
+      logs = trainer.update(next_batch())
+      step += 1
+      done = step >= config.steps or stop.requested
+      if step % config.log_every == 0 or done:
+        rate = (step - start_step) / max(time.monotonic() - start, 1e-9)
+        logging.info("step %d/%d | loss %.3f (frame %.3f, reward %.3f) | %.1f steps/s", step, config.steps,
+                     logs["loss"], logs["frame_loss"], logs["reward_loss"], rate)
+        summaries.write_scalars(writer, {f"train/{k}": v for k, v in logs.items()}, step)
+      if eval_data is not None and (step % config.eval_every == 0 or done) and not stop.requested:
+        metrics, image = metrics_lib.evaluate(model, eval_data, manifest["game"])
+        logging.info("eval at step %d: %s", step, json.dumps({k: round(v, 4) for k, v in metrics.items()}))
+        summaries.write_scalars(writer, {f"eval/{k}": v for k, v in metrics.items()}, step)
+        if image is not None:
+          pictures.image_summary(writer, "eval/imagination", image, step)
+      if step % config.checkpoint_every == 0 or done:
+        checkpointer.save(step)
   writer.close()
+  del batches  # Stops the input pipeline's threads before anything else happens.
+  common = dict(step=step, copy_baseline=baseline, bad_shards=len(bad_shards), stopped_by=stop.signal_name)
+  if stop.requested:
+    logging.warning("Stopped by %s at step %d; saved %s. Rerun with the same logdir to finish.",
+                    stop.signal_name, step, checkpointer.latest_path)
+    return dict(metrics, export=None, **common)
   if eval_data is not None and not metrics:  # Resumed a finished run: evaluate what is exported.
     metrics, image = metrics_lib.evaluate(model, eval_data, manifest["game"])
   if eval_data is not None and image is not None:
     pictures.save_png(image, os.path.join(logdir, "imagination.png"))
   export_prefix = export.export_model(model, logdir, dict(
       metadata, steps=step, data=os.path.abspath(data_dir), train_config=dataclasses.asdict(config),
-      eval_metrics=metrics, copy_baseline=baseline))
-  return dict(metrics, step=step, export=export_prefix, copy_baseline=baseline)
+      eval_metrics=metrics, copy_baseline=baseline, bad_shards=sorted(bad_shards)))
+  return dict(metrics, export=export_prefix, **common)

@@ -138,6 +138,7 @@ class Actor:
       timestep = self._env.reset()
       state = self._agent.initial_state(self._env.num_envs).numpy()
       self.act(timestep, state)  # Builds the variables before any weights are copied in.
+      agent_lib.build_rollout_policy(self._agent)  # As the learner does: its weights are published too.
       self.update_weights(force=True)
       output, next_state = self.act(timestep, state)
       self._pending = (timestep, output, state, next_state)

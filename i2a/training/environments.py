@@ -71,6 +71,9 @@ class EnvConfig:
       if self.room_size < 3 or 2 * self.num_boxes + 1 > (self.room_size - 2) ** 2:
         raise ValueError(f"{self.num_boxes} boxes do not fit in a {self.room_size}x{self.room_size} room "
                          "(the outer wall takes one cell on each side).")
+      if self.levels is None:  # Generated levels: refuse a room the generator cannot fill, now.
+        from envs.sokoban import config as sokoban_config  # pylint: disable=g-import-not-at-top
+        sokoban_config.check_generated(self.room_size, self.room_size, self.num_boxes)
     elif self.levels is not None:
       raise ValueError("Level files (levels=...) are for Sokoban only.")
 

@@ -9,6 +9,7 @@ import dataclasses
 import os
 from typing import NamedTuple, Optional
 
+from absl import logging
 import dm_env
 import numpy as np
 import tensorflow as tf
@@ -97,15 +98,28 @@ def resolve_checkpoint(path: str) -> str:
   Raises:
     ValueError: no checkpoint there, with the path named.
   """
+  return checkpoint_candidates(path)[0]
+
+
+def checkpoint_candidates(path: str) -> list[str]:
+  """The checkpoint prefixes `path` names, newest first: every `ckpt-N` of a logdir or checkpoints/
+  directory (whatever its `checkpoint` index says, which may be lost or stale), or the prefix itself.
+
+  Raises:
+    ValueError: no checkpoint there, with the path named.
+  """
   if os.path.isdir(path):
     for directory in (os.path.join(path, "checkpoints"), path):
-      prefix = tf.train.latest_checkpoint(directory) if os.path.isdir(directory) else None
-      if prefix:
-        return prefix
+      found = [prefix for _, prefix in checkpointing.checkpoints_on_disk(directory)]
+      latest = tf.train.latest_checkpoint(directory) if os.path.isdir(directory) else None
+      if latest and latest not in found and os.path.exists(latest + ".index"):
+        found.insert(0, latest)  # A prefix of another name (an exported model, say).
+      if found:
+        return found
     raise ValueError(f"{path!r}: no checkpoint in it or in its checkpoints/ directory; train first.")
   if not os.path.exists(path + ".index"):
     raise ValueError(f"{path!r}: neither a directory nor a checkpoint prefix ({path}.index does not exist).")
-  return path
+  return [path]
 
 
 class RestoredAgent(NamedTuple):
@@ -137,7 +151,8 @@ def restore_agent(agent_config: configs.AgentConfig, path: str, seed: Optional[i
 
   Args:
     agent_config: the agent the checkpoint was trained as.
-    path: a `launch.train` logdir, its checkpoints/ directory, or a checkpoint prefix.
+    path: a `launch.train` logdir, its checkpoints/ directory (the newest readable checkpoint is used;
+      unreadable newer ones are skipped with a warning naming each and why), or a checkpoint prefix.
     seed: seeds the agent's action sampling (None: non-deterministic).
 
   Returns:
@@ -147,11 +162,23 @@ def restore_agent(agent_config: configs.AgentConfig, path: str, seed: Optional[i
     ValueError: no checkpoint at `path`.
     checkpointing.CheckpointError: the checkpoint is unreadable or holds another agent.
   """
-  prefix = resolve_checkpoint(path)
+  candidates = checkpoint_candidates(path)
   agent = factory.build_agent(dataclasses.replace(agent_config, seed=seed))
   build_variables(agent)
   learner_step = tf.Variable(0, dtype=tf.int64)
   num_frames = tf.Variable(0, dtype=tf.int64)
-  # The learner's layout minus its optimizer (`Learner.trackables`): nothing is built for inference.
-  checkpointing.restore_objects(prefix, agent=agent, learner_step=learner_step, num_frames=num_frames)
-  return RestoredAgent(agent, prefix, int(learner_step.numpy()), int(num_frames.numpy()))
+  skipped = []
+  for prefix in candidates:
+    try:
+      # The learner's layout minus its optimizer (`Learner.trackables`): nothing is built for inference.
+      checkpointing.restore_objects(prefix, agent=agent, learner_step=learner_step, num_frames=num_frames)
+    except checkpointing.CheckpointError as error:
+      if error.kind == "mismatch" or len(candidates) == 1:
+        raise
+      logging.warning("Skipping checkpoint %s: %s", prefix, error)
+      skipped.append(str(error))
+      continue
+    if skipped:
+      logging.warning("Restored %s, the newest readable checkpoint of %s.", prefix, path)
+    return RestoredAgent(agent, prefix, int(learner_step.numpy()), int(num_frames.numpy()))
+  raise checkpointing.CheckpointError(f"No readable checkpoint in {path!r}: " + " | ".join(skipped))

@@ -19,6 +19,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a.training import device as device_lib
+from i2a import agent as agent_lib
 from i2a import distillation
 from i2a import frame_stack
 from i2a import optimizers
@@ -83,8 +84,10 @@ class LearnerConfig:
 
 
 def build_agent_variables(agent: snt.RNNCore) -> None:
-  """Creates an I2AAgent's variables by running it once on a black frame (batch 1)."""
+  """Creates an I2AAgent's variables by running it once on a black frame (batch 1), and its rollout
+  policy's (`agent.build_rollout_policy`)."""
   agent(tf.zeros([1, agent.height, agent.width, frame_stack.FRAME_CHANNELS]), agent.initial_state(1))
+  agent_lib.build_rollout_policy(agent)  # Depth-1 rollouts never call it; distillation trains it.
 
 
 _DTYPES = dict(step_type=tf.int32, observation=tf.uint8, reward=tf.float32, discount=tf.float32,

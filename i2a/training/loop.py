@@ -2,9 +2,12 @@
 
     result = train(TrainConfig(agent=AgentConfig(...), env=EnvConfig(...), logdir="runs/x"))
 
-A run in an existing logdir resumes from its newest checkpoint: weights, optimiser state, learner step
-and frame count. The progress line reports frames, frames/s, mean episode return, the Sokoban solve
-rate (fraction of episodes ending with discount 0, paper Fig. 4's metric) and the time left.
+A run in an existing logdir resumes from its newest readable checkpoint: weights, optimiser state,
+learner step and frame count. The logdir is locked while a run uses it (`rundir`), its resolved config
+is stored as `config.json` (`run_config`), a resumed run refuses settings that change the experiment,
+and SIGINT/SIGTERM save a checkpoint before the run returns (`interrupt`). `progress` writes the
+progress line and the TensorBoard scalars. With `deterministic`, acting and learning alternate in one
+thread (`backends/sync.py`) and the same seed gives bit-identical weights.
 """
 import dataclasses
 import json
@@ -15,17 +18,25 @@ from typing import Optional
 from absl import logging
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config  # Op determinism on/off.
 
+from i2a import configs
+from i2a import factory
 from i2a.training import backends
 from i2a.training import checkpointing
-from i2a import configs
 from i2a.training import environments
-from i2a import factory
+from i2a.training import interrupt
 from i2a.training import learner as learner_lib
+from i2a.training import progress
 from i2a.training import queues
+from i2a.training import run_config
+from i2a.training import rundir
 from i2a.training import summaries
 
 BACKENDS = ("local", "ray")
+progress_line = progress.progress_line  # Also public here.
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
   """One training run.
@@ -37,8 +48,14 @@ class TrainConfig:
     batch_size: environment copies per learner batch; a multiple of `envs_per_actor`.
     unroll_length: T; unrolls hold T+1 steps and each brings T * envs_per_actor new frames.
     total_frames: stop once the learner has consumed this many environment frames.
-    seed: seeds the agent, the environments and TensorFlow; None for non-deterministic.
+    seed: seeds the agent, the environments and TensorFlow; None for non-deterministic. With
+      asynchronous actors (the default) the seed fixes every actor's levels and action sampling, but
+      not which weights each unroll is acted with (thread timing), so two runs differ; with
+      `deterministic` the same seed gives bit-identical weights.
+    deterministic: actors act in the learner's thread in a fixed order, and TensorFlow's op
+      determinism is on (slower: acting and learning no longer overlap). Local backend only.
     backend: 'local' (actor threads) or 'ray' (Ray actors); ray_address: a cluster, None for local.
+    ray_connect_timeout_secs: give up connecting to `ray_address` after this long.
     env_model_checkpoint: the pretrained environment model loaded before training ('learned' models).
     queue_size: unrolls buffered between actors and learner; None for 2 * num_actors.
     checkpoint_every_secs, checkpoint_every_frames: save when either is due (None: never on that clock).
@@ -57,8 +74,10 @@ class TrainConfig:
   unroll_length: int = 20
   total_frames: int = 1_000_000
   seed: Optional[int] = 0
+  deterministic: bool = False
   backend: str = "local"
   ray_address: Optional[str] = None
+  ray_connect_timeout_secs: float = 60.0
   env_model_checkpoint: Optional[str] = None
   queue_size: Optional[int] = None
   checkpoint_every_secs: Optional[float] = 600.0
@@ -80,6 +99,15 @@ class TrainConfig:
       raise ValueError(f"Unknown backend {self.backend!r}; expected one of {BACKENDS}.")
     if self.ray_address and self.backend != "ray":
       raise ValueError("ray_address is only used by backend='ray'.")
+    if self.deterministic and (self.seed is None or self.backend != "local"):
+      raise ValueError("deterministic=True needs a seed and backend='local'.")
+    for name in ("checkpoint_every_secs", "checkpoint_every_frames", "max_seconds", "queue_size"):
+      if getattr(self, name) is not None and getattr(self, name) <= 0:
+        raise ValueError(f"TrainConfig.{name} must be > 0 (or None for never/none), got "
+                         f"{getattr(self, name)}.")
+    for name in ("log_every_secs", "ray_connect_timeout_secs"):
+      if getattr(self, name) < 0:
+        raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}.")
     self.env.check_agent(self.agent)
     resolved = self.agent.resolved()
     if self.agent.uses_imagination and resolved.env_model == "learned" and not self.env_model_checkpoint:
@@ -93,9 +121,13 @@ class TrainConfig:
 
 def make_backend(config: TrainConfig, builder: backends.ActorBuilder) -> backends.Backend:
   queue_size = config.queue_size or 2 * config.num_actors
+  if config.deterministic:
+    from i2a.training.backends import sync  # pylint: disable=g-import-not-at-top
+    return sync.SyncBackend(builder, config.num_actors)
   if config.backend == "ray":
     from i2a.training.backends import ray_backend  # pylint: disable=g-import-not-at-top  # Optional extra.
-    return ray_backend.RayBackend(builder, config.num_actors, queue_size, address=config.ray_address)
+    return ray_backend.RayBackend(builder, config.num_actors, queue_size, address=config.ray_address,
+                                  connect_timeout=config.ray_connect_timeout_secs)
   from i2a.training.backends import local  # pylint: disable=g-import-not-at-top
   return local.LocalBackend(builder, config.num_actors, queue_size)
 
@@ -124,94 +156,93 @@ def build_learner(config: TrainConfig) -> tuple[learner_lib.Learner, checkpointi
   return learner, checkpointer
 
 
-class _Window:
-  """Episode and learner statistics since the last progress line."""
+def train(config: TrainConfig, allow_config_change: bool = False,
+          stop: Optional[interrupt.StopRequest] = None) -> dict:
+  """Trains until `config.total_frames` (or a stop request); returns the last window's scalars plus
+  `state_summary` and `stopped_by` (the signal that stopped the run early, or None).
 
-  def __init__(self, frames: int):
-    self.start_time, self.start_frames = time.monotonic(), frames
-    self.returns, self.lengths, self.terminal, self.lags, self.logs = [], [], [], [], {}
+  Args:
+    config: the run.
+    allow_config_change: resume even if the stored config differs in settings that change the
+      experiment (each difference is logged); otherwise such a resume raises ValueError naming them.
+    stop: a StopRequest to use instead of catching SIGINT/SIGTERM here.
 
-  def add(self, parts, logs: dict, learner_step: int) -> None:
-    for part in parts:
-      self.returns.extend(part.episodes.returns)
-      self.lengths.extend(part.episodes.lengths)
-      self.terminal.extend(part.episodes.terminal)
-      self.lags.append(learner_step - part.weights_step)
-    for name, value in logs.items():
-      self.logs.setdefault(name, []).append(float(value))
-
-  def scalars(self, frames: int, game: str) -> dict:
-    elapsed = max(time.monotonic() - self.start_time, 1e-9)
-    out = {name: float(np.mean(values)) for name, values in self.logs.items()
-           if name not in ("learner_step", "num_frames")}
-    out.update(frames_per_second=(frames - self.start_frames) / elapsed, policy_lag=float(np.mean(self.lags)))
-    if self.returns:
-      out.update(episode_return=float(np.mean(self.returns)), episode_length=float(np.mean(self.lengths)),
-                 episodes=float(len(self.returns)))
-      if game == "sokoban":  # A level is solved when its episode ends with discount 0 (spec 4.1).
-        out["solve_rate"] = float(np.mean(self.terminal))
-    return out
-
-
-def progress_line(scalars: dict, frames: int, total: int, game: str) -> str:
-  fps = scalars["frames_per_second"]
-  eta = max(total - frames, 0) / fps if fps > 0 else float("inf")
-  ret = f"{scalars['episode_return']:.2f}" if "episode_return" in scalars else "n/a"
-  line = f"frames {frames:,}/{total:,} | {fps:,.0f} frames/s | return {ret}"
-  if game == "sokoban":
-    line += f" | solved {scalars['solve_rate']:.1%}" if "solve_rate" in scalars else " | solved n/a"
-  eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if np.isfinite(eta) else "?"
-  return line + f" | lag {scalars['policy_lag']:.1f} | ETA {eta_text}"
+  Raises:
+    rundir.RunDirectoryError: the logdir is in use by another run, or not writable.
+    checkpointing.CheckpointError: checkpoints exist but none is readable, or they hold another agent.
+    ValueError: a resume with a different config (see `run_config`).
+  """
+  rundir.check_writable(config.logdir)
+  with rundir.DirectoryLock(config.logdir, "logdir"):
+    rundir.check_writable(os.path.join(config.logdir, "checkpoints"))
+    determinism_was_on = tf_config.is_op_determinism_enabled()
+    if config.deterministic:
+      tf_config.enable_op_determinism()
+    try:
+      return _train_locked(config, allow_config_change, stop or interrupt.StopRequest())
+    finally:
+      if config.deterministic and not determinism_was_on:
+        tf_config.disable_op_determinism()
 
 
-def train(config: TrainConfig) -> dict:
-  """Trains until `config.total_frames`; returns the last window's scalars plus `state_summary`."""
+def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrupt.StopRequest) -> dict:
+  stored = run_config.load(config.logdir)
+  changed = []
+  if checkpointing.checkpoints_on_disk(os.path.join(config.logdir, "checkpoints")):
+    changed = run_config.check_resume(stored, config, allow_config_change)  # Before any heavy work.
   if config.seed is not None:
     tf.random.set_seed(config.seed)
-  os.makedirs(config.logdir, exist_ok=True)
   learner, checkpointer = build_learner(config)
-  if checkpointer.restore_latest():
+  if checkpointer.restore_latest(repair=True):
     summary = state_summary(learner)
-    logging.info("Resumed from %s: %s", config.logdir, summary)
+    logging.info("Resumed from %s: %s", checkpointer.latest_path, summary)
+    skipped = [path for path, _ in checkpointer.skipped]
     with open(os.path.join(config.logdir, "resumes.jsonl"), "a") as f:
-      f.write(json.dumps(summary) + "\n")
-  builder = backends.ActorBuilder(config.agent, config.env, config.envs_per_actor, config.unroll_length,
-                                  config.seed)
-  writer = tf.summary.create_file_writer(config.logdir)
+      f.write(json.dumps(dict(summary, config_changes=changed, skipped_checkpoints=skipped)) + "\n")
+  run_config.save(config, config.logdir)
   frames = int(learner.num_frames.numpy())
-  window, scalars = _Window(frames), {}
+  # The frame count resumed from numbers the session: new environment seeds after every resume.
+  builder = backends.ActorBuilder(config.agent, config.env, config.envs_per_actor, config.unroll_length,
+                                  config.seed, session=frames)
+  writer = tf.summary.create_file_writer(config.logdir)
+  window, scalars = progress.Window(frames), {}
   last_save_time, last_save_frames = time.monotonic(), frames
   backend = make_backend(config, builder)
   deadline = time.monotonic() + (config.max_seconds if config.max_seconds is not None else float("inf"))
   try:
-    backend.publish(learner.get_weights(), int(learner.learner_step.numpy()))
-    backend.start()
-    batcher = queues.Batcher(backend.unroll_queue, config.batch_size)
-    done = frames >= config.total_frames
-    while not done:
-      trajectory, parts = batcher.next_batch(timeout=600)
-      step_before = int(learner.learner_step.numpy())
-      logs = learner.step(trajectory)
-      frames, step = int(logs["num_frames"]), int(logs["learner_step"])
-      if step % config.publish_every == 0:
-        backend.publish(learner.get_weights(), step)
-      window.add(parts, logs, step_before)
-      done = frames >= config.total_frames or time.monotonic() >= deadline
-      if done or time.monotonic() - window.start_time >= config.log_every_secs:
-        scalars = window.scalars(frames, config.env.game)
-        scalars["actor_restarts"] = float(backend.actor_restarts)
-        logging.info(progress_line(scalars, frames, config.total_frames, config.env.game))
-        summaries.write_scalars(writer, scalars, frames)
-        window = _Window(frames)
-      now = time.monotonic()
-      due_time = (config.checkpoint_every_secs is not None
-                  and now - last_save_time >= config.checkpoint_every_secs)
-      due_frames = (config.checkpoint_every_frames is not None
-                    and frames - last_save_frames >= config.checkpoint_every_frames)
-      if done or due_time or due_frames:
-        checkpointer.save(step)
-        last_save_time, last_save_frames = now, frames
+    with stop:
+      backend.publish(learner.get_weights(), int(learner.learner_step.numpy()))
+      backend.start()
+      batcher = queues.Batcher(backend.unroll_queue, config.batch_size)
+      done = frames >= config.total_frames
+      while not done:
+        trajectory, parts = batcher.next_batch(timeout=600)
+        step_before = int(learner.learner_step.numpy())
+        logs = learner.step(trajectory)
+        frames, step = int(logs["num_frames"]), int(logs["learner_step"])
+        if step % config.publish_every == 0:
+          backend.publish(learner.get_weights(), step)
+        window.add(parts, logs, step_before)
+        done = frames >= config.total_frames or time.monotonic() >= deadline or stop.requested
+        if done or time.monotonic() - window.start_time >= config.log_every_secs:
+          scalars = window.scalars(frames, config.env.game)
+          scalars["actor_restarts"] = float(backend.actor_restarts)
+          logging.info(progress_line(scalars, frames, config.total_frames, config.env.game))
+          summaries.write_scalars(writer, scalars, frames)
+          window = progress.Window(frames)
+        now = time.monotonic()
+        due_time = (config.checkpoint_every_secs is not None
+                    and now - last_save_time >= config.checkpoint_every_secs)
+        due_frames = (config.checkpoint_every_frames is not None
+                      and frames - last_save_frames >= config.checkpoint_every_frames)
+        if done or due_time or due_frames:
+          checkpointer.save(step)
+          last_save_time, last_save_frames = now, frames
+      if stop.requested:
+        logging.warning("Stopped by %s at %d frames; saved %s. Rerun with the same logdir to resume.",
+                        stop.signal_name, frames, checkpointer.latest_path)
   finally:
     backend.stop()
     writer.close()
-  return dict(scalars, **state_summary(learner), actor_restarts=backend.actor_restarts)
+  return dict(scalars, **state_summary(learner), actor_restarts=backend.actor_restarts,
+              stopped_by=stop.signal_name)

@@ -30,21 +30,34 @@ class ActorBuilder:
     env: the environment's config.
     envs_per_actor: N, environment copies stepped together by one actor.
     unroll_length: T.
-    seed: base seed; actor i seeds its environments from `seed + 1000 * (i + 1)` and its sampling
-      from `seed + i + 1` (None: unseeded).
+    seed: base seed; in session 0 actor i seeds its environments from `seed + 1000 * (i + 1)` and its
+      sampling from `seed + i + 1` (None: unseeded).
+    session: which start of the run this is, as a number the checkpoint keeps (the training loop
+      passes the frame count it resumed from; 0 for a fresh run). A resumed session's seeds are drawn
+      from `np.random.SeedSequence([seed, i, session])`, so a resume continues with new levels and
+      ghosts instead of replaying the first session's, and resuming the same checkpoint twice
+      replays the same ones.
   """
   agent: configs.AgentConfig
   env: environments.EnvConfig
   envs_per_actor: int
   unroll_length: int
   seed: Optional[int] = None
+  session: int = 0
+
+  def seeds(self, actor_id: int) -> tuple[Optional[int], Optional[int]]:
+    """(environment seed, sampling seed) of actor `actor_id` in this session."""
+    if self.seed is None:
+      return None, None
+    if self.session == 0:
+      return self.seed + 1000 * (actor_id + 1), self.seed + actor_id + 1
+    env_seed, agent_seed = np.random.SeedSequence([self.seed, actor_id, self.session]).generate_state(2)
+    return int(env_seed) >> 1, int(agent_seed) >> 1  # 31-bit: every seed argument takes them.
 
   def __call__(self, actor_id: int, source: Optional[actor_lib.VariableSource]) -> actor_lib.Actor:
-    seeded = self.seed is not None
-    agent_config = dataclasses.replace(self.agent, seed=self.seed + actor_id + 1 if seeded else None)
-    agent = factory.build_agent(agent_config)
-    env = environments.build_env(self.env, self.envs_per_actor,
-                                seed=self.seed + 1000 * (actor_id + 1) if seeded else None)
+    env_seed, agent_seed = self.seeds(actor_id)
+    agent = factory.build_agent(dataclasses.replace(self.agent, seed=agent_seed))
+    env = environments.build_env(self.env, self.envs_per_actor, seed=env_seed)
     return actor_lib.Actor(agent, env, self.unroll_length, source, actor_id=actor_id)
 
 

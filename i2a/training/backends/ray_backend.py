@@ -9,7 +9,9 @@ actor of the same id; the learner keeps going on the other actors' unrolls meanw
 on Ray's own `max_restarts`: with Ray 2.60, calls submitted while an actor was restarting hung.)
 """
 import os
+import socket
 import threading
+import time
 from typing import Optional, Sequence
 
 from absl import logging
@@ -63,37 +65,80 @@ class _RemoteActor:
     return os.getpid()
 
 
-def init_ray(address: Optional[str], num_cpus: Optional[int] = None) -> None:
-  """Connects to the cluster at `address`, or starts a local one, unless Ray is already initialised."""
+def wait_reachable(address: str, timeout: float) -> None:
+  """Waits until a TCP connection to `address` ('host:port', 'ray://host:port') succeeds.
+
+  Ray's own client retries an unreachable address for minutes; this bounds the wait.
+
+  Raises:
+    ConnectionError: naming the address, after `timeout` seconds.
+  """
+  host_port = address.split("://", 1)[-1]
+  host, _, port = host_port.rpartition(":")
+  if not host or not port.isdigit():
+    return  # 'auto' or another form Ray resolves itself (quickly: from a local file).
+  deadline, error = time.monotonic() + timeout, None
+  while True:
+    try:
+      with socket.create_connection((host, int(port)), timeout=max(min(5.0, timeout), 0.1)):
+        return
+    except OSError as e:
+      error = e
+    if time.monotonic() >= deadline:
+      raise ConnectionError(f"Cannot reach the Ray cluster at {address!r} within {timeout:g} s ({error}); "
+                            "check --ray_address (the head's host:port) or that the cluster is up.")
+    time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))
+
+
+def init_ray(address: Optional[str], num_cpus: Optional[int] = None, connect_timeout: float = 60.0) -> bool:
+  """Connects to the cluster at `address`, or starts a local one, unless Ray is already initialised.
+
+  Returns:
+    True if this call initialised Ray (the caller then shuts it down).
+
+  Raises:
+    ConnectionError: `address` is not reachable within `connect_timeout` seconds.
+  """
   if ray is None:
     raise ImportError('The Ray backend needs Ray: pip install "ray[default]".')
   if ray.is_initialized():
-    return
+    return False
   env_vars = {"TF_CPP_MIN_LOG_LEVEL": "2"}
   if address:  # The cluster's nodes must have this package installed (pip install -e .).
+    wait_reachable(address, connect_timeout)
     ray.init(address=address, runtime_env={"env_vars": env_vars}, log_to_driver=False)
   else:
     env_vars["PYTHONPATH"] = os.pathsep.join(p for p in (_REPO_ROOT, os.environ.get("PYTHONPATH")) if p)
     ray.init(num_cpus=num_cpus or os.cpu_count(), runtime_env={"env_vars": env_vars},
              include_dashboard=False, log_to_driver=False)
+  return True
 
 
 class RayBackend(backends.Backend):
-  """`num_actors` Ray actors, each using `cpus_per_actor` CPUs and as many TensorFlow threads."""
+  """`num_actors` Ray actors, each using `cpus_per_actor` CPUs and as many TensorFlow threads.
+
+  If it initialised Ray, `stop` shuts Ray down (also when the constructor fails), so no actor or local
+  cluster outlives the run.
+  """
 
   def __init__(self, builder: backends.ActorBuilder, num_actors: int, queue_size: int,
-               address: Optional[str] = None, cpus_per_actor: float = 1):
+               address: Optional[str] = None, cpus_per_actor: float = 1, connect_timeout: float = 60.0):
     super().__init__(queue_size)
     if num_actors < 1:
       raise ValueError(f"RayBackend: num_actors must be >= 1, got {num_actors}.")
-    init_ray(address, num_cpus=None if address else max(os.cpu_count() or 1, num_actors))
-    self._remote_cls = ray.remote(max_restarts=0)(_RemoteActor).options(num_cpus=cpus_per_actor)
-    self._builder, self._threads = builder, max(1, int(cpus_per_actor))
-    self.actors = [self._new_actor(i) for i in range(num_actors)]
+    self.actors, self._thread = [], None
+    self._owns_ray = init_ray(address, num_cpus=None if address else max(os.cpu_count() or 1, num_actors),
+                              connect_timeout=connect_timeout)
+    try:
+      self._remote_cls = ray.remote(max_restarts=0)(_RemoteActor).options(num_cpus=cpus_per_actor)
+      self._builder, self._threads = builder, max(1, int(cpus_per_actor))
+      self.actors = [self._new_actor(i) for i in range(num_actors)]
+    except BaseException:
+      self.stop()
+      raise
     self._weights_ref, self._step = None, -1
     self._lock = threading.Lock()
     self._stop = threading.Event()
-    self._thread: Optional[threading.Thread] = None
 
   def _new_actor(self, actor_id: int):
     return self._remote_cls.remote(self._builder, actor_id, self._threads)
@@ -146,10 +191,15 @@ class RayBackend(backends.Backend):
     self._thread.start()
 
   def stop(self) -> None:
-    self._stop.set()
+    if hasattr(self, "_stop"):
+      self._stop.set()
     self.unroll_queue.close()
     if self._thread is not None:
       self._thread.join(timeout=30)
-    for handle in self.actors:
-      ray.kill(handle, no_restart=True)
-    self.actors = []
+    try:
+      for handle in self.actors:
+        ray.kill(handle, no_restart=True)
+    finally:
+      self.actors = []
+      if self._owns_ray and ray.is_initialized():
+        ray.shutdown()

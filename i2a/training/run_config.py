@@ -1,0 +1,132 @@
+"""The resolved config of a training run, stored in its logdir as `config.json`.
+
+`train` writes it when a run starts, so that evaluation, data collection and pictures of imagination
+rebuild the very agent that was trained (`load`), and so that a resumed run can refuse settings that
+would silently change the experiment (`differences`): a restored optimiser, for instance, keeps its
+old learning rate whatever a new flag says.
+
+Settings that may change on resume (how long, how often, on how many actors, where) are
+`MAY_CHANGE_ON_RESUME`; any other difference is refused unless the caller allows it.
+"""
+import dataclasses
+import json
+import os
+import types
+import typing
+from typing import Any, Optional
+
+from absl import logging
+
+CONFIG_FILE = "config.json"
+# Dotted field names of TrainConfig that do not change what is being learned.
+MAY_CHANGE_ON_RESUME = (
+    "total_frames", "max_seconds", "log_every_secs", "checkpoint_every_secs", "checkpoint_every_frames",
+    "max_checkpoints", "num_actors", "queue_size", "backend", "ray_address", "ray_connect_timeout_secs",
+    "logdir", "deterministic", "learner.device", "learner.jit_compile")
+
+
+class ConfigChangeError(ValueError):
+  """A resumed run's config differs from the stored one in settings that change the experiment."""
+
+
+def to_dict(config) -> dict:
+  """A dataclass (recursively) as JSON-able Python: tuples become lists."""
+  return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def from_dict(cls, values: dict, where: str = "config"):
+  """Rebuilds dataclass `cls` from `to_dict` output; nested dataclasses and tuples are restored.
+
+  Fields missing from `values` take their defaults; unknown ones are ignored with a warning.
+  """
+  hints = typing.get_type_hints(cls)
+  names = {f.name for f in dataclasses.fields(cls)}
+  unknown = sorted(set(values) - names)
+  if unknown:
+    logging.warning("%s: ignoring fields this version does not know: %s", where, unknown)
+  kwargs = {}
+  for name in names & set(values):
+    kwargs[name] = _convert(hints[name], values[name], f"{where}.{name}")
+  return cls(**kwargs)
+
+
+def _convert(hint, value, where: str) -> Any:
+  if value is None:
+    return None
+  is_union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+  options = [a for a in typing.get_args(hint) if a is not type(None)] if is_union else [hint]
+  for option in options:
+    if dataclasses.is_dataclass(option) and isinstance(value, dict):
+      return from_dict(option, value, where)
+  if isinstance(value, list):
+    return tuple(value)
+  return value
+
+
+def path(logdir: str) -> str:
+  return os.path.join(logdir, CONFIG_FILE)
+
+
+def save(config, logdir: str) -> None:
+  """Writes `config` (a TrainConfig) as `<logdir>/config.json`, atomically."""
+  from i2a.model_pipeline import data  # pylint: disable=g-import-not-at-top  # atomic_write.
+  data.atomic_write(path(logdir), (json.dumps(to_dict(config), indent=1, sort_keys=True) + "\n").encode())
+
+
+def load(logdir: str, cls=None):
+  """The TrainConfig stored in `logdir`, or None if it has none.
+
+  Raises:
+    ValueError: the file exists but cannot be read (naming it).
+  """
+  if cls is None:
+    from i2a.training import loop  # pylint: disable=g-import-not-at-top  # loop imports this module.
+    cls = loop.TrainConfig
+  file = path(logdir)
+  if not os.path.exists(file):
+    return None
+  try:
+    with open(file) as f:
+      return from_dict(cls, json.load(f), where=file)
+  except (OSError, ValueError, TypeError) as error:
+    raise ValueError(f"Cannot read the stored run config {file}: {error}") from error
+
+
+def _flatten(values: dict, prefix: str = "") -> dict:
+  out = {}
+  for key, value in values.items():
+    if isinstance(value, dict):
+      out.update(_flatten(value, f"{prefix}{key}."))
+    else:
+      out[f"{prefix}{key}"] = value
+  return out
+
+
+def differences(stored, new, ignore: tuple = MAY_CHANGE_ON_RESUME) -> list[str]:
+  """'field: stored -> new' for every field that differs, except those in `ignore`."""
+  old, now = _flatten(to_dict(stored)), _flatten(to_dict(new))
+  return [f"{key}: {old.get(key)!r} -> {now.get(key)!r}" for key in sorted(set(old) | set(now))
+          if key not in ignore and old.get(key) != now.get(key)]
+
+
+def check_resume(stored: Optional[Any], new, allow_changes: bool = False) -> list[str]:
+  """Compares a resumed run's config with the stored one.
+
+  Returns:
+    The differences that alter the experiment (logged as warnings when `allow_changes`).
+
+  Raises:
+    ConfigChangeError (a ValueError): naming each difference, unless `allow_changes` (or nothing is
+      stored).
+  """
+  if stored is None:
+    return []
+  changed = differences(stored, new)
+  if changed and not allow_changes:
+    raise ConfigChangeError(
+        f"This logdir holds a run with another config ({'; '.join(changed)}); resume it with the stored "
+        "settings, use another logdir, or allow the change (--allow_config_change; only "
+        f"{', '.join(MAY_CHANGE_ON_RESUME)} may change freely).")
+  for change in changed:
+    logging.warning("Resuming with a changed setting (allowed): %s", change)
+  return changed
