@@ -107,6 +107,10 @@ class Actor:
     """One batched policy step: AgentOutput of NumPy arrays ([N], [N, A], [N]) and the next state."""
     return self._policy(timestep, state)
 
+  def close(self) -> None:
+    """Closes the environment (and so its level supply's worker processes)."""
+    self._env.close()
+
   def update_weights(self, force: bool = False) -> None:
     """Copies the source's newest weights into the agent if they are newer than the ones it has."""
     latest = -1 if self._source is None else self._source.latest_step()

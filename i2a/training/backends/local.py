@@ -48,6 +48,7 @@ class LocalBackend(backends.Backend):
     self._weights.publish(weights, step)
 
   def _run(self, actor_id: int) -> None:
+    actor = None
     try:
       actor = self._builder(actor_id, self._weights)
       while not self.unroll_queue.closed:
@@ -56,6 +57,9 @@ class LocalBackend(backends.Backend):
     except Exception as e:  # pylint: disable=broad-except  # Reported to the learner through the queue.
       logging.exception("Actor %d failed.", actor_id)
       self.unroll_queue.fail(e)
+    finally:
+      if actor is not None:
+        actor.close()  # Stops the environment's level-supply workers with the thread, not at exit.
 
   def start(self) -> None:
     if self._threads:
