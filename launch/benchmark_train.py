@@ -21,6 +21,7 @@ import tensorflow as tf
 from i2a import checkpointing
 from i2a import configs
 from i2a import env_factory
+from i2a import env_model_training
 from i2a import factory
 from i2a import learner as learner_lib
 from i2a import profiling
@@ -80,6 +81,19 @@ def learner_alone(config: configs.AgentConfig, batch: int, unroll: int, steps: i
   return fps, profiling.count_flops(step_fn, *specs)
 
 
+def random_model_metadata(config: configs.AgentConfig) -> dict:
+  """The `env_model.json` that `launch.train_env_model` would write for `config`'s learned model, so
+  `training.train` accepts the randomly initialised model saved for speed measurements."""
+  config = config.resolved()
+  spec = config.game_spec()
+  sokoban = config.game == "sokoban"
+  return dict(game=config.game, task=config.task, model_kind=config.env_model, frame_head=config.frame_head,
+              frame_shape=[spec.height, spec.width, 3], num_actions=spec.num_actions,
+              palette=spec.palette.tolist(), predict_reward=config.predict_reward,
+              room_size=config.room_size if sokoban else None,
+              pixels_per_cell=config.pixels_per_cell if sokoban else None)
+
+
 def full_training(config: configs.AgentConfig, env: env_factory.EnvConfig, seconds: float) -> float:
   """Learner-consumed frames/s of local training, measured after the first (tracing) window."""
   with tempfile.TemporaryDirectory() as logdir:
@@ -88,6 +102,7 @@ def full_training(config: configs.AgentConfig, env: env_factory.EnvConfig, secon
       agent = factory.build_agent(config)
       agent(tf.zeros([1, agent.height, agent.width, 3]), agent.initial_state(1))
       checkpoint = checkpointing.save_env_model(agent.env_model, os.path.join(logdir, "env_model"))
+      env_model_training.write_metadata(logdir, random_model_metadata(config))
     train_config = training.TrainConfig(
         agent=config, env=env, logdir=os.path.join(logdir, "run"), num_actors=_NUM_ACTORS.value,
         envs_per_actor=_ENVS_PER_ACTOR.value, batch_size=_BATCH.value, unroll_length=_UNROLL.value,
