@@ -66,4 +66,5 @@ def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = No
                                   env_model or build_env_model(config, spec), rollout_policy, feature,
                                   lstm_size=config.lstm_size)
   return agent_lib.I2AAgent(spec.num_actions, model_free_path, imag, spec.height, spec.width,
-                            config.stack_size, hidden_size=config.hidden_size, seed=config.seed)
+                            config.stack_size, hidden_size=config.hidden_size, seed=config.seed,
+                            precision=config.precision)
