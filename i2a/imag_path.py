@@ -12,6 +12,7 @@ import tensorflow as tf
 from i2a import frame_processing
 from i2a import frame_stack as frame_stack_lib
 from i2a import imagination as imagination_lib
+from i2a import layers
 
 
 @snt.allow_empty_variables
@@ -70,7 +71,7 @@ class ImagPath(snt.Module):
     self.rollout_policy = rollout_policy
     self.single_imag_feature = single_imag_feature
     self.lstm_size = lstm_size
-    self._lstm = snt.LSTM(lstm_size, name="rollout_encoder_lstm")  # One LSTM for all rollouts (spec 1.2).
+    self._lstm = layers.LSTM(lstm_size, name="rollout_encoder_lstm")  # One LSTM for all rollouts (spec 1.2).
 
   def _tile_by_actions(self, tensor: tf.Tensor) -> tf.Tensor:
     """[B, ...] -> [B, num_actions, ...] (the talk's helper; Sonnet 1's TileByDim)."""
@@ -112,17 +113,24 @@ class ImagPath(snt.Module):
         actions=tf.stack(actions, axis=2))
 
   def encode(self, imagination: imagination_lib.Imagination, dtype: tf.DType = tf.float32) -> tf.Tensor:
-    """Imagination -> float32 [B, num_actions * lstm_size]; the per-step CNN computes in `dtype`, the
-    LSTM in float32."""
+    """Imagination -> float32 [B, num_actions * lstm_size].
+
+    The per-step CNN and the LSTM's input projection compute in `dtype`, each as one batch over every
+    imagined step; the LSTM recurrence and its state stay float32 (i2a/layers.py).
+    """
     batch_size = tf.shape(imagination.frames)[0]
     imag_feature = snt.BatchApply(self.single_imag_feature, num_dims=3)  # Every [B, A, D] step at once.
     features = imag_feature(tf.cast(imagination.frames, dtype), imagination.rewards,
                             imagination.actions)  # float32 [B, A, D, F]
+    if hasattr(self._lstm, "input_gates"):  # layers.LSTM: one input projection for every step.
+      inputs = snt.BatchApply(self._lstm.input_gates, num_dims=3)(tf.cast(features, dtype))  # [B, A, D, 4L]
+      lstm = snt.BatchApply(self._lstm.step_from_gates)
+    else:  # Any other RNNCore put in its place.
+      inputs, lstm = features, snt.BatchApply(self._lstm)
 
     # Encode in reverse order, last imagined step first: mimics Bellman backups (paper Sec. 3.2, fn. 1).
-    lstm = snt.BatchApply(self._lstm)
     lstm_state = tf.nest.map_structure(self._tile_by_actions, self._lstm.initial_state(batch_size))
     for depth in reversed(range(self.rollout_depth)):
-      lstm_output, lstm_state = lstm(features[:, :, depth], lstm_state)
+      lstm_output, lstm_state = lstm(inputs[:, :, depth], lstm_state)
     # Aggregator: plain concatenation of the per-action codes (paper Sec. 3).
     return tf.reshape(lstm_output, tf.stack([batch_size, self.num_actions * self.lstm_size]))

@@ -21,6 +21,7 @@ from i2a import checkpointing
 from i2a import configs
 from i2a import env_factory
 from i2a import factory
+from i2a import imagination
 from i2a import learner as learner_lib
 from i2a import queues
 
@@ -49,6 +50,7 @@ class TrainConfig:
     log_every_secs: progress line and summary period.
     publish_every: learner steps between weight publications to the actors.
     max_seconds: also stop (with a checkpoint) after this many seconds of training; None for no limit.
+    actor_jit_compile: actors compile their policy step with XLA.
   """
   agent: configs.AgentConfig = configs.AgentConfig(game="sokoban", variant="standard")
   env: env_factory.EnvConfig = env_factory.EnvConfig()
@@ -70,6 +72,7 @@ class TrainConfig:
   log_every_secs: float = 10.0
   publish_every: int = 1
   max_seconds: Optional[float] = None
+  actor_jit_compile: bool = False
 
   def __post_init__(self):
     for name in ("num_actors", "envs_per_actor", "batch_size", "unroll_length", "total_frames",
@@ -188,7 +191,13 @@ def train(config: TrainConfig) -> dict:
     with open(os.path.join(config.logdir, "resumes.jsonl"), "a") as f:
       f.write(json.dumps(summary) + "\n")
   builder = backends.ActorBuilder(config.agent, config.env, config.envs_per_actor, config.unroll_length,
-                                  config.seed)
+                                  config.seed, ship_imagination=config.learner.reuse_imagination,
+                                  jit_compile=config.actor_jit_compile)
+  shipped = imagination.batch_bytes(learner.agent, config.batch_size, config.unroll_length)
+  if shipped and config.learner.reuse_imagination:
+    queued = (config.queue_size or 2 * config.num_actors) * shipped * config.envs_per_actor // config.batch_size
+    logging.info("Imagination reused: %.1f MB per learner batch, at most %.1f MB queued.", shipped / 2**20,
+                 queued / 2**20)
   writer = tf.summary.create_file_writer(config.logdir)
   frames = int(learner.num_frames.numpy())
   window, scalars = _Window(frames), {}

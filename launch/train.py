@@ -45,6 +45,8 @@ _STACK_SIZE = flags.DEFINE_integer("stack_size", 1, "Frames in the agent state."
 _TORSO = flags.DEFINE_string("torso", "16:3:1,16:3:2", "Conv torso 'channels:kernel:stride,...' (SAME "
                              "padding; default: the talk's), or 'paper' for the paper's per-game torso.")
 _HIDDEN = flags.DEFINE_integer("hidden_size", 128, "Policy FC width; 0 for the paper's (512/256).")
+_PRECISION = flags.DEFINE_enum("precision", "bfloat16", list(configs.PRECISIONS),
+                               "Compute dtype of the networks (variables, heads and losses stay float32).")
 # Learner.
 _LR = flags.DEFINE_float("learning_rate", 1e-3, "RMSprop learning rate.")
 _ENTROPY = flags.DEFINE_float("entropy_cost", 0.01, "Entropy bonus weight (spec 3: 0.01).")
@@ -53,6 +55,8 @@ _DISTIL = flags.DEFINE_float("distillation_cost", 1.0, "lambda_dist (paper Sec. 
 _DISCOUNT = flags.DEFINE_float("discount", 0.99, "gamma.")
 _CLIP = flags.DEFINE_float("max_grad_norm", 40.0, "Global gradient-norm clip; 0 for none.")
 _REWARD_CLIP = flags.DEFINE_enum("reward_clipping", "none", ["none", "abs_one", "soft_asymmetric"], "")
+_REUSE = flags.DEFINE_boolean("reuse_imagination", True, "The learner re-encodes the actors' imagined "
+                              "rollouts instead of running the environment model again.")
 # System.
 _NUM_ACTORS = flags.DEFINE_integer("num_actors", 2, "Actors.")
 _ENVS_PER_ACTOR = flags.DEFINE_integer("envs_per_actor", 8, "Environment copies per actor (one batch).")
@@ -66,10 +70,11 @@ _RAY_ADDRESS = flags.DEFINE_string("ray_address", None, "Ray cluster address; de
 _CKPT_SECS = flags.DEFINE_float("checkpoint_every_secs", 300.0, "Checkpoint period in seconds; 0: none.")
 _CKPT_FRAMES = flags.DEFINE_integer("checkpoint_every_frames", 0, "Checkpoint period in frames; 0: none.")
 _LOG_SECS = flags.DEFINE_float("log_every_secs", 10.0, "Progress line period in seconds.")
+_ACTOR_JIT = flags.DEFINE_boolean("actor_jit", False, "Compile the actors' policy step with XLA.")
 
 _SOKOBAN_ONLY = ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels", "predict_reward")
 _IMAGINATION_ONLY = ("env_model", "env_model_checkpoint", "rollout_policy", "rollout_depth",
-                     "distillation_cost")
+                     "distillation_cost", "reuse_imagination")
 
 
 def parse_torso(text: str) -> frame_processing.TorsoConfig | None:
@@ -108,20 +113,22 @@ def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> training.TrainConfi
       game=game, task=fv.task, variant=variant, imag_path=fv.imag_path, env_model=fv.env_model,
       rollout_policy=fv.rollout_policy, rollout_depth=fv.rollout_depth, stack_size=fv.stack_size,
       predict_reward=fv.predict_reward, room_size=fv.room_size, pixels_per_cell=fv.pixels_per_cell,
-      torso=parse_torso(fv.torso), hidden_size=fv.hidden_size or None)
+      torso=parse_torso(fv.torso), hidden_size=fv.hidden_size or None, precision=fv.precision)
   env = env_factory.EnvConfig(game=game, task=fv.task, room_size=fv.room_size, num_boxes=fv.num_boxes,
                               pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels)
   learner = learner_lib.LearnerConfig(
       learning_rate=fv.learning_rate, entropy_cost=fv.entropy_cost, baseline_cost=fv.baseline_cost,
       distillation_cost=fv.distillation_cost, discount=fv.discount,
-      max_grad_norm=fv.max_grad_norm or None, reward_clipping=fv.reward_clipping)
+      max_grad_norm=fv.max_grad_norm or None, reward_clipping=fv.reward_clipping,
+      reuse_imagination=fv.reuse_imagination)
   return training.TrainConfig(
       agent=agent, env=env, learner=learner, logdir=fv.logdir, num_actors=fv.num_actors,
       envs_per_actor=fv.envs_per_actor, batch_size=fv.batch_size, unroll_length=fv.unroll_length,
       total_frames=fv.total_frames, seed=None if fv.seed < 0 else fv.seed, backend=fv.backend,
       ray_address=fv.ray_address, env_model_checkpoint=fv.env_model_checkpoint,
       checkpoint_every_secs=fv.checkpoint_every_secs or None,
-      checkpoint_every_frames=fv.checkpoint_every_frames or None, log_every_secs=fv.log_every_secs)
+      checkpoint_every_frames=fv.checkpoint_every_frames or None, log_every_secs=fv.log_every_secs,
+      actor_jit_compile=fv.actor_jit)
 
 
 def check_paths(config: training.TrainConfig) -> None:

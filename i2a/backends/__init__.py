@@ -32,12 +32,16 @@ class ActorBuilder:
     unroll_length: T.
     seed: base seed; actor i seeds its environments from `seed + 1000 * (i + 1)` and its sampling
       from `seed + i + 1` (None: unseeded).
+    ship_imagination: actors send their imagined rollouts for the learner to reuse (i2a/imagination.py).
+    jit_compile: actors compile their policy step with XLA.
   """
   agent: configs.AgentConfig
   env: env_factory.EnvConfig
   envs_per_actor: int
   unroll_length: int
   seed: Optional[int] = None
+  ship_imagination: bool = False
+  jit_compile: bool = False
 
   def __call__(self, actor_id: int, source: Optional[actor_lib.VariableSource]) -> actor_lib.Actor:
     seeded = self.seed is not None
@@ -45,7 +49,8 @@ class ActorBuilder:
     agent = factory.build_agent(agent_config)
     env = env_factory.build_env(self.env, self.envs_per_actor,
                                 seed=self.seed + 1000 * (actor_id + 1) if seeded else None)
-    return actor_lib.Actor(agent, env, self.unroll_length, source, actor_id=actor_id)
+    return actor_lib.Actor(agent, env, self.unroll_length, source, actor_id=actor_id,
+                           ship_imagination=self.ship_imagination, jit_compile=self.jit_compile)
 
 
 class Backend(abc.ABC):
