@@ -99,3 +99,33 @@ def test_agents_without_palette_frames_ship_nothing():
   agent = test_learner.tiny_agent()  # The talk's Bernoulli 'conv' model: imagined frames are not palette.
   assert imagination.palette_of(agent) is None
   assert imagination.batch_bytes(agent, 8, 10) == 0
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_local_i2a_training_ships_imagination_only_when_reusing(tmp_path, monkeypatch, reuse):
+  """End to end on tiny Sokoban: actors ship their rollouts and the learner's batches carry them."""
+  from i2a import checkpointing, env_factory, env_model_training, training  # pylint: disable=g-import-not-at-top
+  from launch import benchmark_train  # pylint: disable=g-import-not-at-top
+  agent_config = i2a.AgentConfig(game="sokoban", variant="i2a", room_size=5, pixels_per_cell=1,
+                                 rollout_depth=2, torso=i2a.TorsoConfig((4,), (3,), (2,)), hidden_size=8,
+                                 lstm_size=8, rollout_hidden_size=8)
+  model_agent = i2a.build_agent(agent_config)
+  model_agent(tf.zeros([1, 5, 5, 3]), model_agent.initial_state(1))
+  model_path = checkpointing.save_env_model(model_agent.env_model, str(tmp_path / "model" / "env_model"))
+  env_model_training.write_metadata(str(tmp_path / "model"), benchmark_train.random_model_metadata(agent_config))
+  seen = []
+  original_step = learner_lib.Learner.step
+  def recording_step(self, trajectory):
+    seen.append(trajectory.imagination)
+    return original_step(self, trajectory)
+  monkeypatch.setattr(learner_lib.Learner, "step", recording_step)
+  result = training.train(training.TrainConfig(
+      agent=agent_config, learner=learner_lib.LearnerConfig(reuse_imagination=reuse),
+      env=env_factory.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1, max_steps=10),
+      logdir=str(tmp_path / "run"), num_actors=2, envs_per_actor=2, batch_size=4, unroll_length=3,
+      total_frames=2 * 3 * 4, seed=1, env_model_checkpoint=model_path, checkpoint_every_secs=None))
+  assert result["learner_step"] == 2 and len(seen) == 2
+  for shipped in seen:
+    assert (shipped is not None) == reuse
+    if reuse:
+      assert shipped.frame_index.shape == (4, 4, 5, 2, 5, 5) and shipped.frame_index.dtype == np.uint8
