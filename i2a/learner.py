@@ -44,7 +44,8 @@ class LearnerConfig:
     reward_clipping: 'none' (default: Sokoban's +10 and MiniPacman's ghost rewards carry the task, and
       the env model predicts raw rewards), 'abs_one' or 'soft_asymmetric' (IMPALA's).
     jit_compile: compile the whole training step with XLA.
-    mixed_precision: compute the unroll in float16; not supported yet (see `device.check_mixed_precision`).
+    mixed_precision: Sonnet's mixed precision, refused (see `device.check_mixed_precision`); the compute
+      precision is `AgentConfig.precision` (i2a/layers.py).
     device: None for automatic (GPU when TensorFlow sees one), or e.g. '/CPU:0', '/GPU:0'.
     reuse_imagination: re-encode the rollouts the actors imagined (`Trajectory.imagination`) instead of
       running the frozen environment model again; the loss and gradients are the same as recomputing
