@@ -2,7 +2,7 @@ r"""Training speed on this machine: frames/s of full training and of the learner
 
   python -m launch.benchmark_train [--games=sokoban,minipacman] [--agents=standard,copy,i2a] \
       [--precisions=bfloat16,float32] [--reuse=true,false] [--seconds=30] \
-      [--room_size=10 --pixels_per_cell=8] [--batch_size=32 --unroll_length=20]
+      [--room_size=10 --pixels_per_cell=8] [--batch_size=32 --unroll_length=20] [--torso=paper]
 
 For each game, agent, compute precision and (for I2A with a palette environment model) imagination
 reuse on and off: (1) full training (local actor threads + learner, `i2a.training.train`) for --seconds
@@ -29,6 +29,7 @@ from i2a import configs
 from i2a import env_factory
 from i2a import env_model_training
 from i2a import factory
+from i2a import frame_processing
 from i2a import imagination
 from i2a import learner as learner_lib
 from i2a import profiling
@@ -47,8 +48,19 @@ _NUM_ACTORS = flags.DEFINE_integer("num_actors", 2, "Actor threads in full train
 _ENVS_PER_ACTOR = flags.DEFINE_integer("envs_per_actor", 16, "Environment copies per actor.")
 _ROOM = flags.DEFINE_integer("room_size", 10, "Sokoban room size (paper: 10).")
 _PIXELS = flags.DEFINE_integer("pixels_per_cell", 8, "Sokoban pixels per cell (paper: 8).")
+_TORSO = flags.DEFINE_string("torso", "paper", "'paper' (the per-game paper torso) or 'channels:kernel:stride,"
+                             "...' (SAME padding), e.g. the talk's '16:3:1,16:3:2' for small Sokoban rooms.")
+_HIDDEN = flags.DEFINE_integer("hidden_size", 0, "Policy FC width; 0 for the paper's (512/256).")
 _ACTOR_JIT = flags.DEFINE_boolean("actor_jit", False, "Actors compile their policy step with XLA.")
 _SKIP_TRAIN = flags.DEFINE_boolean("skip_full_training", False, "Measure the learner alone only.")
+
+
+def parse_torso(text: str):
+  """As launch.train's --torso: 'paper' -> None (the config's default), else a SAME-padded TorsoConfig."""
+  if text == "paper":
+    return None
+  channels, kernels, strides = zip(*[tuple(int(x) for x in layer.split(":")) for layer in text.split(",")])
+  return frame_processing.TorsoConfig(channels, kernels, strides, padding="SAME")
 
 
 def matmul_peak_flops(dtype: tf.DType, n: int = 2048, seconds: float = 3.0) -> float:
@@ -147,7 +159,8 @@ def main(argv):
   peaks = {p: matmul_peak_flops(tf.as_dtype(p)) for p in _PRECISIONS.value}
   for precision, peak in peaks.items():
     print(f"matmul peak: {peak / 1e9:.1f} GFLOP/s ({precision}, 2048x2048, {os.cpu_count()} cores)")
-  print(f"B={_BATCH.value} T={_UNROLL.value} actors={_NUM_ACTORS.value}x{_ENVS_PER_ACTOR.value}"
+  print(f"torso={_TORSO.value} hidden={_HIDDEN.value or 'paper'}; "
+        f"B={_BATCH.value} T={_UNROLL.value} actors={_NUM_ACTORS.value}x{_ENVS_PER_ACTOR.value}"
         f" actor_jit={_ACTOR_JIT.value}; load average {os.getloadavg()[0]:.2f}")
   print(f"{'game':<11} {'agent':<9} {'precision':<9} {'reuse':<5} {'train fr/s':>10} {'learner fr/s':>12} "
         f"{'GFLOP/step':>10} {'GFLOP/s':>8} {'% peak':>7} {'x std cost':>10} {'peak RSS':>8}")
@@ -157,7 +170,8 @@ def main(argv):
     for variant in _AGENTS.value:
       for precision in _PRECISIONS.value:
         config = configs.AgentConfig(game=game, variant=variant, room_size=_ROOM.value,
-                                     pixels_per_cell=_PIXELS.value, precision=precision, seed=0)
+                                     pixels_per_cell=_PIXELS.value, precision=precision, seed=0,
+                                     torso=parse_torso(_TORSO.value), hidden_size=_HIDDEN.value or None)
         reusable = imagination.palette_of(factory.build_agent(config)) is not None
         env = env_factory.EnvConfig(game=game, room_size=_ROOM.value, pixels_per_cell=_PIXELS.value)
         for reuse in (reuse_settings if reusable else [False]):
