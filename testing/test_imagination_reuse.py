@@ -105,14 +105,16 @@ def test_agents_without_palette_frames_ship_nothing():
 def test_local_i2a_training_ships_imagination_only_when_reusing(tmp_path, monkeypatch, reuse):
   """End to end on tiny Sokoban: actors ship their rollouts and the learner's batches carry them."""
   from i2a import checkpointing, env_factory, env_model_training, training  # pylint: disable=g-import-not-at-top
-  from launch import benchmark_train  # pylint: disable=g-import-not-at-top
   agent_config = i2a.AgentConfig(game="sokoban", variant="i2a", room_size=5, pixels_per_cell=1,
                                  rollout_depth=2, torso=i2a.TorsoConfig((4,), (3,), (2,)), hidden_size=8,
                                  lstm_size=8, rollout_hidden_size=8)
   model_agent = i2a.build_agent(agent_config)
   model_agent(tf.zeros([1, 5, 5, 3]), model_agent.initial_state(1))
   model_path = checkpointing.save_env_model(model_agent.env_model, str(tmp_path / "model" / "env_model"))
-  env_model_training.write_metadata(str(tmp_path / "model"), benchmark_train.random_model_metadata(agent_config))
+  spec = agent_config.game_spec()
+  env_model_training.write_metadata(str(tmp_path / "model"), dict(
+      game="sokoban", task="regular", model_kind="learned", frame_head="palette", frame_shape=[5, 5, 3],
+      num_actions=5, palette=spec.palette.tolist(), predict_reward=True, room_size=5, pixels_per_cell=1))
   seen = []
   original_step = learner_lib.Learner.step
   def recording_step(self, trajectory):
