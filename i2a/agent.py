@@ -5,6 +5,8 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a import frame_stack as frame_stack_lib
+from i2a import imagination as imagination_lib
+from i2a import layers
 from i2a import policies
 from i2a import sampling
 from i2a import types
@@ -20,11 +22,15 @@ class I2AAgent(snt.RNNCore):
   is the baseline). With `hidden_size` set, a Linear + ReLU layer comes first: the paper's agents put a
   fully connected layer between the concatenation and the heads (spec 1.2), so with `NoImagPath` and a
   conv-only model-free path this is exactly the paper's standard model-free network.
+
+  `precision` ('float32', 'bfloat16' or 'float16') is the dtype the networks compute in, the frozen
+  environment model included; variables, the heads, the rollout encoder's LSTM and the frame-stack state
+  stay float32, so checkpoints are the same in every precision (i2a/layers.py).
   """
 
   def __init__(self, num_actions: int, model_free_path: snt.Module, imag_path: snt.Module,
                height: int, width: int, stack_size: int, hidden_size: Optional[int] = None,
-               seed: Optional[int] = None, name: str = "i2a_agent"):
+               seed: Optional[int] = None, precision: str = "float32", name: str = "i2a_agent"):
     super().__init__(name=name)
     if min(num_actions, height, width, stack_size) < 1:
       raise ValueError(f"I2AAgent: num_actions, height, width and stack_size must be positive, got "
@@ -35,8 +41,9 @@ class I2AAgent(snt.RNNCore):
     self.height = height
     self.width = width
     self.stack_size = stack_size
-    self._hidden = None if hidden_size is None else snt.Linear(hidden_size, name="policy_hidden")
-    self._value_and_logits = snt.Linear(1 + num_actions, name="value_and_logits")
+    self.compute_dtype = layers.compute_dtype(precision)
+    self._hidden = None if hidden_size is None else layers.Linear(hidden_size, name="policy_hidden")
+    self._value_and_logits = layers.Linear(1 + num_actions, name="value_and_logits")
     self._sampler = sampling.Sampler(seed)
 
   @property
@@ -69,8 +76,27 @@ class I2AAgent(snt.RNNCore):
     return tf.zeros(tf.stack([batch_size, self.height, self.width,
                               frame_stack_lib.FRAME_CHANNELS * self.stack_size]), dtype=tf.float32)
 
-  def __call__(self, frame: tf.Tensor, prev_state: tf.Tensor) -> tuple[types.AgentOutput, tf.Tensor]:
-    """One agent step; see the class docstring for shapes."""
+  def __call__(self, frame: tf.Tensor, prev_state: tf.Tensor,
+               imagination: Optional[imagination_lib.Imagination] = None
+               ) -> tuple[types.AgentOutput, tf.Tensor]:
+    """One agent step; see the class docstring for shapes (and `step` for `imagination`)."""
+    output, next_state, _ = self.step(frame, prev_state, imagination)
+    return output, next_state
+
+  def step(self, frame: tf.Tensor, prev_state: tf.Tensor,
+           imagination: Optional[imagination_lib.Imagination] = None
+           ) -> tuple[types.AgentOutput, tf.Tensor, Optional[imagination_lib.Imagination]]:
+    """One agent step that also returns what the imagination path imagined.
+
+    Args:
+      frame: float32 [B, H, W, 3] in [0, 1].
+      prev_state: float32 [B, H, W, 3 * stack_size].
+      imagination: None to imagine now, or the `Imagination` an earlier call returned for the same
+        frame stack (the learner re-encodes what the actor imagined; see i2a/imagination.py).
+
+    Returns:
+      (AgentOutput, next_state, the Imagination used, or None for an agent without an `ImagPath`).
+    """
     frame = tf.convert_to_tensor(frame)
     if frame.dtype != tf.float32:
       raise ValueError(f"I2AAgent: frame must be float32 in [0, 1], got dtype {frame.dtype.name}.")
@@ -79,16 +105,25 @@ class I2AAgent(snt.RNNCore):
       raise ValueError(f"I2AAgent: frame must have shape [B, {', '.join(map(str, expected))}], got "
                        f"{frame.shape}.")
     next_state = frame_stack_lib.update_frame_stack(prev_state, frame)
-    imag_feature = self.imag_path(next_state)
-    model_free_feature = self.model_free_path(next_state)
-    policy_feature = tf.concat([imag_feature, model_free_feature], axis=1)
+    # The networks compute in `precision` (variables stay float32; i2a/layers.py); the heads, whose
+    # outputs are sampled and enter the softmaxes and V-trace, compute in float32.
+    stack = tf.cast(next_state, self.compute_dtype)
+    if hasattr(self.imag_path, "imagine"):
+      if imagination is None:
+        imagination = self.imag_path.imagine(stack)
+      imag_feature = self.imag_path.encode(imagination, self.compute_dtype)
+    else:
+      imagination, imag_feature = None, self.imag_path(stack)
+    model_free_feature = self.model_free_path(stack)
+    policy_feature = tf.concat([tf.cast(imag_feature, self.compute_dtype),
+                                tf.cast(model_free_feature, self.compute_dtype)], axis=1)
     if self._hidden is not None:
       policy_feature = tf.nn.relu(self._hidden(policy_feature))
-    value_and_logits = self._value_and_logits(policy_feature)
+    value_and_logits = self._value_and_logits(tf.cast(policy_feature, tf.float32))
     baseline = value_and_logits[:, 0]
     policy_logits = value_and_logits[:, 1:]
     action = self._sampler(policy_logits)
-    return types.AgentOutput(action, policy_logits, baseline), next_state
+    return types.AgentOutput(action, policy_logits, baseline), next_state, imagination
 
 
 def build_rollout_policy(agent: snt.RNNCore) -> None:
@@ -101,3 +136,10 @@ def build_rollout_policy(agent: snt.RNNCore) -> None:
   policy = getattr(agent, "rollout_policy", None)
   if policy is not None and not tf.Module.trainable_variables.fget(policy):  # A sampler state is no build.
     policy(tf.zeros([1, agent.height, agent.width, frame_stack_lib.FRAME_CHANNELS]))
+
+
+def build_variables(agent: snt.RNNCore) -> None:
+  """Creates an agent's variables with one batch-1 step on a black frame, and its rollout policy's
+  (`build_rollout_policy`): what a checkpoint restore or a weight copy needs to exist first."""
+  agent(tf.zeros([1, agent.height, agent.width, frame_stack_lib.FRAME_CHANNELS]), agent.initial_state(1))
+  build_rollout_policy(agent)

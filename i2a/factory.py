@@ -76,4 +76,4 @@ def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = No
   # The talk's value_and_logits Linear reads the concatenation directly (talk, I2AAgent slide).
   return agent_lib.I2AAgent(spec.num_actions, model_free_path, imag, spec.height, spec.width,
                             config.stack_size, hidden_size=None if talk else config.hidden_size,
-                            seed=config.seed)
+                            seed=config.seed, precision=config.precision)

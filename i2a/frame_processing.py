@@ -7,6 +7,8 @@ from typing import Optional, Sequence
 import sonnet as snt
 import tensorflow as tf
 
+from i2a import layers
+
 
 @dataclasses.dataclass(frozen=True)
 class TorsoConfig:
@@ -36,6 +38,19 @@ class TorsoConfig:
         raise ValueError(f"TorsoConfig: every entry of {name} must be an integer >= 1, got "
                          f"{tuple(getattr(self, name))}.")
 
+  @classmethod
+  def parse(cls, text: str) -> Optional["TorsoConfig"]:
+    """'16:3:1,32:3:2' (channels:kernel:stride per layer) -> a SAME-padded TorsoConfig; 'paper' -> None
+    (the config's per-game default). ValueError naming the text if it is malformed."""
+    if text == "paper":
+      return None
+    try:
+      layers = [tuple(int(x) for x in layer.split(":")) for layer in text.split(",")]
+      channels, kernels, strides = zip(*layers)
+    except ValueError as e:
+      raise ValueError(f"--torso={text!r}: expected 'channels:kernel:stride,...' or 'paper'.") from e
+    return cls(channels, kernels, strides, padding="SAME")
+
   def widened(self, factor: int) -> "TorsoConfig":
     """The same torso with every channel count multiplied by `factor` (the paper's large baseline)."""
     return dataclasses.replace(self, channels=tuple(c * factor for c in self.channels))
@@ -57,13 +72,14 @@ class FrameProcessing(snt.Module):
     super().__init__(name=name)
     self.output_size = output_size
     self._convs = [
-        snt.Conv2D(output_channels=c, kernel_shape=k, stride=s, padding=torso.padding, name=f"conv_{i}")
+        layers.Conv2D(output_channels=c, kernel_shape=k, stride=s, padding=torso.padding, name=f"conv_{i}")
         for i, (c, k, s) in enumerate(zip(torso.channels, torso.kernel_shapes, torso.strides))]
     self._flatten_layer = snt.Flatten()  # Sonnet 1's BatchFlatten.
-    self._linear = None if output_size is None else snt.Linear(output_size, name="linear")
+    self._linear = None if output_size is None else layers.Linear(output_size, name="linear")
 
   def __call__(self, frame: tf.Tensor) -> tf.Tensor:
-    """float32 [B, H, W, C] -> float32 [B, output_size] (or [B, H' * W' * C'] without the Linear)."""
+    """float [B, H, W, C] -> [B, output_size] (or [B, H' * W' * C'] without the Linear), computed in the
+    input's dtype (float32, or bfloat16 / float16; the variables stay float32, see `i2a.layers`)."""
     hidden = frame
     for conv in self._convs:
       hidden = tf.nn.relu(conv(hidden))

@@ -11,6 +11,8 @@ import tensorflow as tf
 
 from i2a import frame_processing
 from i2a import frame_stack as frame_stack_lib
+from i2a import imagination as imagination_lib
+from i2a import layers
 
 
 @snt.allow_empty_variables
@@ -40,8 +42,11 @@ class SingleImagFeature(snt.Module):
     self._frame_processing = frame_processing.FrameProcessing(output_size, torso)
 
   def __call__(self, frame: tf.Tensor, reward: tf.Tensor, action: tf.Tensor) -> tf.Tensor:
-    """float32 [B, H, W, 3], float32 [B], int32 [B] -> float32 [B, F + 1 + num_actions]."""
-    return tf.concat([self._frame_processing(frame),
+    """float [B, H, W, 3], float32 [B], int32 [B] -> float32 [B, F + 1 + num_actions].
+
+    The CNN computes in the frame's dtype; its output is cast to float32 before the reward joins it.
+    """
+    return tf.concat([tf.cast(self._frame_processing(frame), tf.float32),
                       tf.expand_dims(tf.cast(reward, tf.float32), -1),
                       tf.one_hot(action, self.num_actions, dtype=tf.float32)], axis=-1)
 
@@ -66,7 +71,7 @@ class ImagPath(snt.Module):
     self.rollout_policy = rollout_policy
     self.single_imag_feature = single_imag_feature
     self.lstm_size = lstm_size
-    self._lstm = snt.LSTM(lstm_size, name="rollout_encoder_lstm")  # One LSTM for all rollouts (spec 1.2).
+    self._lstm = layers.LSTM(lstm_size, name="rollout_encoder_lstm")  # One LSTM for all rollouts (spec 1.2).
 
   def _tile_by_actions(self, tensor: tf.Tensor) -> tf.Tensor:
     """[B, ...] -> [B, num_actions, ...] (the talk's helper; Sonnet 1's TileByDim)."""
@@ -76,29 +81,56 @@ class ImagPath(snt.Module):
     return tf.nest.map_structure(tf.stop_gradient, self.env_model(frame_stack, action))
 
   def __call__(self, frame_stack: tf.Tensor) -> tf.Tensor:
-    """float32 [B, H, W, C] -> float32 [B, num_actions * lstm_size], the imagination code c_ia."""
+    """float [B, H, W, C] -> float32 [B, num_actions * lstm_size], the imagination code c_ia.
+
+    The networks compute in the dtype of `frame_stack` (float32, bfloat16 or float16; i2a/layers.py).
+    """
+    return self.encode(self.imagine(frame_stack), frame_stack.dtype)
+
+  def imagine(self, frame_stack: tf.Tensor) -> imagination_lib.Imagination:
+    """The rollouts: float [B, H, W, C] -> Imagination (frames [B, A, D, H, W, 3] float32, rewards,
+    actions). Only the frozen model and the sampled rollout policy run here: nothing to differentiate."""
     batch_size = tf.shape(frame_stack)[0]
     frame_stack = self._tile_by_actions(frame_stack)  # [B, A, H, W, C]
     env_model = snt.BatchApply(self._frozen_env_model)
-    imag_feature = snt.BatchApply(self.single_imag_feature)
     rollout_policy = snt.BatchApply(self.rollout_policy)
 
     # Step 1: rollout i starts with action i, in every batch entry (paper Sec. 3.1).
     action = tf.tile(tf.range(self.num_actions, dtype=tf.int32)[tf.newaxis], tf.stack([batch_size, 1]))
     frame, reward, _ = env_model(frame_stack, action)
-    frame_stack = frame_stack_lib.update_frame_stack(frame_stack, frame)
-    imag_features = [imag_feature(frame, reward, action)]
+    frames, rewards, actions = [frame], [reward], [action]
     # Steps 2..depth: actions from the rollout policy on the last imagined frame (talk, ImagPath slide).
     for _ in range(self.rollout_depth - 1):
-      action, _ = rollout_policy(frame)
-      frame, reward, _ = env_model(frame_stack, action)
       frame_stack = frame_stack_lib.update_frame_stack(frame_stack, frame)
-      imag_features.append(imag_feature(frame, reward, action))
+      action, _ = rollout_policy(tf.cast(frame, frame_stack.dtype))
+      frame, reward, _ = env_model(frame_stack, action)
+      frames.append(frame)
+      rewards.append(reward)
+      actions.append(action)
+    return imagination_lib.Imagination(
+        frames=tf.stack([tf.cast(f, tf.float32) for f in frames], axis=2),
+        rewards=tf.stack([tf.cast(r, tf.float32) for r in rewards], axis=2),
+        actions=tf.stack(actions, axis=2))
+
+  def encode(self, imagination: imagination_lib.Imagination, dtype: tf.DType = tf.float32) -> tf.Tensor:
+    """Imagination -> float32 [B, num_actions * lstm_size].
+
+    The per-step CNN and the LSTM's input projection compute in `dtype`, each as one batch over every
+    imagined step; the LSTM recurrence and its state stay float32 (i2a/layers.py).
+    """
+    batch_size = tf.shape(imagination.frames)[0]
+    imag_feature = snt.BatchApply(self.single_imag_feature, num_dims=3)  # Every [B, A, D] step at once.
+    features = imag_feature(tf.cast(imagination.frames, dtype), imagination.rewards,
+                            imagination.actions)  # float32 [B, A, D, F]
+    if hasattr(self._lstm, "input_gates"):  # layers.LSTM: one input projection for every step.
+      inputs = snt.BatchApply(self._lstm.input_gates, num_dims=3)(tf.cast(features, dtype))  # [B, A, D, 4L]
+      lstm = snt.BatchApply(self._lstm.step_from_gates)
+    else:  # Any other RNNCore put in its place.
+      inputs, lstm = features, snt.BatchApply(self._lstm)
 
     # Encode in reverse order, last imagined step first: mimics Bellman backups (paper Sec. 3.2, fn. 1).
-    lstm = snt.BatchApply(self._lstm)
     lstm_state = tf.nest.map_structure(self._tile_by_actions, self._lstm.initial_state(batch_size))
-    for feature in imag_features[::-1]:
-      lstm_output, lstm_state = lstm(feature, lstm_state)
+    for depth in reversed(range(self.rollout_depth)):
+      lstm_output, lstm_state = lstm(inputs[:, :, depth], lstm_state)
     # Aggregator: plain concatenation of the per-action codes (paper Sec. 3).
     return tf.reshape(lstm_output, tf.stack([batch_size, self.num_actions * self.lstm_size]))

@@ -8,6 +8,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a import frame_processing
+from i2a import layers
 from i2a import sampling
 
 
@@ -28,12 +29,15 @@ class RolloutPolicy(snt.Module):
     self.num_actions = num_actions
     self.hidden_size = hidden_size
     self._frame_processing = frame_processing.FrameProcessing(hidden_size, torso)
-    self._logits = snt.Linear(num_actions, name="logits")
+    self._logits = layers.Linear(num_actions, name="logits")
     self._sampler = sampling.Sampler(seed)
 
   def __call__(self, frame: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """float32 [B, H, W, 3] -> (action int32 [B], logits float32 [B, A])."""
-    logits = self._logits(self._frame_processing(frame))
+    """float [B, H, W, 3] -> (action int32 [B], logits float32 [B, A]).
+
+    The torso computes in the frame's dtype; the logits layer in float32 (they are sampled and distilled).
+    """
+    logits = self._logits(tf.cast(self._frame_processing(frame), tf.float32))
     return self._sampler(logits), logits
 
 

@@ -68,6 +68,10 @@ class Trajectory(NamedTuple):
     action: int32 [T+1, B].
     behaviour_logits: float32 [T+1, B, A].
     initial_state: float32 [B, H, W, 3*S], the agent's frame stack before step 0.
+    imagination: None, or an `i2a.imagination.CompactImagination` of [T+1, B, ...] arrays: what the
+      actor's imagination path imagined at each step, for the learner to re-encode instead of running
+      the frozen environment model again (frame_index uint8 [T+1, B, A, D, H, W], reward float32
+      [T+1, B, A, D], action uint8 [T+1, B, A, D]).
   """
   step_type: tf.Tensor
   observation: tf.Tensor
@@ -76,3 +80,4 @@ class Trajectory(NamedTuple):
   action: tf.Tensor
   behaviour_logits: tf.Tensor
   initial_state: tf.Tensor
+  imagination: Optional[Any] = None

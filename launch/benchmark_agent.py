@@ -23,6 +23,8 @@ _BATCH = flags.DEFINE_integer("batch_size", 32, "Inference and learner batch siz
 _UNROLL = flags.DEFINE_integer("unroll_length", 20, "Learner unroll length T.")
 _SECONDS = flags.DEFINE_float("seconds", 10.0, "Minimum time per measurement (after one warm-up call).")
 _JIT = flags.DEFINE_boolean("jit_compile", False, "Compile the measured functions with XLA.")
+_PRECISION = flags.DEFINE_enum("precision", "bfloat16", list(i2a.configs.PRECISIONS),
+                               "Compute dtype of the networks (variables stay float32).")
 
 
 def _time(fn, seconds: float) -> float:
@@ -75,7 +77,7 @@ def main(argv):
   for game in _GAMES.value:
     base = None
     for variant in _VARIANTS.value:
-      config = i2a.AgentConfig(game=game, variant=variant, seed=0)
+      config = i2a.AgentConfig(game=game, variant=variant, seed=0, precision=_PRECISION.value)
       inference, learner = measure(config, _BATCH.value, _UNROLL.value, _SECONDS.value, _JIT.value)
       base = base or (inference, learner)
       print(f"{game:<11} {variant:<9} {inference:>14,.0f} {learner:>17,.1f} "

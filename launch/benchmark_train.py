@@ -1,15 +1,21 @@
 r"""Training speed on this machine: frames/s of full training and of the learner alone, and FLOP/s.
 
   python -m launch.benchmark_train [--games=sokoban,minipacman] [--agents=standard,copy,i2a] \
-      [--seconds=30] [--room_size=10 --pixels_per_cell=8]
+      [--precisions=bfloat16,float32] [--reuse=true,false] [--seconds=30] \
+      [--room_size=10 --pixels_per_cell=8] [--batch_size=32 --unroll_length=20] [--torso=paper]
 
-For each game and agent: (1) full training (local actor threads + learner, `i2a.training.train`) for
---seconds after warm-up, reporting the learner's consumed frames/s; (2) the learner alone, stepping on
-a fixed random trajectory [T+1, B]; (3) the learner step's FLOPs (TensorFlow's graph profiler: forward
-and backward convolutions and matrix products) times its steps/s, against this machine's measured
-float32 matmul peak. I2A uses a randomly initialised 'learned' environment model (speed only).
+For each game, agent, compute precision and (for I2A with a palette environment model) imagination
+reuse on and off: (1) full training (local actor threads + learner, `i2a.training.train`) for --seconds
+after warm-up, reporting the learner's consumed frames/s; (2) the learner alone, stepping on a fixed
+random trajectory [T+1, B] (with random imagined rollouts when reuse is on); (3) the learner step's
+FLOPs (TensorFlow's graph profiler: forward and backward convolutions and matrix products) times its
+steps/s, against this machine's measured matmul peak in the same precision; (4) the cost ratio of each
+agent to the standard agent at the same precision (learner-alone frames/s), and the process's peak
+resident memory so far. I2A uses a randomly initialised 'learned' environment model (speed only). Rows
+of one game and agent run back to back, so their comparison shares the machine's load.
 """
 import os
+import resource
 import tempfile
 import time
 
@@ -22,15 +28,19 @@ from i2a.model_pipeline import collection
 from i2a.model_pipeline import export
 from i2a.training import checkpointing
 from i2a import configs
-from i2a.training import environments
 from i2a import factory
+from i2a import frame_processing
+from i2a import imagination
+from i2a.training import environments
 from i2a.training import learner as learner_lib
-from i2a.training import profiling
 from i2a.training import loop
+from i2a.training import profiling
 from i2a import types
 
 _GAMES = flags.DEFINE_list("games", ["sokoban", "minipacman"], "Games to measure.")
 _AGENTS = flags.DEFINE_list("agents", ["standard", "copy", "i2a"], "Agent variants to measure.")
+_PRECISIONS = flags.DEFINE_list("precisions", ["bfloat16", "float32"], "Compute precisions to measure.")
+_REUSE = flags.DEFINE_list("reuse", ["true", "false"], "Imagination reuse settings for I2A (true,false).")
 _SECONDS = flags.DEFINE_float("seconds", 30.0, "Measured seconds per full-training run.")
 _LEARNER_STEPS = flags.DEFINE_integer("learner_steps", 5, "Timed learner-alone steps (after warm-up).")
 _BATCH = flags.DEFINE_integer("batch_size", 32, "Learner batch B.")
@@ -39,14 +49,18 @@ _NUM_ACTORS = flags.DEFINE_integer("num_actors", 2, "Actor threads in full train
 _ENVS_PER_ACTOR = flags.DEFINE_integer("envs_per_actor", 16, "Environment copies per actor.")
 _ROOM = flags.DEFINE_integer("room_size", 10, "Sokoban room size (paper: 10).")
 _PIXELS = flags.DEFINE_integer("pixels_per_cell", 8, "Sokoban pixels per cell (paper: 8).")
+_TORSO = flags.DEFINE_string("torso", "paper", "'paper' (the per-game paper torso) or 'channels:kernel:stride,"
+                             "...' (SAME padding), e.g. the talk's '16:3:1,16:3:2' for small Sokoban rooms.")
+_HIDDEN = flags.DEFINE_integer("hidden_size", 0, "Policy FC width; 0 for the paper's (512/256).")
+_ACTOR_JIT = flags.DEFINE_boolean("actor_jit", False, "Actors compile their policy step with XLA.")
 _SKIP_TRAIN = flags.DEFINE_boolean("skip_full_training", False, "Measure the learner alone only.")
 
 
-def matmul_peak_flops(n: int = 1024, seconds: float = 3.0) -> float:
-  """float32 FLOP/s of repeated n x n matrix products: this machine's practical peak."""
-  a = tf.random.uniform([n, n])
-  b = tf.random.uniform([n, n])
-  product = tf.function(lambda: tf.matmul(a, b))
+def matmul_peak_flops(dtype: tf.DType, n: int = 2048, seconds: float = 3.0) -> float:
+  """FLOP/s of repeated n x n matrix products in `dtype`: this machine's practical peak."""
+  a = tf.cast(tf.random.uniform([n, n]), dtype)
+  b = tf.cast(tf.random.uniform([n, n]), dtype)
+  product = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b)[0, 0], tf.float32)))
   product().numpy()
   calls, start = 0, time.perf_counter()
   while time.perf_counter() - start < seconds:
@@ -55,30 +69,43 @@ def matmul_peak_flops(n: int = 1024, seconds: float = 3.0) -> float:
   return 2.0 * n ** 3 * calls / (time.perf_counter() - start)
 
 
-def random_trajectory(agent, spec, batch: int, unroll: int, seed: int = 0) -> types.Trajectory:
-  """A well-formed random trajectory [T+1, B]: uint8 frames, MID steps, behaviour logits of zeros."""
+def random_trajectory(agent, spec, batch: int, unroll: int, with_imagination: bool,
+                      seed: int = 0) -> types.Trajectory:
+  """A well-formed random trajectory [T+1, B]: uint8 frames, MID steps, behaviour logits of zeros, and
+  random imagined rollouts (palette indices) when `with_imagination`."""
   rng = np.random.default_rng(seed)
   steps = (unroll + 1, batch)
+  imagined = None
+  palette = imagination.palette_of(agent)
+  if with_imagination and palette is not None:
+    rollouts = steps + (agent.num_actions, agent.imag_path.rollout_depth)
+    imagined = imagination.CompactImagination(
+        frame_index=rng.integers(0, len(palette), rollouts + (spec.height, spec.width), dtype=np.uint8),
+        reward=rng.normal(size=rollouts).astype(np.float32),
+        action=rng.integers(0, spec.num_actions, rollouts, dtype=np.uint8))
   return types.Trajectory(
       step_type=np.ones(steps, np.int32), reward=rng.normal(size=steps).astype(np.float32),
       observation=rng.integers(0, 256, steps + (spec.height, spec.width, 3), dtype=np.uint8),
       discount=np.ones(steps, np.float32), action=rng.integers(0, spec.num_actions, steps).astype(np.int32),
       behaviour_logits=np.zeros(steps + (spec.num_actions,), np.float32),
-      initial_state=agent.initial_state(batch).numpy())
+      initial_state=agent.initial_state(batch).numpy(), imagination=imagined)
 
 
-def learner_alone(config: configs.AgentConfig, batch: int, unroll: int, steps: int) -> tuple[float, int]:
+def learner_alone(config: configs.AgentConfig, reuse: bool, batch: int, unroll: int,
+                  steps: int) -> tuple[float, int]:
   """(learner frames/s, FLOPs of one learner step) on a random trajectory."""
   agent = factory.build_agent(config)
-  learner = learner_lib.Learner(agent, learner_lib.LearnerConfig())
-  trajectory = random_trajectory(agent, config.game_spec(), batch, unroll)
+  learner = learner_lib.Learner(agent, learner_lib.LearnerConfig(reuse_imagination=reuse))
+  trajectory = random_trajectory(agent, config.game_spec(), batch, unroll, reuse)
   learner.step(trajectory)  # Warm-up: traces the step.
   start = time.perf_counter()
   for _ in range(steps):
     learner.step(trajectory)
   fps = steps * unroll * batch / (time.perf_counter() - start)
-  specs = [tf.TensorSpec(np.shape(x), tf.as_dtype(np.asarray(x).dtype)) for x in trajectory]
-  step_fn = lambda *fields: learner._step(types.Trajectory(*fields))  # pylint: disable=protected-access
+  flat = tf.nest.flatten(trajectory)
+  specs = [tf.TensorSpec(np.shape(x), tf.as_dtype(np.asarray(x).dtype)) for x in flat]
+  def step_fn(*fields):
+    return learner._step(tf.nest.pack_sequence_as(trajectory, fields))  # pylint: disable=protected-access
   return fps, profiling.count_flops(step_fn, *specs)
 
 
@@ -94,37 +121,59 @@ def random_env_model(config: configs.AgentConfig, env: environments.EnvConfig, d
   return checkpoint
 
 
-def full_training(config: configs.AgentConfig, env: environments.EnvConfig, seconds: float) -> float:
+def full_training(config: configs.AgentConfig, env: environments.EnvConfig, reuse: bool,
+                  seconds: float) -> float:
   """Learner-consumed frames/s of local training, measured after the first (tracing) window."""
   with tempfile.TemporaryDirectory() as logdir:
     checkpoint = None
     if config.resolved().env_model == "learned" and config.uses_imagination:
       checkpoint = random_env_model(config, env, logdir)
     train_config = loop.TrainConfig(
-        agent=config, env=env, logdir=os.path.join(logdir, "run"), num_actors=_NUM_ACTORS.value,
+        agent=config, env=env, learner=learner_lib.LearnerConfig(reuse_imagination=reuse),
+        logdir=os.path.join(logdir, "run"), num_actors=_NUM_ACTORS.value,
         envs_per_actor=_ENVS_PER_ACTOR.value, batch_size=_BATCH.value, unroll_length=_UNROLL.value,
         total_frames=10**12, env_model_checkpoint=checkpoint, checkpoint_every_secs=None,
-        log_every_secs=seconds, max_seconds=2 * seconds)
+        log_every_secs=seconds, max_seconds=2 * seconds, actor_jit_compile=_ACTOR_JIT.value)
     # Stops after 2 windows of `seconds`; the returned scalars are the second's (tracing excluded).
     return loop.train(train_config)["frames_per_second"]
 
 
+def peak_rss_gib() -> float:
+  """This process's peak resident memory so far, GiB (Linux reports ru_maxrss in KiB)."""
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
 def main(argv):
   del argv
-  peak = matmul_peak_flops()
-  print(f"matmul peak: {peak / 1e9:.1f} GFLOP/s (float32, 1024x1024, {os.cpu_count()} cores)")
-  print(f"{'game':<11} {'agent':<9} {'train fr/s':>10} {'learner fr/s':>12} {'GFLOP/step':>10} "
-        f"{'GFLOP/s':>8} {'% peak':>7}")
+  peaks = {p: matmul_peak_flops(tf.as_dtype(p)) for p in _PRECISIONS.value}
+  for precision, peak in peaks.items():
+    print(f"matmul peak: {peak / 1e9:.1f} GFLOP/s ({precision}, 2048x2048, {os.cpu_count()} cores)")
+  print(f"torso={_TORSO.value} hidden={_HIDDEN.value or 'paper'}; "
+        f"B={_BATCH.value} T={_UNROLL.value} actors={_NUM_ACTORS.value}x{_ENVS_PER_ACTOR.value}"
+        f" actor_jit={_ACTOR_JIT.value}; load average {os.getloadavg()[0]:.2f}")
+  print(f"{'game':<11} {'agent':<9} {'precision':<9} {'reuse':<5} {'train fr/s':>10} {'learner fr/s':>12} "
+        f"{'GFLOP/step':>10} {'GFLOP/s':>8} {'% peak':>7} {'x std cost':>10} {'peak RSS':>8}")
+  standard_fps = {}
+  reuse_settings = [r.lower() in ("true", "1", "yes") for r in _REUSE.value]
   for game in _GAMES.value:
     for variant in _AGENTS.value:
-      config = configs.AgentConfig(game=game, variant=variant, room_size=_ROOM.value,
-                                   pixels_per_cell=_PIXELS.value, seed=0)
-      env = environments.EnvConfig(game=game, room_size=_ROOM.value, pixels_per_cell=_PIXELS.value)
-      fps, flops = learner_alone(config, _BATCH.value, _UNROLL.value, _LEARNER_STEPS.value)
-      achieved = flops * fps / (_UNROLL.value * _BATCH.value)
-      train_fps = float("nan") if _SKIP_TRAIN.value else full_training(config, env, _SECONDS.value)
-      print(f"{game:<11} {variant:<9} {train_fps:>10,.0f} {fps:>12,.0f} {flops / 1e9:>10.2f} "
-            f"{achieved / 1e9:>8.1f} {100 * achieved / peak:>6.1f}%", flush=True)
+      for precision in _PRECISIONS.value:
+        config = configs.AgentConfig(game=game, variant=variant, room_size=_ROOM.value,
+                                     pixels_per_cell=_PIXELS.value, precision=precision, seed=0,
+                                     torso=frame_processing.TorsoConfig.parse(_TORSO.value), hidden_size=_HIDDEN.value or None)
+        reusable = imagination.palette_of(factory.build_agent(config)) is not None
+        env = environments.EnvConfig(game=game, room_size=_ROOM.value, pixels_per_cell=_PIXELS.value)
+        for reuse in (reuse_settings if reusable else [False]):
+          fps, flops = learner_alone(config, reuse, _BATCH.value, _UNROLL.value, _LEARNER_STEPS.value)
+          achieved = flops * fps / (_UNROLL.value * _BATCH.value)
+          train_fps = float("nan") if _SKIP_TRAIN.value else full_training(config, env, reuse, _SECONDS.value)
+          if variant == "standard":
+            standard_fps[(game, precision)] = fps
+          ratio = standard_fps.get((game, precision), float("nan")) / fps
+          print(f"{game:<11} {variant:<9} {precision:<9} {'on' if reuse else 'off':<5} {train_fps:>10,.0f} "
+                f"{fps:>12,.0f} {flops / 1e9:>10.2f} {achieved / 1e9:>8.1f} "
+                f"{100 * achieved / peaks[precision]:>6.1f}% {ratio:>10.1f} {peak_rss_gib():>6.2f}Gi",
+                flush=True)
 
 
 if __name__ == "__main__":

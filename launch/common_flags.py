@@ -64,6 +64,8 @@ STACK_SIZE = flags.DEFINE_integer("stack_size", 1, "Frames in the agent state.")
 TORSO = flags.DEFINE_string("torso", "16:3:1,16:3:2", "Conv torso 'channels:kernel:stride,...' (SAME "
                             "padding; default: the talk's), or 'paper' for the paper's per-game torso.")
 HIDDEN = flags.DEFINE_integer("hidden_size", 128, "Policy FC width; 0 for the paper's (512/256).")
+PRECISION = flags.DEFINE_enum("precision", "bfloat16", list(configs.PRECISIONS),
+                              "Compute dtype of the networks (variables, heads and losses stay float32).")
 # Experiment: the learner.
 LEARNING_RATE = flags.DEFINE_float("learning_rate", None, "Learning rate. Default: 1e-3 (RMSProp, "
                                    "launch.train), 7e-4 (Adam, launch.train_env_model).")
@@ -76,6 +78,8 @@ DISTIL = flags.DEFINE_float("distillation_cost", 1.0, "lambda_dist (paper Sec. 3
 DISCOUNT = flags.DEFINE_float("discount", 0.99, "gamma.")
 MAX_GRAD_NORM = flags.DEFINE_float("max_grad_norm", None, "Global gradient-norm clip; 0 for none. "
                                    "Default: 40 (launch.train), none (launch.train_env_model).")
+REUSE = flags.DEFINE_boolean("reuse_imagination", True, "The learner re-encodes the actors' imagined "
+                             "rollouts instead of running the environment model again.")
 REWARD_CLIP = flags.DEFINE_enum("reward_clipping", "none", ["none", "abs_one", "soft_asymmetric"],
                                 "Reward clipping in the V-trace targets.")
 # Experiment: the system.
@@ -97,6 +101,7 @@ BACKEND = flags.DEFINE_enum("backend", "local", list(loop.BACKENDS), "Actor tran
 RAY_ADDRESS = flags.DEFINE_string("ray_address", None, "Ray cluster address; default: a local cluster.")
 CKPT_SECS = flags.DEFINE_float("checkpoint_every_secs", 300.0, "Checkpoint period in seconds; 0: none.")
 CKPT_FRAMES = flags.DEFINE_integer("checkpoint_every_frames", 0, "Checkpoint period in frames; 0: none.")
+ACTOR_JIT = flags.DEFINE_boolean("actor_jit", False, "Compile the actors' policy step with XLA.")
 LOG_SECS = flags.DEFINE_float("log_every_secs", 10.0, "Progress line period in seconds.")
 STEPS = flags.DEFINE_integer("steps", None, "Optimizer updates in total. Default: 20000 "
                               "(launch.train_env_model), 2000 (launch.train_value_net).")
@@ -110,34 +115,30 @@ DEFAULT_ROOM_SIZE = 7  # Training and evaluation: small rooms a 2-core machine c
 EXPERIMENT_FLAGS = ("env", "task", "room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels",
                     "level_workers", "level_pool_size", "level_when_dry", "level_replay_size",
                     "agent", "imag_path", "env_model", "env_model_checkpoint", "rollout_policy",
-                    "rollout_depth", "predict_reward", "stack_size", "torso", "hidden_size",
-                    "learning_rate", "optimizer", "entropy_cost", "baseline_cost", "distillation_cost", "discount",
+                    "rollout_depth", "predict_reward", "stack_size", "torso", "hidden_size", "precision",
+                    "reuse_imagination", "learning_rate", "optimizer", "entropy_cost", "baseline_cost", "distillation_cost", "discount",
                     "max_grad_norm", "reward_clipping", "num_actors", "envs_per_actor", "batch_size",
                     "unroll_length", "total_frames", "logdir", "seed", "backend", "ray_address",
-                    "checkpoint_every_secs", "checkpoint_every_frames", "log_every_secs")
+                    "checkpoint_every_secs", "checkpoint_every_frames", "log_every_secs", "actor_jit")
 _LEVEL_SUPPLY = ("level_workers", "level_pool_size", "level_when_dry", "level_replay_size")
 _SOKOBAN_ONLY = ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels", "predict_reward",
                  *_LEVEL_SUPPLY)
 _IMAGINATION_ONLY = ("env_model", "env_model_checkpoint", "rollout_policy", "rollout_depth",
-                     "distillation_cost")
+                     "distillation_cost", "reuse_imagination")
 
 
 def declare_key_flags(names) -> None:
-  """Shows the shared flags `names` in the calling binary's --help."""
+  """Shows the shared flags `names` in the calling binary's --help (absl lists a module's key flags;
+  `flags.declare_key_flag` called from here would make them key flags of this module instead)."""
+  caller = sys._getframe(1).f_globals["__name__"]  # pylint: disable=protected-access
+  module = sys.argv[0] if caller == "__main__" else caller  # How absl names the main module.
   for name in names:
-    flags.declare_key_flag(name)
+    flags.FLAGS.register_key_flag_for_module(module, flags.FLAGS[name])
 
 
 def parse_torso(text: str) -> frame_processing.TorsoConfig | None:
-  """'16:3:1,32:3:2' -> TorsoConfig (SAME padding); 'paper' -> None (the config's per-game default)."""
-  if text == "paper":
-    return None
-  try:
-    layers = [tuple(int(x) for x in layer.split(":")) for layer in text.split(",")]
-    channels, kernels, strides = zip(*layers)
-  except ValueError as e:
-    raise ValueError(f"--torso={text!r}: expected 'channels:kernel:stride,...' or 'paper'.") from e
-  return frame_processing.TorsoConfig(channels, kernels, strides, padding="SAME")
+  """--torso: 'channels:kernel:stride,...' (SAME padding) or 'paper' (None: the per-game default)."""
+  return frame_processing.TorsoConfig.parse(text)
 
 
 def value_or(fv: flags.FlagValues, name: str, default):
@@ -164,7 +165,7 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
   """
   game, variant = fv.env, fv.agent
   present = [name for name in fv if fv[name].present]
-  for name in ("checkpoint_every_secs", "checkpoint_every_frames", "log_every_secs"):
+  for name in ("checkpoint_every_secs", "checkpoint_every_frames", "log_every_secs", "actor_jit"):
     if fv[name].value < 0:
       raise ValueError(f"--{name}={fv[name].value} is negative; give a positive period, or 0 for "
                        f"{'never' if name.startswith('checkpoint') else 'every step'}.")
@@ -189,7 +190,7 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
       game=game, task=fv.task, variant=variant, imag_path=fv.imag_path, env_model=fv.env_model,
       rollout_policy=fv.rollout_policy, rollout_depth=fv.rollout_depth, stack_size=fv.stack_size,
       predict_reward=fv.predict_reward, room_size=room_size, pixels_per_cell=fv.pixels_per_cell,
-      torso=parse_torso(fv.torso), hidden_size=fv.hidden_size or None)
+      torso=parse_torso(fv.torso), hidden_size=fv.hidden_size or None, precision=fv.precision)
   env = environments.EnvConfig(game=game, task=fv.task, room_size=room_size, num_boxes=num_boxes,
                                pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels,
                                level_workers=fv.level_workers, level_pool_size=fv.level_pool_size,
@@ -197,7 +198,8 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
   learner = learner_lib.LearnerConfig(
       learning_rate=_default(fv.learning_rate, 1e-3), optimizer=fv.optimizer, entropy_cost=fv.entropy_cost,
       baseline_cost=fv.baseline_cost, distillation_cost=fv.distillation_cost, discount=fv.discount,
-      max_grad_norm=_default(fv.max_grad_norm, 40.0) or None, reward_clipping=fv.reward_clipping)
+      max_grad_norm=_default(fv.max_grad_norm, 40.0) or None, reward_clipping=fv.reward_clipping,
+      reuse_imagination=fv.reuse_imagination)
   return loop.TrainConfig(
       agent=agent, env=env, learner=learner, logdir=fv.logdir or DEFAULT_LOGDIR, num_actors=fv.num_actors,
       envs_per_actor=fv.envs_per_actor, batch_size=_default(fv.batch_size, 8),
@@ -205,7 +207,8 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
       backend=fv.backend, ray_address=fv.ray_address,
       env_model_checkpoint=fv.env_model_checkpoint if imagines else None,
       checkpoint_every_secs=fv.checkpoint_every_secs or None,
-      checkpoint_every_frames=fv.checkpoint_every_frames or None, log_every_secs=fv.log_every_secs)
+      checkpoint_every_frames=fv.checkpoint_every_frames or None, log_every_secs=fv.log_every_secs,
+      actor_jit_compile=fv.actor_jit)
 
 
 def check_paths(config: loop.TrainConfig) -> None:

@@ -33,13 +33,18 @@ def test_initial_state_defaults_to_batch_one_as_in_the_notebook():
   assert action.shape == (1,)
 
 
-def test_no_imag_path_agent_is_the_model_free_network():
-  """With NoImagPath, the outputs are exactly hidden -> heads applied to the model-free feature."""
-  agent = module_cases.small_agent("standard")
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_no_imag_path_agent_is_the_model_free_network(precision):
+  """With NoImagPath, the outputs are exactly hidden -> heads applied to the model-free feature; the
+  torso and hidden layer compute in `precision`, the heads in float32 on float32 variables."""
+  agent = module_cases.small_agent("standard", precision=precision)
   frame, state = tf.constant(module_cases.frames(3)), agent.initial_state(3)
   (_, logits, baseline), next_state = agent(frame, state)
-  feature = agent.model_free_path(next_state)
-  out = agent._value_and_logits(tf.nn.relu(agent._hidden(feature)))  # pylint: disable=protected-access
+  feature = agent.model_free_path(tf.cast(next_state, precision))
+  hidden = tf.nn.relu(agent._hidden(feature))  # pylint: disable=protected-access
+  assert feature.dtype == hidden.dtype == tf.as_dtype(precision)
+  out = agent._value_and_logits(tf.cast(hidden, tf.float32))  # pylint: disable=protected-access
+  assert all(v.dtype == tf.float32 for v in agent.variables if v.dtype.is_floating)
   np.testing.assert_allclose(logits.numpy(), out[:, 1:].numpy(), rtol=1e-6)
   np.testing.assert_allclose(baseline.numpy(), out[:, 0].numpy(), rtol=1e-6)
 

@@ -19,13 +19,14 @@ SPEC = i2a.GameSpec("minipacman", 15, 19, 5, PALETTE, event_weights=(0, 1, 2, 5,
 BOUNDARY_STEPS = [[F, M], [M, M], [L, M], [F, M], [M, L], [M, F]]
 
 
-def tiny_agent(variant="i2a", seed=0, stack_size=2, hidden_size=32, rollout_depth=2):
+def tiny_agent(variant="i2a", seed=0, stack_size=2, hidden_size=32, rollout_depth=2, precision="bfloat16"):
   """A small agent. Rollouts deeper than 1 sample actions from the rollout policy, so two calls on the
   same frames give different outputs unless the samplers' states match; depth 1 is deterministic."""
   config = i2a.AgentConfig(variant=variant, env_model="conv" if variant == "i2a" else None,
                            rollout_depth=rollout_depth, hidden_size=hidden_size, lstm_size=16,
                            rollout_hidden_size=16,
-                           torso=i2a.TorsoConfig((8, 8), (3, 3), (1, 2)), stack_size=stack_size, seed=seed)
+                           torso=i2a.TorsoConfig((8, 8), (3, 3), (1, 2)), stack_size=stack_size, seed=seed,
+                           precision=precision)
   return i2a.build_agent(config, SPEC)
 
 
@@ -75,14 +76,15 @@ def test_unroll_matches_stepping_the_agent_by_hand_with_resets():
   np.testing.assert_allclose(no_reset_logits[1, 1], logits[1, 1], rtol=1e-5)  # Column 1: no FIRST yet.
 
 
-def test_step_losses_match_numpy_reference(clipping="abs_one"):
-  agent = tiny_agent(rollout_depth=1)
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_step_losses_match_numpy_reference(precision, clipping="abs_one"):
+  agent = tiny_agent(rollout_depth=1, precision=precision)
   config = learner_lib.LearnerConfig(discount=0.9, baseline_cost=0.3, entropy_cost=0.05,
                                      distillation_cost=0.7, reward_clipping=clipping, device="/CPU:0")
   learner = learner_lib.Learner(agent, config)
   traj = trajectory()
   out = learner.unroll(traj.observation, traj.step_type, traj.initial_state)
-  frames = tf.constant(traj.observation[:-1].reshape((-1, 15, 19, 3)), tf.float32) / 255.0
+  frames = tf.cast(tf.constant(traj.observation[:-1].reshape((-1, 15, 19, 3)), tf.float32) / 255.0, precision)
   rollout_logits = agent.rollout_policy(frames)[1].numpy().reshape((5, 2, 5))
   logs = learner.step(traj)
 
@@ -105,8 +107,9 @@ def test_step_losses_match_numpy_reference(clipping="abs_one"):
 
 @pytest.mark.parametrize("distillation_cost", [pytest.param(0.0, id="no_distillation"),
                                                pytest.param(1.0, id="distillation")])
-def test_step_changes_exactly_the_variables_it_should(distillation_cost):
-  agent = tiny_agent()
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_step_changes_exactly_the_variables_it_should(distillation_cost, precision):
+  agent = tiny_agent(precision=precision)
   learner = learner_lib.Learner(agent, learner_lib.LearnerConfig(distillation_cost=distillation_cost))
   policy_refs = {v.ref() for v in agent.rollout_policy.trainable_variables}
   frozen_before = values(agent.frozen_variables)

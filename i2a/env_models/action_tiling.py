@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from i2a import frame_stack as frame_stack_lib
+from i2a import layers
 
 
 def tile_action(action: tf.Tensor, num_actions: int, frame: tf.Tensor) -> tf.Tensor:
@@ -31,14 +32,15 @@ def action_conditioned_input(frame_stack: tf.Tensor, action: tf.Tensor, num_acti
   """concat(last frame, one-hot action tiled to every pixel), the input of every learned env model.
 
   Args:
-    frame_stack: float32 [B, H, W, 3 * S] in [0, 1], newest frame in the last 3 channels; S >= 1.
+    frame_stack: float32 (or bfloat16 / float16) [B, H, W, 3 * S] in [0, 1], newest frame in the last 3
+      channels; S >= 1. The result has its dtype.
     action: int32 [B] in [0, num_actions).
     num_actions: the size of the one-hot code.
 
   Returns:
-    float32 [B, H, W, 3 + num_actions].
+    [B, H, W, 3 + num_actions], the dtype of `frame_stack`.
   """
-  frame_stack = tf.convert_to_tensor(frame_stack, tf.float32)
+  frame_stack = layers.floating_input(frame_stack)
   action = tf.convert_to_tensor(action)
   if frame_stack.shape.rank != 4 or frame_stack.shape[-1] is None or frame_stack.shape[-1] % 3:
     raise ValueError(f"frame_stack must be [B, H, W, 3 * S], got shape {frame_stack.shape}")

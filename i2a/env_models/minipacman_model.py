@@ -25,6 +25,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from envs.minipacman import tasks as minipacman_tasks
+from i2a import layers
 from i2a import types
 from i2a.env_models import action_tiling
 from i2a.env_models import frame_heads
@@ -77,9 +78,9 @@ class BasicBlock(snt.Module):
                name: Optional[str] = None):
     super().__init__(name=name)
     self._merge = merge
-    self._large = [snt.Conv2D(n1, 1, name="large_1x1"), snt.Conv2D(n1, large_kernel, name="large_kxk")]
-    self._small = [snt.Conv2D(n2, 1, name="small_1x1"), snt.Conv2D(n2, 3, name="small_3x3")]
-    self._out = snt.Conv2D(n3, 1, name="out_1x1")
+    self._large = [layers.Conv2D(n1, 1, name="large_1x1"), layers.Conv2D(n1, large_kernel, name="large_kxk")]
+    self._small = [layers.Conv2D(n2, 1, name="small_1x1"), layers.Conv2D(n2, 3, name="small_3x3")]
+    self._out = layers.Conv2D(n3, 1, name="out_1x1")
 
   def __call__(self, inputs: tf.Tensor) -> tf.Tensor:
     """float32 [B, H, W, C] -> [B, H, W, C] ('add', needs n3 == C) or [B, H, W, C + n3] ('concat')."""
@@ -103,15 +104,15 @@ class _Network(snt.Module):
   def __init__(self, config: MiniPacmanModelConfig, frame_head: frame_heads.FrameHead, name: str):
     super().__init__(name=name)
     self._config = config
-    self._stem = snt.Conv2D(config.stem_channels, 1, name="stem")
+    self._stem = layers.Conv2D(config.stem_channels, 1, name="stem")
     self._blocks = [BasicBlock(*b, large_kernel=config.large_kernel, merge=config.merge, name=f"block_{i}")
                     for i, b in enumerate(config.blocks)]
-    self._frame_out = snt.Conv2D(frame_head.num_channels, 1, name="frame_logits")
-    self._event_convs = [snt.Conv2D(config.event_channels, 1, name=f"event_conv_{i}") for i in range(2)]
-    self._event_out = snt.Linear(len(EVENTS), name="event_logits")
+    self._frame_out = layers.Conv2D(frame_head.num_channels, 1, name="frame_logits")
+    self._event_convs = [layers.Conv2D(config.event_channels, 1, name=f"event_conv_{i}") for i in range(2)]
+    self._event_out = layers.Linear(len(EVENTS), name="event_logits")
 
   def __call__(self, frame_stack: tf.Tensor, action: tf.Tensor) -> types.EnvModelLogits:
-    frame_stack = tf.convert_to_tensor(frame_stack, tf.float32)
+    frame_stack = layers.floating_input(frame_stack)
     if frame_stack.shape.rank != 4 or None in frame_stack.shape[1:3]:
       raise ValueError(f"MiniPacmanEnvModel needs frame_stack [B, H, W, 3 * S] with static H and W, "
                        f"got shape {frame_stack.shape}")
@@ -122,8 +123,10 @@ class _Network(snt.Module):
     events = hidden
     for conv in self._event_convs:
       events = _leaky(conv(events))
-    return types.EnvModelLogits(frame_logits=self._frame_out(hidden),
-                                reward_logits=self._event_out(snt.flatten(events)))
+    # The output layers run in float32 whatever the compute dtype: the frame's argmax and the event
+    # probabilities must not be decided by bfloat16 rounding of the logits (i2a/layers.py).
+    return types.EnvModelLogits(frame_logits=self._frame_out(tf.cast(hidden, tf.float32)),
+                                reward_logits=self._event_out(tf.cast(snt.flatten(events), tf.float32)))
 
 
 class MiniPacmanEnvModel(snt.Module):
@@ -201,6 +204,8 @@ class MiniPacmanEnvModel(snt.Module):
 
     Args:
       frame_stack: float32 [B, H, W, 3 * S] in [0, 1] with static H, W; only the last 3 channels are used.
+        A bfloat16 or float16 stack makes the hidden layers compute in that dtype (variables and logits
+        stay float32; see `i2a.layers`).
       action: int32 [B].
 
     Returns:

@@ -35,7 +35,11 @@ class SizePreservingConvNetModel(snt.Module):
     self._flatten_layer = snt.Flatten()
 
   def logits(self, frame_stack: tf.Tensor, action: tf.Tensor) -> types.EnvModelLogits:
-    """Unnormalised predictions: frame_logits [B, H, W, 3] (Bernoulli), reward_logits [B, bins]."""
+    """Unnormalised predictions: frame_logits [B, H, W, 3] (Bernoulli), reward_logits [B, bins].
+
+    The talk's small demo model always computes in float32 (a bfloat16 stack is cast up): it is cheap.
+    """
+    frame_stack = tf.cast(frame_stack, tf.float32)
     hidden = tf.nn.relu(self._trunk(action_tiling.model_input(frame_stack, action, self.num_actions)))
     reward_hidden = tf.nn.relu(self._reward_conv(hidden))
     reward_logits = self._reward_linear(self._flatten_layer(reward_hidden))

@@ -16,6 +16,7 @@ import numpy as np
 import sonnet as snt
 import tensorflow as tf
 
+from i2a import layers
 from i2a import types
 from i2a.env_models import action_tiling
 from i2a.env_models import frame_heads
@@ -94,15 +95,15 @@ class SokobanEnvModel(snt.Module):
     self._frame_head = frame_heads.as_frame_head(frame_head, palette)
     ppc = pixels_per_cell
     # Spec 2.3: conv 8x8 stride 8 -> one cell per grid square; transposed conv 8x8 stride 8 back.
-    self._encoder = snt.Conv2D(channels, ppc, stride=ppc, padding="VALID", name="encoder")
-    self._trunk = [snt.Conv2D(channels, 3, name=f"trunk_{i}") for i in range(num_trunk_layers)]
+    self._encoder = layers.Conv2D(channels, ppc, stride=ppc, padding="VALID", name="encoder")
+    self._trunk = [layers.Conv2D(channels, 3, name=f"trunk_{i}") for i in range(num_trunk_layers)]
     # SAME: with kernel == stride it pads nothing, and Sonnet then infers the output size as H = 10 * ppc.
-    self._decoder = snt.Conv2DTranspose(
+    self._decoder = layers.Conv2DTranspose(
         self._frame_head.num_channels, ppc, stride=ppc, padding="SAME", name="decoder")
     if predict_reward:  # Spec 2.3: reward from a separate conv + fully connected path.
-      self._reward_conv = snt.Conv2D(reward_channels, 3, name="reward_conv")
-      self._reward_hidden = snt.Linear(reward_hidden, name="reward_hidden")
-      self._reward_out = snt.Linear(len(self._config.reward_bins), name="reward_logits")
+      self._reward_conv = layers.Conv2D(reward_channels, 3, name="reward_conv")
+      self._reward_hidden = layers.Linear(reward_hidden, name="reward_hidden")
+      self._reward_out = layers.Linear(len(self._config.reward_bins), name="reward_logits")
 
   @property
   def config(self) -> SokobanModelConfig:
@@ -122,14 +123,15 @@ class SokobanEnvModel(snt.Module):
 
     Args:
       frame_stack: float32 [B, H, W, 3 * S] in [0, 1]; only the last 3 channels are used. H and W must
-        be static multiples of `pixels_per_cell`.
+        be static multiples of `pixels_per_cell`. A bfloat16 or float16 stack makes the hidden layers
+        compute in that dtype (variables and logits stay float32; see `i2a.layers`).
       action: int32 [B].
 
     Returns:
       EnvModelLogits(frame_logits float32 [B, H, W, P or 3], reward_logits float32 [B, bins] or None).
     """
     ppc = self._config.pixels_per_cell
-    frame_stack = tf.convert_to_tensor(frame_stack, tf.float32)
+    frame_stack = layers.floating_input(frame_stack)
     height, width = frame_stack.shape[1:3]
     if height is None or width is None or height % ppc or width % ppc:
       raise ValueError(f"SokobanEnvModel needs static frame height and width that are multiples of "
@@ -138,12 +140,14 @@ class SokobanEnvModel(snt.Module):
     hidden = tf.nn.leaky_relu(self._encoder(inputs), _LEAKY_SLOPE)  # [B, H/ppc, W/ppc, C]
     for conv in self._trunk:
       hidden += tf.nn.leaky_relu(conv(hidden), _LEAKY_SLOPE)  # Size-preserving residual layer.
-    frame_logits = self._decoder(hidden)  # [B, H, W, P or 3]
+    # The decoder and the reward logits run in float32 whatever the compute dtype: the frame's argmax and
+    # the reward distribution must not be decided by bfloat16 rounding of the logits (i2a/layers.py).
+    frame_logits = self._decoder(tf.cast(hidden, tf.float32))  # [B, H, W, P or 3]
     reward_logits = None
     if self._config.predict_reward:
       reward = tf.nn.leaky_relu(self._reward_conv(hidden), _LEAKY_SLOPE)
       reward = tf.nn.leaky_relu(self._reward_hidden(snt.flatten(reward)), _LEAKY_SLOPE)
-      reward_logits = self._reward_out(reward)
+      reward_logits = self._reward_out(tf.cast(reward, tf.float32))
     return types.EnvModelLogits(frame_logits=frame_logits, reward_logits=reward_logits)
 
   def __call__(self, frame_stack: tf.Tensor, action: tf.Tensor) -> types.EnvModelOutput:

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from envs import batched
 from i2a import agent as agent_lib
+from i2a import imagination as imagination_lib
 from i2a import types
 from i2a.training import inference
 
@@ -76,10 +77,18 @@ class Actor:
 
   The agent state is the one the agent had before step 0 of the unroll; at FIRST steps the actor resets
   a copy's state to `agent.initial_state` before the agent sees the frame (the learner must do the same).
+
+  With `ship_imagination`, each step's imagined rollouts travel with the unroll as palette indices
+  (`Trajectory.imagination`, i2a/imagination.py), for the learner to re-encode; agents whose imagined
+  frames are not palette colours (copy model, Bernoulli heads) ship nothing.
   """
 
   def __init__(self, agent: agent_lib.I2AAgent, env: batched.BatchedEnvironment, unroll_length: int,
-               variable_source: Optional[VariableSource] = None, actor_id: int = 0):
+               variable_source: Optional[VariableSource] = None, actor_id: int = 0,
+               ship_imagination: bool = False, jit_compile: bool = False):
+    """Args: agent, env: the policy and its N environment copies. unroll_length: T. variable_source:
+    where new weights come from (None: keep the agent's). actor_id: tags the unrolls. ship_imagination:
+    send the imagined rollouts with each unroll. jit_compile: compile the policy step with XLA."""
     if unroll_length < 1:
       raise ValueError(f"Actor: unroll_length must be >= 1, got {unroll_length}.")
     if env.num_actions != agent.num_actions:
@@ -91,7 +100,8 @@ class Actor:
     self._source = variable_source
     self.actor_id = actor_id
     self._weights_step = -1
-    self._policy = inference.PolicyStep(agent)  # The same step as evaluation and data collection.
+    # The same step as evaluation and data collection, plus the imagination for the learner.
+    self._policy = inference.PolicyStep(agent, ship_imagination, jit_compile)
     self._pending = None  # (timestep, AgentOutput, state before it, state after it) of the last step.
     n = env.num_envs
     self._running_return = np.zeros(n, np.float64)
@@ -101,6 +111,9 @@ class Actor:
   @property
   def weights_step(self) -> int:
     return self._weights_step
+
+  def _act(self, timestep: batched.BatchedTimeStep, state: np.ndarray):
+    return self._policy.step_and_imagination(timestep, state)
 
   def act(self, timestep: batched.BatchedTimeStep, state: np.ndarray
           ) -> tuple[types.AgentOutput, np.ndarray]:
@@ -141,24 +154,28 @@ class Actor:
     if self._pending is None:
       timestep = self._env.reset()
       state = self._agent.initial_state(self._env.num_envs).numpy()
-      self.act(timestep, state)  # Builds the variables before any weights are copied in.
+      self._act(timestep, state)  # Builds the variables before any weights are copied in.
       agent_lib.build_rollout_policy(self._agent)  # As the learner does: its weights are published too.
       self.update_weights(force=True)
-      output, next_state = self.act(timestep, state)
-      self._pending = (timestep, output, state, next_state)
+      output, next_state, imagined = self._act(timestep, state)
+      self._pending = (timestep, output, state, next_state, imagined)
     else:
       self.update_weights()
-    timestep, output, initial_state, state = self._pending
-    steps = [(timestep, output)]
+    timestep, output, initial_state, state, imagined = self._pending
+    steps, imaginations = [(timestep, output)], [imagined]
     finished = []
     for _ in range(self._unroll_length):
       timestep = self._env.step(output.action)
       self.num_env_steps += self._env.num_envs
       self._track(timestep, finished)
       before = state
-      output, state = self.act(timestep, state)
+      output, state, imagined = self._act(timestep, state)
       steps.append((timestep, output))
-    self._pending = (timestep, output, before, state)
+      imaginations.append(imagined)
+    self._pending = (timestep, output, before, state, imagined)
+    imagination = None
+    if imaginations[0] is not None:
+      imagination = imagination_lib.CompactImagination(*(np.stack(x) for x in zip(*imaginations)))
     trajectory = types.Trajectory(
         step_type=np.stack([ts.step_type for ts, _ in steps]).astype(np.int32),
         observation=np.stack([ts.observation["rgb"] for ts, _ in steps]),
@@ -166,7 +183,7 @@ class Actor:
         discount=np.stack([ts.discount for ts, _ in steps]).astype(np.float32),
         action=np.stack([out.action for _, out in steps]).astype(np.int32),
         behaviour_logits=np.stack([out.policy_logits for _, out in steps]).astype(np.float32),
-        initial_state=initial_state)
+        initial_state=initial_state, imagination=imagination)
     episodes = EpisodeStats(np.array([f[0] for f in finished], np.float64),
                             np.array([f[1] for f in finished], np.int64),
                             np.array([f[2] for f in finished], bool))

@@ -73,4 +73,5 @@ def check_mixed_precision(enabled: bool, dtype: str = "float16") -> None:
       f"mixed_precision=True ({dtype}) is not supported: snt.mixed_precision is {api} in Sonnet "
       f"{snt.__version__} but only casts functions decorated with snt.mixed_precision.modes, and the "
       "agent's modules hard-code float32 (I2AAgent's frame check, ImagPath/NoImagPath/CopyModel "
-      "float32 tensors). Train in float32 (mixed_precision=False); see i2a/training/device.py.")
+      "float32 tensors). Use AgentConfig(precision='bfloat16' or 'float16') instead: the agent's own "
+      "layers compute in that dtype with float32 variables (i2a/layers.py).")

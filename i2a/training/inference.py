@@ -18,6 +18,7 @@ from envs import batched
 from i2a import agent as agent_lib
 from i2a import configs
 from i2a import factory
+from i2a import imagination as imagination_lib
 from i2a import types
 from i2a.training import checkpointing
 
@@ -29,33 +30,52 @@ class PolicyStep:
     step = PolicyStep(agent)
     state = step.initial_state(env.num_envs)
     output, state = step(timestep, state)  # AgentOutput of NumPy arrays, next state.
+
+  With `ship_imagination`, `step_and_imagination` also returns what the agent imagined, compacted to
+  palette indices (i2a/imagination.py) for the learner to re-encode; agents whose imagined frames are
+  not palette colours (copy model, Bernoulli heads) return None.
   """
 
-  def __init__(self, agent: agent_lib.I2AAgent):
+  def __init__(self, agent: agent_lib.I2AAgent, ship_imagination: bool = False, jit_compile: bool = False):
     """Args:
       agent: the agent to act with (its variables may be replaced between calls).
+      ship_imagination: also return the compact imagined rollouts of each step.
+      jit_compile: compile the step with XLA (slower than plain graph mode on our 2-core CPU; measure).
     """
     self.agent = agent
+    self._palette = imagination_lib.palette_of(agent) if ship_imagination else None
     # No autograph: the agent has no tensor-dependent Python control flow, and conversion is slow.
-    self._step = tf.function(self._step_fn, autograph=False)
+    self._step = tf.function(self._step_fn, autograph=False, jit_compile=jit_compile)
 
   def _step_fn(self, frame: tf.Tensor, step_type: tf.Tensor, state: tf.Tensor):
-    """uint8 [N, H, W, 3], int32 [N], float32 [N, H, W, C] -> (AgentOutput, next state)."""
+    """uint8 [N, H, W, 3], int32 [N], float32 [N, H, W, C] -> (AgentOutput, next state, compact
+    imagination [N, ...] or None)."""
     first = tf.equal(step_type, int(dm_env.StepType.FIRST))[:, None, None, None]
     state = tf.where(first, self.agent.initial_state(tf.shape(state)[0]), state)
     frame = tf.cast(frame, tf.float32) / 255.0  # Frames enter the networks as float32 in [0, 1].
-    return self.agent(frame, state)
+    output, next_state, imagination = self.agent.step(frame, state)
+    if self._palette is None or imagination is None:
+      return output, next_state, None
+    return output, next_state, imagination_lib.compact(imagination, self._palette)
 
   def initial_state(self, num_envs: int) -> np.ndarray:
     """float32 [N, H, W, C]: the agent's initial state for N copies."""
     return self.agent.initial_state(num_envs).numpy()
 
+  def step_and_imagination(self, timestep: batched.BatchedTimeStep, state: np.ndarray
+                           ) -> tuple[types.AgentOutput, np.ndarray, Optional[imagination_lib.CompactImagination]]:
+    """One step: AgentOutput of NumPy arrays (int32 [N], float32 [N, A], float32 [N]), the next state,
+    and the compact imagination of NumPy arrays (None unless shipped)."""
+    output, next_state, imagination = self._step(timestep.observation["rgb"],
+                                                 np.asarray(timestep.step_type, np.int32), state)
+    if imagination is not None:
+      imagination = imagination_lib.CompactImagination(*(x.numpy() for x in imagination))
+    return types.AgentOutput(*(x.numpy() for x in output)), next_state.numpy(), imagination
+
   def __call__(self, timestep: batched.BatchedTimeStep, state: np.ndarray
                ) -> tuple[types.AgentOutput, np.ndarray]:
     """One step: AgentOutput of NumPy arrays (int32 [N], float32 [N, A], float32 [N]), next state."""
-    output, next_state = self._step(timestep.observation["rgb"],
-                                    np.asarray(timestep.step_type, np.int32), state)
-    return types.AgentOutput(*(x.numpy() for x in output)), next_state.numpy()
+    return self.step_and_imagination(timestep, state)[:2]
 
 
 class AgentActions:
@@ -137,15 +157,6 @@ class RestoredAgent(NamedTuple):
   num_frames: int
 
 
-def build_variables(agent: agent_lib.I2AAgent) -> None:
-  """Creates every variable of `agent` with one batch-1 step on a black frame (and a distillation-free
-  call of the rollout policy, which an agent of rollout depth 1 never calls while acting)."""
-  state = agent.initial_state(1)
-  agent(tf.zeros(state.shape[:3] + (3,), tf.float32), state)
-  if agent.rollout_policy is not None:
-    agent.rollout_policy(tf.zeros(state.shape[:3] + (3,), tf.float32))
-
-
 def restore_agent(agent_config: configs.AgentConfig, path: str, seed: Optional[int] = None) -> RestoredAgent:
   """Builds the agent of `agent_config` and loads the weights of a `launch.train` checkpoint into it.
 
@@ -164,7 +175,7 @@ def restore_agent(agent_config: configs.AgentConfig, path: str, seed: Optional[i
   """
   candidates = checkpoint_candidates(path)
   agent = factory.build_agent(dataclasses.replace(agent_config, seed=seed))
-  build_variables(agent)
+  agent_lib.build_variables(agent)
   learner_step = tf.Variable(0, dtype=tf.int64)
   num_frames = tf.Variable(0, dtype=tf.int64)
   skipped = []

@@ -22,6 +22,7 @@ from i2a.training import device as device_lib
 from i2a import agent as agent_lib
 from i2a import distillation
 from i2a import frame_stack
+from i2a import imagination as imagination_lib
 from i2a import optimizers
 from i2a import rl_losses
 from i2a import types
@@ -48,8 +49,14 @@ class LearnerConfig:
     reward_clipping: 'none' (default: Sokoban's +10 and MiniPacman's ghost rewards carry the task, and
       the env model predicts raw rewards), 'abs_one' or 'soft_asymmetric' (IMPALA's).
     jit_compile: compile the whole training step with XLA.
-    mixed_precision: compute the unroll in float16; not supported yet (see `device.check_mixed_precision`).
+    mixed_precision: Sonnet's mixed precision, refused (see `device.check_mixed_precision`); the compute
+      precision is `AgentConfig.precision` (i2a/layers.py).
     device: None for automatic (GPU when TensorFlow sees one), or e.g. '/CPU:0', '/GPU:0'.
+    reuse_imagination: re-encode the rollouts the actors imagined (`Trajectory.imagination`) instead of
+      running the frozen environment model again; the loss and gradients are the same as recomputing
+      the same rollouts (i2a/imagination.py). Trajectories without imagination are recomputed.
+    float16_loss_scale: the loss is multiplied by this before differentiation and the gradients divided
+      by it when the agent computes in float16 (keeps small float16 gradients from underflowing).
   """
   learning_rate: float = 6e-4
   rmsprop_decay: float = 0.99
@@ -67,9 +74,12 @@ class LearnerConfig:
   jit_compile: bool = False
   mixed_precision: bool = False
   device: Optional[str] = None
+  reuse_imagination: bool = True
+  float16_loss_scale: float = 1024.0
 
   def __post_init__(self):
-    checks = [("learning_rate", "> 0", lambda x: x > 0), ("rmsprop_epsilon", "> 0", lambda x: x > 0)]
+    checks = [("learning_rate", "> 0", lambda x: x > 0), ("rmsprop_epsilon", "> 0", lambda x: x > 0),
+              ("float16_loss_scale", "> 0", lambda x: x > 0)]
     checks += [(n, ">= 0", lambda x: x >= 0) for n in ("baseline_cost", "entropy_cost", "distillation_cost",
                                                         "rmsprop_momentum")]
     checks += [(n, "in [0, 1]", lambda x: 0 <= x <= 1) for n in ("rmsprop_decay", "discount")]
@@ -81,13 +91,6 @@ class LearnerConfig:
     for name, rule, ok in checks:
       if not ok(getattr(self, name)):
         raise ValueError(f"LearnerConfig.{name} must be {rule}, got {getattr(self, name)!r}.")
-
-
-def build_agent_variables(agent: snt.RNNCore) -> None:
-  """Creates an I2AAgent's variables by running it once on a black frame (batch 1), and its rollout
-  policy's (`agent.build_rollout_policy`)."""
-  agent(tf.zeros([1, agent.height, agent.width, frame_stack.FRAME_CHANNELS]), agent.initial_state(1))
-  agent_lib.build_rollout_policy(agent)  # Depth-1 rollouts never call it; distillation trains it.
 
 
 _DTYPES = dict(step_type=tf.int32, observation=tf.uint8, reward=tf.float32, discount=tf.float32,
@@ -109,7 +112,21 @@ def checked_trajectory(trajectory: types.Trajectory, agent: snt.RNNCore) -> type
     if tuple(fields[name].shape) != shape:
       raise ValueError(f"Trajectory.{name} has shape {tuple(fields[name].shape)}, expected {shape} "
                        f"(T+1={obs[0]}, B={obs[1]}).")
-  return types.Trajectory(**{name: tf.cast(value, _DTYPES[name]) for name, value in fields.items()})
+  imagination = trajectory.imagination
+  if imagination is not None:
+    imagination = imagination_lib.CompactImagination(*(tf.convert_to_tensor(x) for x in imagination))
+    path = agent.imag_path
+    rollouts = obs[:2] + (agent.num_actions, getattr(path, "rollout_depth", 0))
+    expected = imagination_lib.CompactImagination(
+        frame_index=(tf.uint8, rollouts + frame[:2]), reward=(tf.float32, rollouts),
+        action=(tf.uint8, rollouts))
+    for name, (dtype, shape) in zip(expected._fields, expected):
+      value = getattr(imagination, name)
+      if value.dtype != dtype or tuple(value.shape) != shape:
+        raise ValueError(f"Trajectory.imagination.{name} must be {dtype.name} {shape}, got "
+                         f"{value.dtype.name} {tuple(value.shape)}.")
+  return types.Trajectory(**{name: tf.cast(value, _DTYPES[name]) for name, value in fields.items()},
+                          imagination=imagination)
 
 
 class Learner:
@@ -130,7 +147,7 @@ class Learner:
     self.agent, self.config = agent, config
     self.device = device_lib.resolve_device(config.device)
     with tf.device(self.device):
-      build_agent_variables(agent)
+      agent_lib.build_variables(agent)
       self._trainable = tuple(agent.trainable_variables)
       self.learning_rate = tf.Variable(float(config.learning_rate), trainable=False, name="learning_rate")
       self.optimizer = optimizers.build_rmsprop(config.optimizer, self.learning_rate, config.rmsprop_decay,
@@ -139,6 +156,9 @@ class Learner:
       self.learner_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="learner_step")
       self.num_frames = tf.Variable(0, dtype=tf.int64, trainable=False, name="num_frames")
     self._distil = agent.rollout_policy is not None and config.distillation_cost > 0
+    self._palette = imagination_lib.palette_of(agent) if config.reuse_imagination else None
+    compute_dtype = getattr(agent, "compute_dtype", tf.float32)
+    self._loss_scale = config.float16_loss_scale if compute_dtype == tf.float16 else 1.0
     # No Python control flow on tensors here (tf.cond is explicit), so AutoGraph is not needed; skipping
     # its conversion of the whole agent cuts the first trace from ~25 s to ~2 s on this machine.
     self._step_fn = tf.function(self._step, jit_compile=config.jit_compile, autograph=False)
@@ -168,11 +188,11 @@ class Learner:
     for variable, value in zip(variables, weights):
       variable.assign(value)
 
-  def unroll(self, observation, step_type, initial_state) -> types.AgentOutput:
+  def unroll(self, observation, step_type, initial_state, imagination=None) -> types.AgentOutput:
     """The agent's outputs on a trajectory (see `_unroll`); float32 [T+1, B, ...] tensors."""
     with tf.device(self.device):
       return self._unroll_fn(tf.convert_to_tensor(observation), tf.cast(step_type, tf.int32),
-                             tf.cast(initial_state, tf.float32))
+                             tf.cast(initial_state, tf.float32), imagination)
 
   def step(self, trajectory: types.Trajectory) -> dict[str, np.ndarray]:
     """One RMSprop update on `trajectory` (T+1 steps, B environments; numpy arrays or tensors).
@@ -198,8 +218,8 @@ class Learner:
                                f"({ {n: float(logs[n]) for n in bad} }); the update was NOT applied.")
     return logs
 
-  def _unroll(self, observation: tf.Tensor, step_type: tf.Tensor,
-              initial_state: tf.Tensor) -> types.AgentOutput:
+  def _unroll(self, observation: tf.Tensor, step_type: tf.Tensor, initial_state: tf.Tensor,
+              imagination: Optional[imagination_lib.CompactImagination] = None) -> types.AgentOutput:
     """Runs the agent over T+1 steps, resetting its frame stack at every FIRST step.
 
     The agent's state is the stack of the frames it has seen, a function of the observations alone, so
@@ -209,6 +229,8 @@ class Learner:
 
     observation uint8 [T+1, B, H, W, 3], step_type int32 [T+1, B], initial_state float32 [B, H, W, 3S]
     (the stack before step 0) -> AgentOutput of [T+1, B] actions, baselines and [T+1, B, A] logits.
+    With `imagination` ([T+1, B, ...] CompactImagination) and `reuse_imagination`, the agent
+    re-encodes those rollouts instead of imagining again.
     """
     frames = tf.cast(observation, tf.float32) / 255.0
     reset_state = self.agent.initial_state(tf.shape(observation)[1])
@@ -217,21 +239,26 @@ class Learner:
       state = tf.where(tf.equal(step_type[t], int(dm_env.StepType.FIRST))[:, None, None, None], reset_state, state)
       prev_states.append(state)
       state = frame_stack.update_frame_stack(state, frames[t])
-    outputs, _ = snt.BatchApply(self.agent)(frames, tf.stack(prev_states))
+    kwargs = {}
+    if imagination is not None and self._palette is not None:
+      kwargs["imagination"] = imagination_lib.expand(imagination, self._palette)
+    outputs, _ = snt.BatchApply(self.agent)(frames, tf.stack(prev_states), **kwargs)
     return outputs
 
   def _step(self, trajectory: types.Trajectory) -> dict[str, tf.Tensor]:
     config = self.config
     rewards = rl_losses.clip_rewards(trajectory.reward, config.reward_clipping)
     with tf.GradientTape() as tape:
-      outputs = self._unroll(trajectory.observation, trajectory.step_type, trajectory.initial_state)
+      outputs = self._unroll(trajectory.observation, trajectory.step_type, trajectory.initial_state,
+                             trajectory.imagination)
       losses, extra = rl_losses.impala_losses(
           trajectory.step_type, rewards, trajectory.discount, trajectory.action,
           trajectory.behaviour_logits, outputs.policy_logits, outputs.baseline, config.discount,
           config.clip_rho_threshold, config.clip_pg_rho_threshold)
       cross_entropy = tf.zeros([])
       if self._distil:  # The rollout policy sees the real current frame (paper Sec. 3.1; talk).
-        frames = tf.cast(trajectory.observation[:-1], tf.float32) / 255.0
+        frames = tf.cast(tf.cast(trajectory.observation[:-1], tf.float32) / 255.0,
+                         getattr(self.agent, "compute_dtype", tf.float32))
         _, rollout_logits = snt.BatchApply(self.agent.rollout_policy)(frames)
         per_step = distillation.distillation_loss(rollout_logits, outputs.policy_logits[:-1]).loss
         cross_entropy = tf.reduce_sum(extra.mask * per_step)
@@ -239,7 +266,10 @@ class Learner:
                    entropy_loss=config.entropy_cost * losses.entropy,
                    distillation_loss=config.distillation_cost * cross_entropy)
       total = tf.add_n(list(terms.values()))
-    grads = tape.gradient(total, self._trainable)
+      scaled_total = total * self._loss_scale  # float16 only (LearnerConfig.float16_loss_scale).
+    grads = tape.gradient(scaled_total, self._trainable)
+    if self._loss_scale != 1.0:
+      grads = [g / self._loss_scale for g in grads]
     grad_norm = tf.linalg.global_norm(grads)
     finite = tf.reduce_all(tf.math.is_finite(tf.stack(list(terms.values()) + [grad_norm])))
     if config.max_grad_norm is not None:

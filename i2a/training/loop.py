@@ -22,6 +22,7 @@ from tensorflow.python.framework import config as tf_config  # Op determinism on
 
 from i2a import configs
 from i2a import factory
+from i2a import imagination
 from i2a.training import backends
 from i2a.training import checkpointing
 from i2a.training import environments
@@ -63,6 +64,7 @@ class TrainConfig:
     log_every_secs: progress line and summary period.
     publish_every: learner steps between weight publications to the actors.
     max_seconds: also stop (with a checkpoint) after this many seconds of training; None for no limit.
+    actor_jit_compile: actors compile their policy step with XLA.
   """
   agent: configs.AgentConfig = configs.AgentConfig(game="sokoban", variant="standard")
   env: environments.EnvConfig = environments.EnvConfig()
@@ -86,6 +88,7 @@ class TrainConfig:
   log_every_secs: float = 10.0
   publish_every: int = 1
   max_seconds: Optional[float] = None
+  actor_jit_compile: bool = False
 
   def __post_init__(self):
     for name in ("num_actors", "envs_per_actor", "batch_size", "unroll_length", "total_frames",
@@ -203,7 +206,14 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
   frames = int(learner.num_frames.numpy())
   # The frame count resumed from numbers the session: new environment seeds after every resume.
   builder = backends.ActorBuilder(config.agent, config.env, config.envs_per_actor, config.unroll_length,
-                                  config.seed, session=frames)
+                                  config.seed, session=frames,
+                                  ship_imagination=config.learner.reuse_imagination,
+                                  jit_compile=config.actor_jit_compile)
+  shipped = imagination.batch_bytes(learner.agent, config.batch_size, config.unroll_length)
+  if shipped and config.learner.reuse_imagination:
+    queued = (config.queue_size or 2 * config.num_actors) * shipped * config.envs_per_actor // config.batch_size
+    logging.info("Imagination reused: %.1f MB per learner batch, at most %.1f MB queued.", shipped / 2**20,
+                 queued / 2**20)
   writer = tf.summary.create_file_writer(config.logdir)
   window, scalars = progress.Window(frames), {}
   last_save_time, last_save_frames = time.monotonic(), frames

@@ -82,7 +82,8 @@ def stack_unrolls(trajectories: Sequence[types.Trajectory]) -> types.Trajectory:
   """Concatenates unrolls along the batch axis.
 
   Args:
-    trajectories: K Trajectories of NumPy arrays, each [T+1, N_k, ...] with initial_state [N_k, ...].
+    trajectories: K Trajectories of NumPy arrays, each [T+1, N_k, ...] with initial_state [N_k, ...]
+      (and an imagination in all of them or in none).
 
   Returns:
     One Trajectory [T+1, sum N_k, ...] (initial_state [sum N_k, ...]), in the order given.
@@ -92,9 +93,15 @@ def stack_unrolls(trajectories: Sequence[types.Trajectory]) -> types.Trajectory:
   lengths = {t.step_type.shape[0] for t in trajectories}
   if len(lengths) != 1:
     raise ValueError(f"stack_unrolls: unrolls of different lengths {sorted(lengths)} cannot be batched.")
+  imaginations = [t.imagination for t in trajectories]
+  if any(i is None for i in imaginations) and not all(i is None for i in imaginations):
+    raise ValueError("stack_unrolls: some unrolls carry their imagination and others do not.")
+  imagination = None
+  if imaginations[0] is not None:
+    imagination = type(imaginations[0])(*(np.concatenate(parts, axis=1) for parts in zip(*imaginations)))
   return types.Trajectory(*(
       np.concatenate(fields, axis=0 if name == "initial_state" else 1)
-      for name, fields in zip(types.Trajectory._fields, zip(*trajectories))))
+      for name, fields in zip(types.Trajectory._fields[:-1], zip(*trajectories))), imagination=imagination)
 
 
 class Batcher:

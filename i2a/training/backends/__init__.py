@@ -37,6 +37,8 @@ class ActorBuilder:
       from `np.random.SeedSequence([seed, i, session])`, so a resume continues with new levels and
       ghosts instead of replaying the first session's, and resuming the same checkpoint twice
       replays the same ones.
+    ship_imagination: actors send their imagined rollouts for the learner to reuse (i2a/imagination.py).
+    jit_compile: actors compile their policy step with XLA.
   """
   agent: configs.AgentConfig
   env: environments.EnvConfig
@@ -44,6 +46,8 @@ class ActorBuilder:
   unroll_length: int
   seed: Optional[int] = None
   session: int = 0
+  ship_imagination: bool = False
+  jit_compile: bool = False
 
   def seeds(self, actor_id: int) -> tuple[Optional[int], Optional[int]]:
     """(environment seed, sampling seed) of actor `actor_id` in this session."""
@@ -58,7 +62,8 @@ class ActorBuilder:
     env_seed, agent_seed = self.seeds(actor_id)
     agent = factory.build_agent(dataclasses.replace(self.agent, seed=agent_seed))
     env = environments.build_env(self.env, self.envs_per_actor, seed=env_seed)
-    return actor_lib.Actor(agent, env, self.unroll_length, source, actor_id=actor_id)
+    return actor_lib.Actor(agent, env, self.unroll_length, source, actor_id=actor_id,
+                           ship_imagination=self.ship_imagination, jit_compile=self.jit_compile)
 
 
 class Backend(abc.ABC):

@@ -1,0 +1,86 @@
+"""What the imagination path imagined, and its compact form that actors send to the learner.
+
+I2A's cost is the frozen environment model, run rollout_depth times per action for every step (paper
+Sec. 3.1). The paper's A3C workers computed that forward pass once and used it both to act and for the
+gradient. With IMPALA's actor-learner split the learner would run it a second time on every frame the
+actors already imagined; instead the actor ships what it imagined with the trajectory and the learner
+re-encodes it. This changes no gradient: the environment model is frozen and the rollout actions are
+samples, so the imagined frames, rewards and actions are constants of the loss (paper Sec. 3.2); only the
+rollout encoder, the model-free path, the heads and the distilled policy are recomputed and trained.
+
+Compactly: a palette frame head's imagined frames are palette colours (argmax over the palette), so a
+frame is stored as one uint8 palette index per pixel, 1/12 of its float32 RGB size. Models whose frames
+are not palette colours (the copy model, Bernoulli heads) are not shipped: the learner recomputes them.
+"""
+from typing import NamedTuple, Optional
+
+import numpy as np
+import tensorflow as tf
+
+
+class Imagination(NamedTuple):
+  """One imagined rollout per action (rollout i starts with action i), rollout_depth D steps each.
+
+  Attributes:
+    frames: float32 [B, A, D, H, W, 3] in [0, 1], the imagined frames as the model output them.
+    rewards: float32 [B, A, D], the imagined rewards.
+    actions: int32 [B, A, D], the imagined actions (step 0: the rollout's own action).
+  """
+  frames: tf.Tensor
+  rewards: tf.Tensor
+  actions: tf.Tensor
+
+
+class CompactImagination(NamedTuple):
+  """`Imagination` as shipped in a `types.Trajectory` ([T+1, B, ...] there; [B, ...] per step).
+
+  Attributes:
+    frame_index: uint8 [..., A, D, H, W], palette index of every imagined pixel.
+    reward: float32 [..., A, D].
+    action: uint8 [..., A, D].
+  """
+  frame_index: tf.Tensor
+  reward: tf.Tensor
+  action: tf.Tensor
+
+
+def palette_of(agent) -> Optional[np.ndarray]:
+  """float32 [P, 3] palette of the agent's environment model when its imagined frames are palette
+  colours (a palette frame head with at most 256 colours), else None (nothing can be shipped)."""
+  head = getattr(getattr(agent, "env_model", None), "frame_head", None)
+  if head is None or head.kind != "palette" or len(head.palette) > 256:
+    return None
+  return np.asarray(head.palette, np.float32)
+
+
+def compact(imagination: Imagination, palette: np.ndarray) -> CompactImagination:
+  """Palette frames -> uint8 indices (exact: every imagined pixel is a palette colour); actions -> uint8."""
+  colours = tf.constant(palette, tf.float32)
+  frames = tf.cast(imagination.frames, tf.float32)
+  distance = tf.reduce_sum(tf.square(frames[..., tf.newaxis, :] - colours), axis=-1)  # [..., P]
+  index = tf.argmin(distance, axis=-1, output_type=tf.int32)
+  return CompactImagination(tf.cast(index, tf.uint8), tf.cast(imagination.rewards, tf.float32),
+                            tf.cast(imagination.actions, tf.uint8))
+
+
+def expand(compact_imagination: CompactImagination, palette: np.ndarray) -> Imagination:
+  """The inverse of `compact`: frames float32 [..., H, W, 3], rewards float32, actions int32."""
+  colours = tf.constant(palette, tf.float32)
+  frames = tf.gather(colours, tf.cast(compact_imagination.frame_index, tf.int32))
+  return Imagination(frames, tf.cast(compact_imagination.reward, tf.float32),
+                     tf.cast(compact_imagination.action, tf.int32))
+
+
+def bytes_per_step(num_actions: int, rollout_depth: int, height: int, width: int) -> int:
+  """Bytes of one environment step's `CompactImagination`: indices, float32 rewards, uint8 actions."""
+  rollouts = num_actions * rollout_depth
+  return rollouts * (height * width + 4 + 1)
+
+
+def batch_bytes(agent, batch_size: int, unroll_length: int) -> int:
+  """Bytes of the imagination in one learner batch of [T+1, B] steps (0 when nothing is shipped)."""
+  path = getattr(agent, "imag_path", None)
+  if palette_of(agent) is None or not hasattr(path, "rollout_depth"):
+    return 0
+  per_step = bytes_per_step(agent.num_actions, path.rollout_depth, agent.height, agent.width)
+  return per_step * (unroll_length + 1) * batch_size
