@@ -74,7 +74,7 @@ class AgentConfig:
       CPUs with AMX / avx512_bf16, and as accurate for acting, learning and imagining; see
       i2a/layers.py), 'float32', or 'float16' (GPUs). Variables, heads, losses and V-trace stay float32.
     seed: seeds the modules' action sampling; None for non-deterministic. Initial weights come from
-      TF's global generator: call tf.random.set_seed before the first call, as `training.train` does.
+      TF's global generator: call tf.random.set_seed before the first call, as `i2a.training.loop.train` does.
   """
   game: str = "minipacman"
   task: str = "regular"

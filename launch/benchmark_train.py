@@ -5,7 +5,7 @@ r"""Training speed on this machine: frames/s of full training and of the learner
       [--room_size=10 --pixels_per_cell=8] [--batch_size=32 --unroll_length=20] [--torso=paper]
 
 For each game, agent, compute precision and (for I2A with a palette environment model) imagination
-reuse on and off: (1) full training (local actor threads + learner, `i2a.training.train`) for --seconds
+reuse on and off: (1) full training (local actor threads + learner, `i2a.training.loop.train`) for --seconds
 after warm-up, reporting the learner's consumed frames/s; (2) the learner alone, stepping on a fixed
 random trajectory [T+1, B] (with random imagined rollouts when reuse is on); (3) the learner step's
 FLOPs (TensorFlow's graph profiler: forward and backward convolutions and matrix products) times its

@@ -5,10 +5,10 @@ import pytest
 import tensorflow as tf
 
 import i2a
-from i2a import actor as actor_lib
+from i2a.training import actor as actor_lib
 from i2a import frame_stack
 from i2a import imagination
-from i2a import learner as learner_lib
+from i2a.training import learner as learner_lib
 from i2a.env_models import MiniPacmanEnvModel
 from testing import fakes
 from testing import test_learner
@@ -104,7 +104,8 @@ def test_agents_without_palette_frames_ship_nothing():
 @pytest.mark.parametrize("reuse", [True, False])
 def test_local_i2a_training_ships_imagination_only_when_reusing(tmp_path, monkeypatch, reuse):
   """End to end on tiny Sokoban: actors ship their rollouts and the learner's batches carry them."""
-  from i2a import checkpointing, env_factory, env_model_training, training  # pylint: disable=g-import-not-at-top
+  from i2a.model_pipeline import export  # pylint: disable=g-import-not-at-top
+  from i2a.training import checkpointing, environments, loop  # pylint: disable=g-import-not-at-top
   agent_config = i2a.AgentConfig(game="sokoban", variant="i2a", room_size=5, pixels_per_cell=1,
                                  rollout_depth=2, torso=i2a.TorsoConfig((4,), (3,), (2,)), hidden_size=8,
                                  lstm_size=8, rollout_hidden_size=8)
@@ -112,7 +113,7 @@ def test_local_i2a_training_ships_imagination_only_when_reusing(tmp_path, monkey
   model_agent(tf.zeros([1, 5, 5, 3]), model_agent.initial_state(1))
   model_path = checkpointing.save_env_model(model_agent.env_model, str(tmp_path / "model" / "env_model"))
   spec = agent_config.game_spec()
-  env_model_training.write_metadata(str(tmp_path / "model"), dict(
+  export.write_metadata(str(tmp_path / "model"), dict(
       game="sokoban", task="regular", model_kind="learned", frame_head="palette", frame_shape=[5, 5, 3],
       num_actions=5, palette=spec.palette.tolist(), predict_reward=True, room_size=5, pixels_per_cell=1))
   seen = []
@@ -121,9 +122,9 @@ def test_local_i2a_training_ships_imagination_only_when_reusing(tmp_path, monkey
     seen.append(trajectory.imagination)
     return original_step(self, trajectory)
   monkeypatch.setattr(learner_lib.Learner, "step", recording_step)
-  result = training.train(training.TrainConfig(
+  result = loop.train(loop.TrainConfig(
       agent=agent_config, learner=learner_lib.LearnerConfig(reuse_imagination=reuse),
-      env=env_factory.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1, max_steps=10),
+      env=environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1, max_steps=10),
       logdir=str(tmp_path / "run"), num_actors=2, envs_per_actor=2, batch_size=4, unroll_length=3,
       total_frames=2 * 3 * 4, seed=1, env_model_checkpoint=model_path, checkpoint_every_secs=None))
   assert result["learner_step"] == 2 and len(seen) == 2

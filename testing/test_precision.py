@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from i2a import env_model_data
-from i2a import env_model_training as emt
+from i2a.model_pipeline import data as model_data
+from i2a.model_pipeline import training as model_training
 from i2a import layers
 from i2a import precision_agreement
 from i2a.env_models import MiniPacmanEnvModel
@@ -65,9 +65,9 @@ def _trained_tiny_model(tmp_path):
   tf.random.set_seed(0)
   model = MiniPacmanEnvModel(frame_head="palette", palette=PALETTE, stem_channels=16,
                              blocks=((8, 8, 16),), large_kernel=3, event_channels=16)
-  trainer = emt.EnvModelTrainer(model, emt.EnvModelTrainConfig(batch_size=32, learning_rate=3e-3))
-  names = [e["file"] for e in env_model_data.read_manifest(str(tmp_path))["shards"]]
-  batches = iter(env_model_data.transitions_dataset(str(tmp_path), names, 32, seed=0, shuffle_buffer=500))
+  trainer = model_training.EnvModelTrainer(model, model_training.EnvModelTrainConfig(batch_size=32, learning_rate=3e-3))
+  names = [e["file"] for e in model_data.read_manifest(str(tmp_path))["shards"]]
+  batches = iter(model_data.transitions_dataset(str(tmp_path), names, 32, seed=0, shuffle_buffer=500))
   trainer.build(next(batches))
   for _ in range(300):
     trainer.update(next(batches))
@@ -78,8 +78,8 @@ def test_trained_env_model_imagines_the_same_rollouts_in_bfloat16(tmp_path):
   """>= 99.9% of imagined palette pixels and every event agree over 1,000 held-out 5-step rollouts."""
   model = _trained_tiny_model(tmp_path / "train")
   synthetic.write_synthetic_data(tmp_path / "held_out", num_shards=16, num_envs=16, seed=1)
-  manifest = env_model_data.read_manifest(str(tmp_path / "held_out"))
-  shards = [env_model_data.read_shard(str(tmp_path / "held_out"), e["file"], manifest)
+  manifest = model_data.read_manifest(str(tmp_path / "held_out"))
+  shards = [model_data.read_shard(str(tmp_path / "held_out"), e["file"], manifest)
             for e in manifest["shards"]]
   flat = lambda key, rows: np.concatenate([s[key][rows].reshape((-1,) + s[key].shape[2:]) for s in shards])
   starts, actions = flat("frame", slice(0, -1))[:1000], flat("action", slice(0, -1))[:1000]
