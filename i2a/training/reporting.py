@@ -244,7 +244,7 @@ def load_runs(patterns: Sequence[str], labels: Sequence[tuple[str, str]] = ()) -
     panel = ""
     if config is not None:
       agent, panel = config_label(config)
-      seed = config.get("seed", seed)
+      seed = seed if config.get("seed") is None else config["seed"]  # None: a non-deterministic run.
     for name, pattern in labels:
       if fnmatch.fnmatch(path, os.path.normpath(pattern)) or fnmatch.fnmatch(os.path.basename(path), pattern):
         agent = name
