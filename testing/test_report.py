@@ -12,6 +12,7 @@ from PIL import Image
 import pytest
 import tensorflow as tf
 
+from i2a.training import report_plots
 from i2a.training import report_tables
 from i2a.training import reporting
 from i2a.training import summaries
@@ -180,6 +181,9 @@ def test_stored_config_and_labels_group_runs(tmp_path):
       ("sokoban 7x7, 2 boxes", "i2a depth3 no reward", 2), ("sokoban 7x7, 2 boxes", "baseline", 1), ("", "d", 1)]
   assert notes == ["i2a depth3 no reward: its runs differ in learner.learning_rate (not only the seed); "
                    "use --labels to separate them."]
+  report_plots.plot_curves(curves, str(tmp_path / "two_panels.png"))
+  with Image.open(tmp_path / "two_panels.png") as image:
+    assert image.size == (1200, 450)  # One 6-inch panel per game setting, side by side.
 
 
 def test_minipacman_runs_draw_the_return(tmp_path):
