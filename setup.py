@@ -13,6 +13,7 @@ INSTALL_REQUIRES = [
     "numpy",
     "absl-py",
     "pillow",  # PNG/GIF pictures of imagination.
+    "matplotlib",  # launch.report's learning curves.
 ]
 
 EXTRAS_REQUIRE = {
