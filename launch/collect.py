@@ -68,6 +68,8 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
       config = common_flags.stored_train_config(fv, common_flags.logdir_of_checkpoint(fv.agent_checkpoint))
     else:
       config = common_flags.train_config_from_flags(fv)
+    # The data must be a function of the seed: the Sokoban level supply waits rather than replays.
+    config = dataclasses.replace(config, env=dataclasses.replace(config.env, level_when_dry="wait"))
     prefix = None if fv.random_policy else agent_prefix(fv.agent_checkpoint)
   except ValueError as e:
     raise app.UsageError(str(e)) from e

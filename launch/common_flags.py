@@ -38,6 +38,16 @@ NUM_LEVELS = flags.DEFINE_integer("num_levels", None, "Sokoban levels to play or
 PIXELS = flags.DEFINE_integer("pixels_per_cell", 2, "Sokoban sprite size in pixels (paper: 8).")
 MAX_STEPS = flags.DEFINE_integer("max_steps", 120, "Sokoban episode cap (paper App. D: 120).")
 LEVELS = flags.DEFINE_string("levels", None, "Boxoban level file/directory/glob; default: generated.")
+LEVEL_WORKERS = flags.DEFINE_integer(
+    "level_workers", environments.EnvConfig.level_workers, "Processes generating Sokoban levels ahead, "
+    "per actor; 0: each episode's level is generated on the actor's thread.", lower_bound=0)
+LEVEL_POOL = flags.DEFINE_integer("level_pool_size", environments.EnvConfig.level_pool_size,
+                                  "Generated levels the workers may make ahead.", lower_bound=1)
+LEVEL_WHEN_DRY = flags.DEFINE_enum(
+    "level_when_dry", environments.EnvConfig.level_when_dry, list(environments.LEVEL_WHEN_DRY),
+    "When no fresh level is ready: 'replay' a recent one (never waits) or 'wait' for it.")
+LEVEL_REPLAY = flags.DEFINE_integer("level_replay_size", environments.EnvConfig.level_replay_size,
+                                    "Recent levels kept for replays.", lower_bound=1)
 # Experiment: the agent.
 AGENT = flags.DEFINE_enum("agent", "standard", list(configs.VARIANTS), "Agent variant (paper Sec. 4-5).")
 IMAG_PATH = flags.DEFINE_enum("imag_path", None, list(configs.IMAG_PATHS), "Default: the variant's.")
@@ -98,13 +108,16 @@ OUT = flags.DEFINE_string("out", None, "Output directory.")
 DEFAULT_LOGDIR = "runs/default"
 DEFAULT_ROOM_SIZE = 7  # Training and evaluation: small rooms a 2-core machine can learn (README).
 EXPERIMENT_FLAGS = ("env", "task", "room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels",
+                    "level_workers", "level_pool_size", "level_when_dry", "level_replay_size",
                     "agent", "imag_path", "env_model", "env_model_checkpoint", "rollout_policy",
                     "rollout_depth", "predict_reward", "stack_size", "torso", "hidden_size",
                     "learning_rate", "optimizer", "entropy_cost", "baseline_cost", "distillation_cost", "discount",
                     "max_grad_norm", "reward_clipping", "num_actors", "envs_per_actor", "batch_size",
                     "unroll_length", "total_frames", "logdir", "seed", "backend", "ray_address",
                     "checkpoint_every_secs", "checkpoint_every_frames", "log_every_secs")
-_SOKOBAN_ONLY = ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels", "predict_reward")
+_LEVEL_SUPPLY = ("level_workers", "level_pool_size", "level_when_dry", "level_replay_size")
+_SOKOBAN_ONLY = ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels", "predict_reward",
+                 *_LEVEL_SUPPLY)
 _IMAGINATION_ONLY = ("env_model", "env_model_checkpoint", "rollout_policy", "rollout_depth",
                      "distillation_cost")
 
@@ -161,6 +174,9 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
       raise ValueError(f"--{', --'.join(misplaced)} only apply to --env=sokoban.")
   elif "task" in present:
     raise ValueError("--task selects a MiniPacman task; Sokoban has none.")
+  elif fv.levels is not None and any(n in present for n in _LEVEL_SUPPLY):
+    raise ValueError(f"--{', --'.join(n for n in _LEVEL_SUPPLY if n in present)} set the supply of "
+                     "generated levels; --levels reads level files instead.")
   imagines = configs.imag_path_of(variant, fv.imag_path) == "imag"
   if not imagines:
     misplaced = [n for n in _IMAGINATION_ONLY if n in present and not (
@@ -175,7 +191,9 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
       predict_reward=fv.predict_reward, room_size=room_size, pixels_per_cell=fv.pixels_per_cell,
       torso=parse_torso(fv.torso), hidden_size=fv.hidden_size or None)
   env = environments.EnvConfig(game=game, task=fv.task, room_size=room_size, num_boxes=num_boxes,
-                               pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels)
+                               pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels,
+                               level_workers=fv.level_workers, level_pool_size=fv.level_pool_size,
+                               level_when_dry=fv.level_when_dry, level_replay_size=fv.level_replay_size)
   learner = learner_lib.LearnerConfig(
       learning_rate=_default(fv.learning_rate, 1e-3), optimizer=fv.optimizer, entropy_cost=fv.entropy_cost,
       baseline_cost=fv.baseline_cost, distillation_cost=fv.distillation_cost, discount=fv.discount,

@@ -33,7 +33,7 @@ FIRST = int(dm_env.StepType.FIRST)
 ENVS = {
     "minipacman": environments.EnvConfig(game="minipacman", frame_cap=7),  # Short episodes: many boundaries.
     "sokoban": environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1,
-                                     max_steps=6),
+                                      max_steps=6, level_when_dry="wait"),  # Levels fixed by the seed.
 }
 
 

@@ -87,10 +87,12 @@ def test_no_flags_give_the_small_default_run(parse_train_config):
     (["--torso=16-3-1"], "--torso"),
     (["--env=sokoban", "--num_boxes=9", "--room_size=5"], "do not fit"),
     (["--env=minipacman", "--predict_reward=false"], "only apply to --env=sokoban"),
+    (["--env=minipacman", "--level_workers=2"], "only apply to --env=sokoban"),
+    (["--env=sokoban", "--levels=x", "--level_when_dry=wait"], "--levels reads level files"),
 ], ids=["learned_without_checkpoint", "i2a_default_needs_checkpoint", "imag_with_standard",
         "env_model_with_standard", "depth_with_large", "copy_with_learned", "checkpoint_with_copy",
         "task_with_sokoban", "room_with_minipacman", "batch_not_multiple", "bad_torso", "too_many_boxes",
-        "no_reward_minipacman"])
+        "no_reward_minipacman", "level_workers_minipacman", "level_supply_with_level_files"])
 def test_invalid_combinations_are_refused(parse_train_config, args, message):
   with pytest.raises(ValueError, match=message):
     parse_train_config(*args)
@@ -99,6 +101,15 @@ def test_invalid_combinations_are_refused(parse_train_config, args, message):
 @pytest.mark.parametrize("args, expected", [([], "rmsprop_tf1"), (["--optimizer=rmsprop_snt"], "rmsprop_snt")])
 def test_optimizer_flag(parse_train_config, args, expected):
   assert parse_train_config(*args).learner.optimizer == expected
+
+
+def test_level_supply_flags_reach_the_env_config(parse_train_config):
+  default = parse_train_config("--env=sokoban").env
+  assert (default.level_workers, default.level_when_dry) == (1, "replay")  # The pool, never waiting.
+  env = parse_train_config("--env=sokoban", "--level_workers=3", "--level_pool_size=64",
+                           "--level_when_dry=wait", "--level_replay_size=5").env
+  assert (env.level_workers, env.level_pool_size, env.level_when_dry, env.level_replay_size) == (
+      3, 64, "wait", 5)
 
 
 def test_unknown_values_are_refused(parse_train_config):

@@ -1,7 +1,7 @@
 """Sokoban for I2A (paper Sec. 4, App. D): a fast dm_env environment, its batched form and its levels.
 
-`generate_level` and `load_levels` are imported on first use, so this package imports even where the
-level generator or the Boxoban loader is unavailable.
+`generate_level`, `load_levels` and `LevelSupply` are imported on first use, so this package imports
+even where the level generator or the Boxoban loader is unavailable.
 """
 import importlib
 from typing import Any
@@ -25,11 +25,13 @@ from envs.sokoban.render import palette_indices
 from envs.sokoban.render import render_level
 
 # Public name -> the module that defines it, imported lazily (PEP 562).
-_LAZY = {"generate_level": "envs.sokoban.generator", "load_levels": "envs.sokoban.boxoban"}
+_LAZY = {"generate_level": "envs.sokoban.generator", "load_levels": "envs.sokoban.boxoban",
+         "LevelSupply": "envs.sokoban.level_supply"}
 
-__all__ = ["BOX", "BOX_ON_TARGET", "BatchedSokoban", "FLOOR", "NUM_ACTIONS", "NUM_CELL_TYPES",
-           "PALETTE", "PLAYER", "PLAYER_ON_TARGET", "Sokoban", "SokobanConfig", "SokobanState",
-           "TARGET", "WALL", "generate_level", "load_levels", "palette_indices", "render_level"]
+__all__ = ["BOX", "BOX_ON_TARGET", "BatchedSokoban", "FLOOR", "LevelSupply", "NUM_ACTIONS",
+           "NUM_CELL_TYPES", "PALETTE", "PLAYER", "PLAYER_ON_TARGET", "Sokoban", "SokobanConfig",
+           "SokobanState", "TARGET", "WALL", "generate_level", "load_levels", "palette_indices",
+           "render_level"]
 
 
 def __getattr__(name: str) -> Any:

@@ -6,7 +6,8 @@ then scatters the <= 3 changed cells of every copy into the grid, the persistent
 symbolic planes. Only copies that start a new episode run Python code of their own (drawing a level).
 
 Copy i is seeded with `seed + i`, so it plays exactly the episodes of `Sokoban(seed=seed + i)` with the
-same actions (the batched first step reports reward 0 and discount 1 where dm_env's has None).
+same actions (the batched first step reports reward 0 and discount 1 where dm_env's has None). With a
+`level_supply`, the copies share its levels instead, taken in the order they start episodes.
 """
 from typing import Optional, Sequence
 
@@ -31,13 +32,17 @@ class BatchedSokoban(batched_lib.BatchedEnvironment):
 
   def __init__(self, num_envs: int, width: int = 10, height: int = 10, num_boxes: int = 4,
                max_steps: int = 120, observation: str = "rgb", pixels_per_cell: int = 8,
-               levels: Optional[Sequence[np.ndarray]] = None, seed: Optional[int] = None):
+               levels: Optional[Sequence[np.ndarray]] = None, seed: Optional[int] = None,
+               level_supply: Optional[config_lib.LevelSource] = None):
     """Builds the copies.
 
     Args:
       num_envs: N >= 1.
       width, height, num_boxes, max_steps, observation, pixels_per_cell, levels: as for `Sokoban`.
       seed: copy i is seeded with `seed + i` (all unseeded if None).
+      level_supply: as for `Sokoban`: every copy takes its levels from it, in the order the copies
+        start episodes (by copy index within a step); the environment owns it and closes it in
+        `close()`.
 
     Raises:
       ValueError: for a bad argument or a bad level.
@@ -47,6 +52,7 @@ class BatchedSokoban(batched_lib.BatchedEnvironment):
     self._config = config_lib.SokobanConfig(width=width, height=height, num_boxes=num_boxes,
                                             max_steps=max_steps, observation=observation,
                                             pixels_per_cell=pixels_per_cell, levels=levels)
+    self._supply = config_lib.check_level_supply(self._config, level_supply)
     cfg = self._config
     n, ppc = int(num_envs), cfg.pixels_per_cell
     self._num_envs = n
@@ -90,6 +96,11 @@ class BatchedSokoban(batched_lib.BatchedEnvironment):
     """One copy's observation spec (dict of `specs.Array`); batched arrays add a leading [N] axis."""
     return env_lib.observation_spec(self._config)
 
+  def close(self) -> None:
+    """Closes the level supply, if any (its worker processes stop)."""
+    if self._supply is not None:
+      self._supply.close()
+
   def current_levels(self) -> np.ndarray:
     """uint8 [N, height, width]: every copy's current cell codes (a new array)."""
     cfg = self._config
@@ -97,7 +108,7 @@ class BatchedSokoban(batched_lib.BatchedEnvironment):
 
   def _load(self, i: int) -> None:
     """Starts a new episode in copy i on a freshly drawn level."""
-    level = config_lib.draw_level(self._config, self._rngs[i])
+    level = config_lib.draw_level(self._config, self._rngs[i], self._supply)
     cells = env_lib.pad_level(level).ravel()
     self._cells[i] = cells
     self._target[i] = (cells == _T) | (cells == _BT) | (cells == _PT)

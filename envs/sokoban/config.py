@@ -6,7 +6,7 @@ so the solving step earns -0.1 + 1 + 10 = 10.9: we follow the sum convention of 
 implementation (gym-sokoban); the paper appendix is unconfirmed on this point (spec Sec. 8 item 6).
 """
 import dataclasses
-from typing import Optional, Sequence, Union
+from typing import Optional, Protocol, Sequence, Union
 
 import numpy as np
 
@@ -152,16 +152,51 @@ def check_generated(width: int, height: int, num_boxes: int) -> None:
                      f"and 1 to {generator.MAX_BOXES} boxes; or give level files).") from error
 
 
-def draw_level(config: SokobanConfig, rng: np.random.Generator) -> np.ndarray:
+class LevelSource(Protocol):
+  """Where environments take their levels from instead of generating them (`level_supply.LevelSupply`).
+
+  Attributes:
+    width, height, num_boxes: the size and box count of every level it gives.
+  """
+  width: int
+  height: int
+  num_boxes: int
+
+  def next_level(self) -> np.ndarray:
+    """uint8 [height, width]: a valid level (checked by the source), not to be modified."""
+
+  def close(self) -> None:
+    """Releases the source's resources."""
+
+
+def check_level_supply(config: SokobanConfig, supply: Optional[LevelSource]) -> Optional[LevelSource]:
+  """Returns `supply` after checking that it suits `config`; ValueError naming the mismatch."""
+  if supply is None:
+    return None
+  if config.levels is not None:
+    raise ValueError("give levels or level_supply, not both")
+  have = (supply.width, supply.height, supply.num_boxes)
+  want = (config.width, config.height, config.num_boxes)
+  if have != want:
+    raise ValueError(f"level_supply makes (width, height, num_boxes) = {have} levels, the environment "
+                     f"needs {want}")
+  return supply
+
+
+def draw_level(config: SokobanConfig, rng: np.random.Generator,
+               supply: Optional[LevelSource] = None) -> np.ndarray:
   """Draws the level of a new episode.
 
   Args:
     config: the settings; `config.levels` None means a freshly generated level.
     rng: the environment's generator (one draw per episode, so equal seeds give equal episodes).
+    supply: if given, the level is its next one (`rng` is not used).
 
   Returns:
     uint8 [height, width] cell codes (do not modify: it may be shared with `config.levels`).
   """
+  if supply is not None:
+    return supply.next_level()
   if config.levels is None:
     from envs.sokoban import generator  # pylint: disable=g-import-not-at-top  # Optional until it exists.
     level = generator.generate_level(rng, width=config.width, height=config.height,

@@ -93,7 +93,8 @@ class Sokoban(dm_env.Environment):
 
   def __init__(self, width: int = 10, height: int = 10, num_boxes: int = 4, max_steps: int = 120,
                observation: str = "rgb", pixels_per_cell: int = 8,
-               levels: Optional[Sequence[np.ndarray]] = None, seed: Optional[int] = None):
+               levels: Optional[Sequence[np.ndarray]] = None, seed: Optional[int] = None,
+               level_supply: Optional[config_lib.LevelSource] = None):
     """Builds the environment.
 
     Args:
@@ -105,6 +106,9 @@ class Sokoban(dm_env.Environment):
       levels: None to generate a new level every episode (`envs.sokoban.generator`), or level arrays
         uint8 [height, width] (e.g. from `load_levels`) drawn uniformly at random each episode.
       seed: seeds the level draws; the same seed gives the same episodes.
+      level_supply: instead of `levels`, where each episode's level comes from (e.g. a
+        `level_supply.LevelSupply` of generated levels); the environment owns it and closes it in
+        `close()`. `seed` then plays no part.
 
     Raises:
       ValueError: for a bad argument or a bad level.
@@ -112,6 +116,7 @@ class Sokoban(dm_env.Environment):
     self._config = config_lib.SokobanConfig(width=width, height=height, num_boxes=num_boxes,
                                             max_steps=max_steps, observation=observation,
                                             pixels_per_cell=pixels_per_cell, levels=levels)
+    self._supply = config_lib.check_level_supply(self._config, level_supply)
     self.reseed(seed)
     cfg = self._config
     ppc = cfg.pixels_per_cell
@@ -151,7 +156,7 @@ class Sokoban(dm_env.Environment):
 
   def reset(self) -> dm_env.TimeStep:
     """Starts an episode on a new level; reward and discount are None."""
-    self._load(config_lib.draw_level(self._config, self._rng))
+    self._load(config_lib.draw_level(self._config, self._rng, self._supply))
     return dm_env.TimeStep(dm_env.StepType.FIRST, None, None, self._observation())
 
   def reset_to_level(self, level: np.ndarray) -> dm_env.TimeStep:
@@ -264,6 +269,11 @@ class Sokoban(dm_env.Environment):
     if self._symbolic is not None:
       obs["symbolic"] = self._symbolic.copy()
     return obs
+
+  def close(self) -> None:
+    """Closes the level supply, if any (its worker processes stop)."""
+    if self._supply is not None:
+      self._supply.close()
 
   def observation_spec(self) -> dict[str, specs.Array]:
     return observation_spec(self._config)

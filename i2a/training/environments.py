@@ -1,7 +1,9 @@
 """Builds the batched environment a training or evaluation run steps, from a typed config.
 
 Sokoban (paper Sec. 4, App. D): a square room of `room_size` cells with `num_boxes` boxes, a new level
-generated each episode or drawn from a Boxoban directory, 120-step episodes (spec 4.1). MiniPacman
+generated each episode or drawn from a Boxoban directory, 120-step episodes (spec 4.1). Generated levels
+come by default from a pool that background processes fill (`envs.sokoban.level_supply`), so level
+generation does not cap frames/s once the agent solves levels in a few steps. MiniPacman
 (paper Sec. 5, App. C): one of the five tasks on the standard 15x19 maze.
 """
 import dataclasses
@@ -13,6 +15,8 @@ import numpy as np
 from envs import batched
 from i2a import configs
 from i2a import games
+
+LEVEL_WHEN_DRY = ("replay", "wait")  # The policies of `envs.sokoban.level_supply.LevelSupply`.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +31,13 @@ class EnvConfig:
     pixels_per_cell: Sokoban sprite side in pixels (8 gives the paper's 80x80 frames).
     max_steps: Sokoban episode cap (120, spec 4.1); the time-limit end keeps discount 1.
     levels: a Boxoban file, directory or glob to draw Sokoban levels from; None generates them.
+    level_workers: processes generating Sokoban levels ahead for each `build_env` (each actor); 0
+      generates each episode's level on the environment's thread (the copies' own seeded draws).
+    level_pool_size: generated levels the workers may make ahead of the environment.
+    level_when_dry: 'replay' (the pool never makes the environment wait: when it is empty, a recent
+      level is replayed; which levels repeat depends on timing) or 'wait' (every level fresh, the
+      sequence fixed by the seed; for evaluation and data collection).
+    level_replay_size: recent fresh levels kept for replays.
     frame_cap: MiniPacman episode cap in steps.
   """
   game: str = "sokoban"
@@ -36,6 +47,10 @@ class EnvConfig:
   pixels_per_cell: int = 8
   max_steps: int = 120
   levels: Optional[str] = None
+  level_workers: int = 1
+  level_pool_size: int = 4096
+  level_when_dry: str = "replay"
+  level_replay_size: int = 10_000
   frame_cap: int = 3000
 
   def __post_init__(self):
@@ -43,9 +58,15 @@ class EnvConfig:
       raise ValueError(f"Unknown game {self.game!r}; expected one of {games.GAMES}.")
     if self.game == "minipacman" and self.task not in games.MINIPACMAN_TASKS:
       raise ValueError(f"Unknown MiniPacman task {self.task!r}; expected one of {games.MINIPACMAN_TASKS}.")
-    for name in ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "frame_cap"):
+    for name in ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "frame_cap", "level_pool_size",
+                 "level_replay_size"):
       if getattr(self, name) < 1:
         raise ValueError(f"EnvConfig.{name} must be >= 1, got {getattr(self, name)}.")
+    if self.level_workers < 0:
+      raise ValueError(f"EnvConfig.level_workers must be >= 0, got {self.level_workers}.")
+    if self.level_when_dry not in LEVEL_WHEN_DRY:
+      raise ValueError(f"EnvConfig.level_when_dry must be one of {LEVEL_WHEN_DRY}, got "
+                       f"{self.level_when_dry!r}.")
     if self.game == "sokoban":
       if self.room_size < 3 or 2 * self.num_boxes + 1 > (self.room_size - 2) ** 2:
         raise ValueError(f"{self.num_boxes} boxes do not fit in a {self.room_size}x{self.room_size} room "
@@ -84,15 +105,27 @@ def load_levels(path: str, room_size: int, num_boxes: int) -> np.ndarray:
 def build_env(config: EnvConfig, num_envs: int, seed: Optional[int] = None) -> batched.BatchedEnvironment:
   """`num_envs` copies of the configured game; copy i is seeded with `seed + i` (unseeded if None).
 
+  Generated Sokoban levels with `level_workers` > 0 come from one level supply seeded with `seed`,
+  shared by the copies; `close()` the environment to stop its worker processes (they also stop when
+  it is garbage collected, and at exit).
+
   Raises:
     ValueError: for a bad level file or argument (the message names the file).
   """
   if config.game == "sokoban":
     from envs import sokoban  # pylint: disable=g-import-not-at-top
-    levels = None if config.levels is None else load_levels(config.levels, config.room_size,
-                                                             config.num_boxes)
+    levels = supply = None
+    if config.levels is not None:
+      levels = load_levels(config.levels, config.room_size, config.num_boxes)
+    elif config.level_workers:
+      from envs.sokoban import level_supply  # pylint: disable=g-import-not-at-top
+      supply = level_supply.LevelSupply(
+          config.room_size, config.room_size, config.num_boxes, seed=seed, num_workers=config.level_workers,
+          pool_size=config.level_pool_size, when_dry=config.level_when_dry,
+          replay_size=config.level_replay_size)
     return sokoban.BatchedSokoban(num_envs, width=config.room_size, height=config.room_size,
                                   num_boxes=config.num_boxes, max_steps=config.max_steps,
-                                  pixels_per_cell=config.pixels_per_cell, levels=levels, seed=seed)
+                                  pixels_per_cell=config.pixels_per_cell, levels=levels, seed=seed,
+                                  level_supply=supply)
   from envs import minipacman  # pylint: disable=g-import-not-at-top
   return minipacman.BatchedMiniPacman(num_envs, task=config.task, seed=seed, frame_cap=config.frame_cap)

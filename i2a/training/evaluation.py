@@ -45,7 +45,9 @@ def sokoban_generated(make_policy: Callable[[int], Policy], env_config: environm
   rows = []
   for boxes in box_counts:
     n = min(num_envs, num_levels)
-    env = environments.build_env(dataclasses.replace(env_config, num_boxes=boxes), n, seed=seed + 1000 * boxes)
+    # Every evaluation level fresh and fixed by the seed: the level supply waits rather than replays.
+    env = environments.build_env(dataclasses.replace(env_config, num_boxes=boxes, level_when_dry="wait"), n,
+                                 seed=seed + 1000 * boxes)
     _, solved = play(make_policy(n), env, -(-num_levels // n))
     env.close()
     rows.append(dict(levels="generated", box_count=boxes, episodes=len(solved), solved=int(solved.sum()),
