@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from i2a.model_pipeline import data
+from i2a.model_pipeline import streaming
 
 FIRST, MID, LAST = (int(t) for t in dm_env.StepType)
 H, W, E = 3, 4, 5
@@ -189,7 +190,7 @@ def test_dataset_yields_only_valid_pairs_with_documented_shapes(tmp_path):
   for shard in shards:
     writer.write(shard)
   writer.close()
-  dataset = data.transitions_dataset(str(tmp_path), ["shard-00000.npz", "shard-00001.npz"], batch_size=6,
+  dataset = streaming.transitions_dataset(str(tmp_path), ["shard-00000.npz", "shard-00001.npz"], batch_size=6,
                                      seed=0, shuffle_buffer=50)
   batches = list(dataset.take(20))
   expected_shapes = dict(frame=(6, H, W, 3), action=(6,), next_frame=(6, H, W, 3), reward=(6,), events=(6, E))
@@ -206,7 +207,7 @@ def test_dataset_yields_only_valid_pairs_with_documented_shapes(tmp_path):
       assert valid[frame.tobytes()] == next_frame.tobytes()  # Never a LAST -> FIRST pair.
       seen.add(frame.tobytes())
   assert len(seen) == len(valid)  # 120 draws from 18 pairs repeated epoch after epoch.
-  again = list(data.transitions_dataset(str(tmp_path), ["shard-00000.npz", "shard-00001.npz"], 6, seed=0,
+  again = list(streaming.transitions_dataset(str(tmp_path), ["shard-00000.npz", "shard-00001.npz"], 6, seed=0,
                                         shuffle_buffer=50).take(20))
   for a, b in zip(batches, again):
     np.testing.assert_array_equal(a["frame"].numpy(), b["frame"].numpy())
@@ -214,7 +215,7 @@ def test_dataset_yields_only_valid_pairs_with_documented_shapes(tmp_path):
 
 def test_dataset_without_training_shards_is_refused(tmp_path):
   with pytest.raises(ValueError, match="No training shards"):
-    data.transitions_dataset(str(tmp_path), [], batch_size=4)
+    streaming.transitions_dataset(str(tmp_path), [], batch_size=4)
 
 
 def test_a_manifest_without_shards_does_not_block_a_corrected_rerun(tmp_path):
@@ -235,9 +236,9 @@ def test_unreadable_shards_are_found_from_their_zip_directories(tmp_path):
     writer.write(make_shard(STEP_TYPES, seed=seed))
   writer.close()
   names = [e["file"] for e in data.read_manifest(str(tmp_path))["shards"]]
-  assert data.unreadable_shards(str(tmp_path), names) == {}
+  assert streaming.unreadable_shards(str(tmp_path), names) == {}
   raw = (tmp_path / names[1]).read_bytes()
   (tmp_path / names[1]).write_bytes(raw[:len(raw) // 2])
   os.remove(tmp_path / names[2])
-  bad = data.unreadable_shards(str(tmp_path), names)
+  bad = streaming.unreadable_shards(str(tmp_path), names)
   assert sorted(bad) == names[1:] and "shard-00001.npz" in bad[names[1]]

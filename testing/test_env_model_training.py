@@ -11,6 +11,7 @@ import tensorflow as tf
 from i2a import configs
 from i2a.training import environments
 from i2a.model_pipeline import data as model_data
+from i2a.model_pipeline import streaming
 from i2a.model_pipeline import export
 from i2a.model_pipeline import loop as model_loop
 from i2a.model_pipeline import metrics as metrics_lib
@@ -89,7 +90,7 @@ def test_a_few_hundred_updates_on_a_tiny_dataset_reduce_the_loss(tmp_path, name)
   trainer = model_training.EnvModelTrainer(model, model_training.EnvModelTrainConfig(batch_size=32, learning_rate=3e-3))
   manifest = model_data.read_manifest(str(tmp_path))
   names = [e["file"] for e in manifest["shards"]]
-  batches = iter(model_data.transitions_dataset(str(tmp_path), names, 32, seed=0, shuffle_buffer=500))
+  batches = iter(streaming.transitions_dataset(str(tmp_path), names, 32, seed=0, shuffle_buffer=500))
   fixed = next(batches)
   trainer.build(fixed)
   before = [float(x) for x in trainer.loss(fixed)]

@@ -177,6 +177,7 @@ def test_a_deterministic_resume_is_reproducible(tmp_path):
 
 def test_a_resumed_session_plays_new_levels_and_the_same_session_the_same_ones():
   config = tiny_config("unused")
+  config = dataclass_replace(config, env=dataclass_replace(config.env, level_workers=0))
   def first_frames(session):
     builder = backends.ActorBuilder(config.agent, config.env, 2, 1, seed=1, session=session)
     return [environments.build_env(config.env, 2, seed=builder.seeds(i)[0]).reset().observation["rgb"]

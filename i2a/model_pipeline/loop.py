@@ -24,6 +24,7 @@ from i2a.model_pipeline import data as model_data
 from i2a.model_pipeline import export
 from i2a.model_pipeline import metrics as metrics_lib
 from i2a.model_pipeline import pictures
+from i2a.model_pipeline import streaming
 from i2a.model_pipeline import training as model_training
 from i2a.training import checkpointing
 from i2a.training import interrupt
@@ -68,7 +69,7 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
   tf.random.set_seed(config.seed)
   manifest = model_data.read_manifest(data_dir)
   train_names, eval_names = model_data.split_shards(manifest, config.eval_fraction)
-  bad_shards = model_data.unreadable_shards(data_dir, train_names + eval_names)
+  bad_shards = streaming.unreadable_shards(data_dir, train_names + eval_names)
   if bad_shards and not skip_bad_shards:
     raise ValueError(f"{len(bad_shards)} data shard(s) cannot be read: {'; '.join(bad_shards.values())}. "
                      "Recollect them, or train without them (skip_bad_shards / --skip_bad_shards).")
@@ -93,7 +94,7 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
       raise ValueError(f"{logdir!r} holds a model with other {changed}; use another --logdir.")
   trainer = model_training.EnvModelTrainer(model, config)
   stream_errors = {}  # Shards that fail while streaming (damage their zip directory does not show).
-  batches = iter(model_data.transitions_dataset(data_dir, train_names, config.batch_size, config.seed,
+  batches = iter(streaming.transitions_dataset(data_dir, train_names, config.batch_size, config.seed,
                                                 config.shuffle_buffer, errors=stream_errors))
 
   def next_batch():

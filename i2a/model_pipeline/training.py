@@ -141,5 +141,5 @@ class EnvModelTrainer:
     return dict(loss=loss, frame_loss=frame_loss, reward_loss=reward_loss, grad_norm=grad_norm)
 
   def update(self, batch: dict) -> dict:
-    """One Adam step on a batch of `model_data.transitions_dataset`; returns float scalars."""
+    """One Adam step on a batch of `streaming.transitions_dataset`; returns float scalars."""
     return {k: float(v) for k, v in self._update(batch).items()}

@@ -205,7 +205,10 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
   run_config.save(config, config.logdir)
   frames = int(learner.num_frames.numpy())
   # The frame count resumed from numbers the session: new environment seeds after every resume.
-  builder = backends.ActorBuilder(config.agent, config.env, config.envs_per_actor, config.unroll_length,
+  env = config.env
+  if config.deterministic and env.game == "sokoban":  # Generated levels in seed order, never replays.
+    env = dataclasses.replace(env, level_when_dry="wait")
+  builder = backends.ActorBuilder(config.agent, env, config.envs_per_actor, config.unroll_length,
                                   config.seed, session=frames,
                                   ship_imagination=config.learner.reuse_imagination,
                                   jit_compile=config.actor_jit_compile)
