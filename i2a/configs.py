@@ -70,11 +70,13 @@ class AgentConfig:
     room_size, pixels_per_cell: Sokoban room size in cells and sprite size in pixels.
     torso, hidden_size, lstm_size, rollout_hidden_size: network widths; None picks the paper default
       (the talk's for variant 'talk').
-    precision: the dtype the networks compute in: 'bfloat16' (default: about 4x faster than float32 on
-      CPUs with AMX / avx512_bf16, and as accurate for acting, learning and imagining; see
-      i2a/layers.py), 'float32', or 'float16' (GPUs). Variables, heads, losses and V-trace stay float32.
+    precision: the dtype the networks compute in: 'bfloat16' (matmuls and convolutions about 4x faster
+      than float32 on CPUs with AMX / avx512_bf16, and as accurate for acting, learning and imagining;
+      see i2a/layers.py), 'float32', or 'float16' (GPUs); None picks bfloat16 for agents that imagine
+      and float32 for the model-free ones and the talk's demo. Variables, heads, losses and V-trace stay
+      float32.
     seed: seeds the modules' action sampling; None for non-deterministic. Initial weights come from
-      TF's global generator: call tf.random.set_seed before the first call, as `i2a.training.loop.train` does.
+      TF's global generator: call tf.random.set_seed before the first call, as the training loop does.
   """
   game: str = "minipacman"
   task: str = "regular"
@@ -92,7 +94,7 @@ class AgentConfig:
   hidden_size: Optional[int] = None
   lstm_size: Optional[int] = None
   rollout_hidden_size: Optional[int] = None
-  precision: str = "bfloat16"
+  precision: Optional[str] = None
   seed: Optional[int] = None
 
   def __post_init__(self):
@@ -100,7 +102,8 @@ class AgentConfig:
     _check("variant", self.variant, VARIANTS)
     _check("rollout_policy", self.rollout_policy, ROLLOUT_POLICIES)
     _check("frame_head", self.frame_head, FRAME_HEADS)
-    _check("precision", self.precision, PRECISIONS)
+    if self.precision is not None:
+      _check("precision", self.precision, PRECISIONS)
     if self.game == "minipacman":
       _check("MiniPacman task", self.task, games.MINIPACMAN_TASKS)
     if self.imag_path is not None:
@@ -133,7 +136,8 @@ class AgentConfig:
       return dataclasses.replace(
           self, torso=self.torso or TALK_TORSO, hidden_size=hidden, imag_path=self.imag_path or "imag",
           env_model=self.env_model or "copy", lstm_size=self.lstm_size or TALK_LSTM,
-          rollout_hidden_size=self.rollout_hidden_size or hidden)
+          rollout_hidden_size=self.rollout_hidden_size or hidden,
+          precision=self.precision or "float32")  # The notebook's float32.
     factor = 2 if self.variant == "large" else 1  # "every conv's channels and hidden units x2" (paper 4.1).
     torso = self.torso or PAPER_TORSO[self.game].widened(factor)
     hidden = self.hidden_size or PAPER_HIDDEN[self.game] * factor
@@ -142,7 +146,10 @@ class AgentConfig:
     return dataclasses.replace(
         self, torso=torso, hidden_size=hidden, imag_path=imag_path, env_model=env_model,
         lstm_size=self.lstm_size or PAPER_LSTM[self.game],
-        rollout_hidden_size=self.rollout_hidden_size or PAPER_HIDDEN[self.game])
+        rollout_hidden_size=self.rollout_hidden_size or PAPER_HIDDEN[self.game],
+        # bfloat16 pays where the environment model runs; the small model-free networks were faster in
+        # float32 on our CPU (WORKSPACE.md, deviation 22).
+        precision=self.precision or ("bfloat16" if imag_path == "imag" else "float32"))
 
   def game_spec(self) -> games.GameSpec:
     return games.game_spec(self.game, self.task, self.room_size, self.pixels_per_cell)

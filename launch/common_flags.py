@@ -64,8 +64,9 @@ STACK_SIZE = flags.DEFINE_integer("stack_size", 1, "Frames in the agent state.")
 TORSO = flags.DEFINE_string("torso", "16:3:1,16:3:2", "Conv torso 'channels:kernel:stride,...' (SAME "
                             "padding; default: the talk's), or 'paper' for the paper's per-game torso.")
 HIDDEN = flags.DEFINE_integer("hidden_size", 128, "Policy FC width; 0 for the paper's (512/256).")
-PRECISION = flags.DEFINE_enum("precision", "bfloat16", list(configs.PRECISIONS),
-                              "Compute dtype of the networks (variables, heads and losses stay float32).")
+PRECISION = flags.DEFINE_enum("precision", None, list(configs.PRECISIONS),
+                              "Compute dtype of the networks (variables, heads and losses stay float32). "
+                              "Default: bfloat16 for agents that imagine, float32 for model-free ones.")
 # Experiment: the learner.
 LEARNING_RATE = flags.DEFINE_float("learning_rate", None, "Learning rate. Default: 1e-3 (RMSProp, "
                                    "launch.train), 7e-4 (Adam, launch.train_env_model).")

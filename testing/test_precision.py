@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from i2a.model_pipeline import data as model_data
+from i2a.model_pipeline import streaming
 from i2a.model_pipeline import training as model_training
 from i2a import layers
 from i2a import precision_agreement
@@ -67,7 +68,7 @@ def _trained_tiny_model(tmp_path):
                              blocks=((8, 8, 16),), large_kernel=3, event_channels=16)
   trainer = model_training.EnvModelTrainer(model, model_training.EnvModelTrainConfig(batch_size=32, learning_rate=3e-3))
   names = [e["file"] for e in model_data.read_manifest(str(tmp_path))["shards"]]
-  batches = iter(model_data.transitions_dataset(str(tmp_path), names, 32, seed=0, shuffle_buffer=500))
+  batches = iter(streaming.transitions_dataset(str(tmp_path), names, 32, seed=0, shuffle_buffer=500))
   trainer.build(next(batches))
   for _ in range(300):
     trainer.update(next(batches))
