@@ -20,7 +20,7 @@ class I2AAgent(snt.RNNCore):
 
   Following the talk, one Linear layer of size 1 + num_actions reads the concatenated feature (column 0
   is the baseline). With `hidden_size` set, a Linear + ReLU layer comes first: the paper's agents put a
-  fully connected layer between the concatenation and the heads (spec 1.2), so with `NoImagPath` and a
+  fully connected layer between the concatenation and the heads (paper App. B.1), so with `NoImagPath` and a
   conv-only model-free path this is exactly the paper's standard model-free network.
 
   `precision` ('float32', 'bfloat16' or 'float16') is the dtype the networks compute in, the frozen
@@ -31,6 +31,22 @@ class I2AAgent(snt.RNNCore):
   def __init__(self, num_actions: int, model_free_path: snt.Module, imag_path: snt.Module,
                height: int, width: int, stack_size: int, hidden_size: Optional[int] = None,
                seed: Optional[int] = None, precision: str = "float32", name: str = "i2a_agent"):
+    """Creates the sub-modules; variables are created on the first call.
+
+    Args:
+      num_actions: A, the size of the discrete action set.
+      model_free_path: module mapping the frame stack float32 [B, H, W, 3 * stack_size] to a feature
+        [B, F] (the talk's `FrameProcessing`).
+      imag_path: module mapping the frame stack to the imagination code [B, A * lstm_size] (`ImagPath`)
+        or to [B, 0] (`NoImagPath`, the model-free baseline).
+      height, width: frame size in pixels.
+      stack_size: frames in the recurrent state (the talk's demo: 4; the paper's agents: 1).
+      hidden_size: width of the Linear + ReLU layer before the heads; None reads the heads straight off
+        the concatenation, as the talk does.
+      seed: seeds action sampling (`i2a.sampling`); None for non-deterministic.
+      precision: the dtype the networks compute in ('float32', 'bfloat16', 'float16').
+      name: module name.
+    """
     super().__init__(name=name)
     if min(num_actions, height, width, stack_size) < 1:
       raise ValueError(f"I2AAgent: num_actions, height, width and stack_size must be positive, got "

@@ -69,6 +69,13 @@ class FrameProcessing(snt.Module):
 
   def __init__(self, output_size: Optional[int], torso: TorsoConfig = TALK_TORSO,
                name: str = "frame_processing"):
+    """Creates the sub-modules; variables are created on the first call.
+
+    Args:
+      output_size: width of the final Linear + ReLU (the talk's), or None for convolutions only.
+      torso: the convolutions (the talk's two 3x3 layers by default).
+      name: module name.
+    """
     super().__init__(name=name)
     self.output_size = output_size
     self._convs = [

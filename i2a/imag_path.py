@@ -20,6 +20,11 @@ class NoImagPath(snt.Module):
   """A zero-width feature: an I2A with it is exactly the model-free baseline (paper Sec. 4.1)."""
 
   def __init__(self, name: str = "no_imag_path"):
+    """Creates the sub-modules; variables are created on the first call.
+
+    Args:
+      name: module name.
+    """
     super().__init__(name=name)
 
   def __call__(self, frame_stack: tf.Tensor) -> tf.Tensor:
@@ -37,6 +42,15 @@ class SingleImagFeature(snt.Module):
   def __init__(self, output_size: Optional[int], num_actions: int,
                torso: frame_processing.TorsoConfig = frame_processing.TALK_TORSO,
                name: str = "single_imag_feature"):
+    """Creates the sub-modules; variables are created on the first call.
+
+    Args:
+      output_size: width of the Linear + ReLU after the convolutions (the talk's 128), or None for the
+        paper's conv-only per-step CNN.
+      num_actions: A, the length of the one-hot action.
+      torso: the convolutions (the talk's by default).
+      name: module name.
+    """
     super().__init__(name=name)
     self.num_actions = num_actions
     self._frame_processing = frame_processing.FrameProcessing(output_size, torso)
@@ -61,6 +75,18 @@ class ImagPath(snt.Module):
   def __init__(self, num_actions: int, rollout_depth: int, env_model: snt.Module,
                rollout_policy: snt.Module, single_imag_feature: snt.Module, lstm_size: int = 256,
                name: str = "imag_path"):
+    """Creates the sub-modules; variables are created on the first call.
+
+    Args:
+      num_actions: A: one rollout per first action (paper Sec. 3.1).
+      rollout_depth: imagined steps per rollout (the paper's canonical 5).
+      env_model: the frozen environment model, `(frame_stack, action) -> EnvModelOutput`.
+      rollout_policy: picks the imagined actions after the first (`RolloutPolicy` or `RandomPolicy`),
+        `frame [B, H, W, 3] -> (action [B], logits [B, A])`.
+      single_imag_feature: encodes one imagined step (`SingleImagFeature`).
+      lstm_size: the rollout encoder's LSTM width (the talk: 256; the paper's Sokoban agent: 512).
+      name: module name.
+    """
     super().__init__(name=name)
     if num_actions < 1 or rollout_depth < 1 or lstm_size < 1:
       raise ValueError(f"ImagPath: num_actions, rollout_depth and lstm_size must be positive, got "

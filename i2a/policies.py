@@ -22,6 +22,15 @@ class RolloutPolicy(snt.Module):
   def __init__(self, num_actions: int, hidden_size: int,
                torso: frame_processing.TorsoConfig = frame_processing.TALK_TORSO,
                seed: Optional[int] = None, name: str = "rollout_policy"):
+    """Creates the sub-modules; variables are created on the first call.
+
+    Args:
+      num_actions: A, the size of the action set.
+      hidden_size: width of its FrameProcessing's Linear layer (the talk's 128).
+      torso: its convolutions (the talk's by default).
+      seed: seeds action sampling; None for non-deterministic.
+      name: module name.
+    """
     super().__init__(name=name)
     if num_actions < 1 or hidden_size < 1:
       raise ValueError(f"RolloutPolicy: num_actions and hidden_size must be positive, got {num_actions}, "
@@ -45,6 +54,13 @@ class RandomPolicy(snt.Module):
   """Uniformly random actions; needs no training (the talk's closing list of swappable parts)."""
 
   def __init__(self, num_actions: int, seed: Optional[int] = None, name: str = "random_policy"):
+    """Creates the sub-modules; variables are created on the first call.
+
+    Args:
+      num_actions: A; actions are uniform over 0..A-1.
+      seed: seeds action sampling; None for non-deterministic.
+      name: module name.
+    """
     super().__init__(name=name)
     if num_actions < 1:
       raise ValueError(f"RandomPolicy: num_actions must be positive, got {num_actions}.")

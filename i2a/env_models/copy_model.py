@@ -15,6 +15,12 @@ class CopyModel(snt.Module):
   """Ignores the action; predicts the last frame of the stack, zero reward and zero reward bins."""
 
   def __init__(self, num_reward_bins: int, name: str = "copy_model"):
+    """Creates the sub-modules; variables are created on the first call.
+
+    Args:
+      num_reward_bins: width of the (all-zero) reward-bin output (the talk's demo: 3).
+      name: module name.
+    """
     super().__init__(name=name)
     if num_reward_bins < 0:
       raise ValueError(f"CopyModel: num_reward_bins must be >= 0, got {num_reward_bins}.")

@@ -22,6 +22,13 @@ class SizePreservingConvNetModel(snt.Module):
 
   def __init__(self, num_actions: int, reward_bins: Sequence[float],
                name: str = "size_preserving_conv_net_model"):
+    """Creates the sub-modules; variables are created on the first call.
+
+    Args:
+      num_actions: A, the length of the one-hot action tiled over every pixel.
+      reward_bins: the reward values the reward head predicts a categorical over (the talk: -1, 0, 1).
+      name: module name.
+    """
     super().__init__(name=name)
     if num_actions < 1 or not reward_bins:
       raise ValueError(f"SizePreservingConvNetModel: need num_actions >= 1 and at least one reward bin, "
