@@ -1,7 +1,7 @@
-"""Typed configuration of every paper variant (paper Sec. 4-5; spec 1.2 and 6).
+"""Typed configuration of every paper variant (paper Sec. 4-5, App. B.1).
 
 `AgentConfig` names a variant and its options; `resolved()` fills the per-game paper defaults. The
-recalled layer sizes are defaults, not dogma: every width is a field (spec 1.2 flags a parameter-count
+recalled layer sizes are defaults, not dogma: every width is a field (WORKSPACE.md, deviation 12, on a parameter-count
 doubt), so a user can match the paper's Appendix B.1 once it is verified.
 """
 import dataclasses
@@ -18,7 +18,7 @@ ROLLOUT_POLICIES = ("distilled", "random")
 FRAME_HEADS = ("palette", "bernoulli")
 PRECISIONS = ("float32", "bfloat16", "float16")  # i2a/layers.py.
 
-# Paper-size networks per game (spec 1.2; sizes [A?], MiniPacman's confirmed by two public ports).
+# Paper-size networks per game (paper App. B.1; MiniPacman's sizes match two public ports).
 # Sokoban: the 8/4/3 torso is the DQN-style Atari torso, which is VALID-padded (6x6x64 output at 80x80).
 # MiniPacman: the talk's torso, SAME-padded as Sonnet's default (8x10x16 output at 15x19).
 PAPER_TORSO = {
@@ -64,7 +64,7 @@ class AgentConfig:
       None picks the variant's own ('copy' for copy, 'learned' for i2a).
     rollout_policy: 'distilled' (paper Sec. 3.1) or 'random'.
     rollout_depth: imagined steps per rollout (paper: 1, 3, 5, 15 on Sokoban; 5 canonical).
-    stack_size: frames in the agent's state; the paper's agents see one frame (spec 1.1), the talk four.
+    stack_size: frames in the agent's state; the paper's agents see one frame (paper Sec. 3.1), the talk four.
     predict_reward: False gives the paper's frames-only environment model (Sokoban only).
     frame_head: 'palette' (categorical over the game's colours; our default) or 'bernoulli' (the paper's).
     room_size, pixels_per_cell: Sokoban room size in cells and sprite size in pixels.

@@ -68,7 +68,7 @@ def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = No
     else:
       rollout_policy = policies.RolloutPolicy(spec.num_actions, config.rollout_hidden_size, config.torso,
                                               seed=policy_seed)
-    # The rollout encoder's per-step CNN is "another identically sized CNN" (spec 1.2).
+    # The rollout encoder's per-step CNN is "another identically sized CNN" (paper App. B.1).
     feature = imag_path_lib.SingleImagFeature(feature_size, spec.num_actions, config.torso)
     imag = imag_path_lib.ImagPath(spec.num_actions, config.rollout_depth,
                                   env_model or build_env_model(config, spec), rollout_policy, feature,

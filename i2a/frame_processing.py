@@ -64,7 +64,7 @@ class FrameProcessing(snt.Module):
   """Convolutions, flatten, then (if `output_size` is set) Linear(output_size) + ReLU.
 
   With the default torso and an `output_size` this is exactly the talk's module. `output_size=None`
-  gives the paper's model-free path inside I2A: "a CNN ... without the FC layers" (spec 1.2).
+  gives the paper's model-free path inside I2A: "a CNN ... without the FC layers" (paper App. B.1).
   """
 
   def __init__(self, output_size: Optional[int], torso: TorsoConfig = TALK_TORSO,

@@ -36,7 +36,7 @@ class SingleImagFeature(snt.Module):
   """The rollout encoder's input for one imagined step: concat(CNN(frame), reward, one-hot action).
 
   The talk concatenates the scalar reward; the paper's appendix broadcasts it as an extra channel of the
-  CNN output (spec 1.2). Both carry the same information; we keep the talk's form (WORKSPACE.md).
+  CNN output (paper App. B.1). Both carry the same information; we keep the talk's form (WORKSPACE.md).
   """
 
   def __init__(self, output_size: Optional[int], num_actions: int,
@@ -97,7 +97,7 @@ class ImagPath(snt.Module):
     self.rollout_policy = rollout_policy
     self.single_imag_feature = single_imag_feature
     self.lstm_size = lstm_size
-    self._lstm = layers.LSTM(lstm_size, name="rollout_encoder_lstm")  # One LSTM for all rollouts (spec 1.2).
+    self._lstm = layers.LSTM(lstm_size, name="rollout_encoder_lstm")  # One LSTM for all rollouts (paper App. B.1).
 
   def _tile_by_actions(self, tensor: tf.Tensor) -> tf.Tensor:
     """[B, ...] -> [B, num_actions, ...] (the talk's helper; Sonnet 1's TileByDim)."""

@@ -1,9 +1,9 @@
 """What the single and the batched Sokoban share: the typed config, level checks, level drawing, rewards.
 
-Rewards (I2A paper App. D; spec Sec. 4.1): -0.1 every step, +1 for pushing a box onto a target, -1 for
+Rewards (I2A paper App. D): -0.1 every step, +1 for pushing a box onto a target, -1 for
 pushing a box off a target, +10 when every box is on a target (the episode then ends). The terms add up,
 so the solving step earns -0.1 + 1 + 10 = 10.9: we follow the sum convention of the most-used public
-implementation (gym-sokoban); the paper appendix is unconfirmed on this point (spec Sec. 8 item 6).
+implementation (gym-sokoban); the paper appendix is unconfirmed on this point (WORKSPACE.md).
 """
 import dataclasses
 from typing import Optional, Protocol, Sequence, Union
@@ -94,7 +94,7 @@ class SokobanConfig:
   Attributes:
     width, height: grid size in cells (10x10 in the paper, Sec. 4).
     num_boxes: boxes (and targets) per level (4 in training, 1-7 in Table 2).
-    max_steps: steps before a time-limit end (discount 1); 120 (spec Sec. 4.1).
+    max_steps: steps before a time-limit end (discount 1); 120 (paper App. D).
     observation: 'rgb', 'symbolic' or 'both'.
     pixels_per_cell: sprite side in pixels (8 gives the paper's 80x80 frames).
     levels: None to generate a new level each episode, else the levels to draw from; stored after

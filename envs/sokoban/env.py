@@ -1,4 +1,4 @@
-"""Sokoban as a fast `dm_env.Environment` (I2A paper Sec. 4 and App. D; spec Sec. 4.1).
+"""Sokoban as a fast `dm_env.Environment` (I2A paper Sec. 4 and App. D).
 
 Speed comes from keeping the state as Python lists over a flat, wall-padded grid (no NumPy scalar
 indexing in the game logic) and redrawing only the <= 3 cells a step changes into a persistent frame;
@@ -84,7 +84,7 @@ class Sokoban(dm_env.Environment):
   unconfirmed here.
 
   Episode ends: solving ends the episode with discount 0; reaching `max_steps` steps ends it with
-  discount 1 (a truncation, so learners bootstrap; spec Sec. 4.1). As in dm_env, the first step of an
+  discount 1 (a truncation, so learners bootstrap; App. D). As in dm_env, the first step of an
   episode has reward and discount None, and `step()` after a LAST step starts a new episode.
 
   Observations: a dict with 'rgb' uint8 [H * ppc, W * ppc, 3] (80x80x3 by default, every pixel a

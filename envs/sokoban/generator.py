@@ -31,7 +31,7 @@ class GeneratorConfig:
 
   Attributes:
     walk_length_factor: topology random-walk length = round(factor x (width + height)); 1.5 from the
-      spec's reading of D.4 (gym-sokoban uses 1.7).
+      our reading of App. D.4 (gym-sokoban uses 1.7).
     change_probability: per-step probability that the walk changes direction; 0.35 (D.4).
     max_depth: deepest reverse-play path, counted in pulls. D.4 caps depth at 300 reverse *moves*; a
       pull here stands for one or more moves, so 300 pulls is at least as deep.
@@ -47,8 +47,8 @@ class GeneratorConfig:
       dies out early. With 6.0 (threshold 96 for 4 boxes) the mean optimal push count went from 11.4
       to 12.5 (same command, --min_score_factor 0 vs 6) for ~10% fewer levels/s. 0 keeps D.4's rule
       alone.
-    num_topologies: rooms carved before giving up; 10 (spec's reading of D.4).
-    num_placements: target/player placements tried per room; 10 (spec's reading of D.4).
+    num_topologies: rooms carved before giving up; 10 (our reading of App. D.4).
+    num_placements: target/player placements tried per room; 10 (our reading of App. D.4).
   """
   walk_length_factor: float = 1.5
   change_probability: float = 0.35

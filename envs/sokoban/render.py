@@ -1,9 +1,9 @@
 """Sokoban sprites drawn from a small colour palette, and whole-level rendering.
 
 The paper renders each of the 10x10 cells as an 8x8-pixel sprite (80x80x3 frames; I2A paper Sec. 4) but
-does not give the sprite art (spec Sec. 4.1: palette not recovered), so the art here is our own. Every
+does not give the sprite art (App. D gives no palette), so the art here is our own. Every
 pixel of every frame is exactly one of the `PALETTE` colours, so a learned environment model can predict a
-categorical distribution over the palette per pixel (spec Sec. 7, palette argmax feedback).
+categorical distribution over the palette per pixel (WORKSPACE.md, deviation 7).
 
 Sprites are drawn procedurally from normalised cell coordinates, so they stay distinct at any
 `pixels_per_cell`; each cell kind has its own key colour at the sprite centre, so even 1 pixel per cell

@@ -1,7 +1,7 @@
 """Frames into and out of a learned environment model: its action-conditioned input, and its frame heads.
 
-Input (I2A_SPEC.md 2.1, paper Fig. 2): the last frame of the stack with the one-hot action tiled to every
-pixel; the paper's models are order-1, so earlier frames of the stack are ignored (spec 1.1).
+Input (paper Sec. 3.2 and Fig. 2): the last frame of the stack with the one-hot action tiled to every
+pixel; the paper's models are order-1, so earlier frames of the stack are ignored (paper Sec. 3.1).
 
 Output: two frame heads, chosen by name:
 
@@ -12,7 +12,7 @@ Output: two frame heads, chosen by name:
   frames fed back into the model drift out of the training distribution within a few steps. With argmax
   feedback every imagined frame is made of real colours, so rollouts stay crisp and in distribution.
 * `'bernoulli'` (the paper's and the talk's choice): frame logits [B, H, W, 3], one Bernoulli variable per
-  pixel channel, trained with sigmoid cross-entropy (I2A_SPEC.md 2.1); the rollout frame is
+  pixel channel, trained with sigmoid cross-entropy (paper Sec. 3.2); the rollout frame is
   `sigmoid(logits)`, the probabilities, as the talk's SizePreservingConvNetModel feeds them back.
 
 The palette is given by the caller (the environment packages export `PALETTE` arrays; this module does not

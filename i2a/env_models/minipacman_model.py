@@ -1,4 +1,4 @@
-"""The paper's MiniPacman environment model (paper Fig. 7; I2A_SPEC.md 2.2).
+"""The paper's MiniPacman environment model (paper App. B.2, Fig. 7).
 
     frame [B, 15, 19, 3] ++ tiled one-hot action [B, 15, 19, A]
       -> 1x1 conv 64 stem
@@ -13,7 +13,7 @@ Events (paper Sec. 5), in this order: step, ate food, ate power pill, ate ghost,
 with any other event, so the events are not mutually exclusive. The imagined reward is r = w . p(events)
 with task weights w (the paper's "instruction"), so one trained model serves all 5 tasks.
 
-Merge (spec 2.2 lists both readings of Fig. 7): 'add' (default) is a residual add, which keeps 64 channels
+Merge (Fig. 7 reads both ways): 'add' (default) is a residual add, which keeps 64 channels
 through every block (n3 must equal the stem's channels) and gives an identity path through the trunk;
 'concat' appends the block output to its input (64 -> 128 -> 192 channels), as one third-party port did.
 """
@@ -33,7 +33,7 @@ from i2a.env_models import frame_heads
 EVENTS = minipacman_tasks.EVENT_NAMES  # The environment's one list of event names.
 REGULAR_EVENT_WEIGHTS = tuple(float(w) for w in minipacman_tasks.task_weights("regular"))  # w_rew.
 MERGES = ("add", "concat")
-_LEAKY_SLOPE = 0.01  # Leaky ReLU slope 0.01 inside env models (spec 1.2, [A?]).
+_LEAKY_SLOPE = 0.01  # Leaky ReLU slope 0.01 inside env models (paper App. B.2, as we recall it).
 
 
 def _leaky(x: tf.Tensor) -> tf.Tensor:
@@ -46,7 +46,7 @@ class MiniPacmanModelConfig:
   num_actions: int = 5
   stem_channels: int = 64  # Fig. 7: 1x1 conv 64 stem.
   blocks: Tuple[Tuple[int, int, int], ...] = ((16, 32, 64), (16, 32, 64))  # Fig. 7: (n1, n2, n3).
-  large_kernel: int = 9  # Fig. 7's large kernel; one port reads 9x9 SAME (spec 2.2).
+  large_kernel: int = 9  # Fig. 7's large kernel; one port reads 9x9 SAME (paper Fig. 7).
   merge: str = "add"
   event_channels: int = 64  # Fig. 7: reward head 1x1 conv 64 -> 1x1 conv 64.
 
@@ -84,7 +84,7 @@ class BasicBlock(snt.Module):
 
   def __call__(self, inputs: tf.Tensor) -> tf.Tensor:
     """float32 [B, H, W, C] -> [B, H, W, C] ('add', needs n3 == C) or [B, H, W, C + n3] ('concat')."""
-    # Pool-and-inject (spec 2.2): every position sees each map's global maximum.
+    # Pool-and-inject (paper Fig. 7): every position sees each map's global maximum.
     pooled = tf.reduce_max(inputs, axis=[1, 2], keepdims=True)
     hidden = tf.concat([inputs, tf.broadcast_to(pooled, tf.shape(inputs))], axis=-1)
     large, small = hidden, hidden

@@ -1,7 +1,7 @@
 """Training loss of a learned environment model, and the frame error rate used to evaluate it.
 
 The paper trains its environment models by the negative log-likelihood of the next frame and reward
-(I2A_SPEC.md 2.1, l_model); it does not give the reward term's weight, so it is an argument here.
+(paper Sec. 3.2, l_model); it does not give the reward term's weight, so it is an argument here.
 """
 from typing import Optional, Sequence, Union
 
@@ -29,7 +29,7 @@ def frame_nll(frame_logits: tf.Tensor, target_frame: tf.Tensor,
     frame_head: which head produced the logits.
 
   Returns:
-    float32 [B]: 'bernoulli' sums sigmoid cross-entropy over H, W and the 3 channels (spec 2.1);
+    float32 [B]: 'bernoulli' sums sigmoid cross-entropy over H, W and the 3 channels (paper Sec. 3.2);
     'palette' sums softmax cross-entropy against the nearest-palette index over H and W.
   """
   target_frame = tf.convert_to_tensor(target_frame, tf.float32)

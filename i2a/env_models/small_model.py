@@ -17,7 +17,7 @@ class SizePreservingConvNetModel(snt.Module):
 
   Frame head: conv 3x3 to 3 channels + sigmoid, each pixel channel a Bernoulli variable whose mean is fed
   back into the rollout. Reward head: conv 8 3x3 stride 2 + ReLU, flatten, Linear(bins), softmax; the
-  reward is the probability-weighted sum of the bin values (talk_reference_code.md).
+  reward is the probability-weighted sum of the bin values (the talk's notebook).
   """
 
   def __init__(self, num_actions: int, reward_bins: Sequence[float],

@@ -1,4 +1,4 @@
-"""The paper's Sokoban environment model (paper Fig. 8; I2A_SPEC.md 2.3, recalled, medium confidence).
+"""The paper's Sokoban environment model (paper App. B.2, Fig. 8, as we recall it).
 
     frame [B, 80, 80, 3] ++ tiled one-hot action [B, 80, 80, A]
       -> conv 8x8 stride 8 (one feature vector per grid cell)            [B, 10, 10, C]
@@ -22,9 +22,9 @@ from i2a.env_models import action_tiling
 from i2a.env_models import frame_heads
 
 # Rewards of one Sokoban step under our env's sum convention: -0.1 per step, +1 onto a target, -1 off a
-# target, +10 on solving (spec 4.1), so a step earns -1.1, -0.1, +0.9 or +10.9 (the solving push).
+# target, +10 on solving (paper App. D), so a step earns -1.1, -0.1, +0.9 or +10.9 (the solving push).
 SOKOBAN_REWARD_BINS = (-1.1, -0.1, 0.9, 10.9)
-_LEAKY_SLOPE = 0.01  # Leaky ReLU slope 0.01 inside env models (spec 1.2, [A?]).
+_LEAKY_SLOPE = 0.01  # Leaky ReLU slope 0.01 inside env models (paper App. B.2, as we recall it).
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,11 +33,11 @@ class SokobanModelConfig:
   num_actions: int = 5
   reward_bins: Tuple[float, ...] = SOKOBAN_REWARD_BINS
   channels: int = 128
-  num_trunk_layers: int = 2  # "two size-preserving conv layers at 10x10" (spec 2.3).
+  num_trunk_layers: int = 2  # "two size-preserving conv layers at 10x10" (paper Fig. 8).
   reward_channels: int = 32
   reward_hidden: int = 64
   predict_reward: bool = True
-  pixels_per_cell: int = 8  # 8x8-pixel sprites (spec 4.1).
+  pixels_per_cell: int = 8  # 8x8-pixel sprites (paper App. D).
 
   def __post_init__(self):
     object.__setattr__(self, "reward_bins", tuple(float(b) for b in self.reward_bins))
@@ -56,7 +56,7 @@ class SokobanEnvModel(snt.Module):
 
   `logits` gives the training logits; `__call__` gives the rollout output derived from them: the frame
   head's frame (see `frame_heads`), reward bin probabilities `p = softmax(reward_logits)` and the expected
-  reward `sum(p * reward_bins)`. With `predict_reward=False` (the paper's frames-only model, spec 2.3) the
+  reward `sum(p * reward_bins)`. With `predict_reward=False` (the paper's frames-only model, Fig. 4) the
   reward path is not built: reward is 0, reward_bins are zeros and reward_logits is None.
   """
 

@@ -1,6 +1,6 @@
 """The actor: steps a batched environment with the policy and cuts the experience into unrolls.
 
-IMPALA-style acting (Espeholt et al. 2018; the paper trains with A3C workers, Sec. 3 / spec 3): the
+IMPALA-style acting (Espeholt et al. 2018; the paper trains with A3C workers, Sec. 3, App. A): the
 actor runs the policy for all its N environment copies in ONE tf.function call per step, and sends the
 learner overlapping unrolls of T+1 steps. The calling loop:
 

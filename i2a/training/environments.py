@@ -1,7 +1,7 @@
 """Builds the batched environment a training or evaluation run steps, from a typed config.
 
 Sokoban (paper Sec. 4, App. D): a square room of `room_size` cells with `num_boxes` boxes, a new level
-generated each episode or drawn from a Boxoban directory, 120-step episodes (spec 4.1). Generated levels
+generated each episode or drawn from a Boxoban directory, 120-step episodes (paper App. D). Generated levels
 come by default from a pool that background processes fill (`envs.sokoban.level_supply`), so level
 generation does not cap frames/s once the agent solves levels in a few steps. MiniPacman
 (paper Sec. 5, App. C): one of the five tasks on the standard 15x19 maze.
@@ -29,7 +29,7 @@ class EnvConfig:
     room_size: Sokoban grid side in cells, outer wall included (10 in the paper).
     num_boxes: Sokoban boxes per level (4 in training; 1-7 in the paper's Table 2).
     pixels_per_cell: Sokoban sprite side in pixels (8 gives the paper's 80x80 frames).
-    max_steps: Sokoban episode cap (120, spec 4.1); the time-limit end keeps discount 1.
+    max_steps: Sokoban episode cap (120, App. D); the time-limit end keeps discount 1.
     levels: a Boxoban file, directory or glob to draw Sokoban levels from; None generates them.
     level_workers: processes generating Sokoban levels ahead for each `build_env` (each actor); 0
       generates each episode's level on the environment's thread (the copies' own seeded draws).

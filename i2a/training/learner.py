@@ -7,7 +7,7 @@ Calling loop (the train binary's):
       publish(learner.get_weights(), learner.learner_step)  # For the actors.
       logs = learner.step(trajectory)  # Trajectory of numpy arrays or tensors, [T+1, B, ...].
 
-The paper trains with A3C, 32-64 workers and RMSprop (spec 3); we keep RMSprop and the entropy and
+The paper trains with A3C, 32-64 workers and RMSprop (paper App. A); we keep RMSprop and the entropy and
 distillation terms and use IMPALA's V-trace for the actor/learner lag (WORKSPACE.md).
 """
 import dataclasses
@@ -31,7 +31,7 @@ from i2a import types
 
 @dataclasses.dataclass(frozen=True)
 class LearnerConfig:
-  """Optimisation hyper-parameters; the paper's values are not recovered (spec 3, 8.1).
+  """Optimisation hyper-parameters; the paper's values are not recovered (paper App. A; WORKSPACE.md).
 
   Attributes:
     learning_rate: RMSprop step size; 6e-4 is IMPALA's order of magnitude (the paper searched it).
@@ -40,8 +40,8 @@ class LearnerConfig:
     optimizer: 'rmsprop_tf1' (TF1's RMSPropOptimizer, whose mean square starts at 1: the optimizer of the
       talk and of IMPALA) or 'rmsprop_snt' (Sonnet 2's RMSProp, mean square starting at 0); see
       `i2a.optimizers`.
-    discount, baseline_cost: gamma 0.99 and the weight 0.5 of 0.5 * sum (vs - V)^2 (spec 3: third-party).
-    entropy_cost: weight of the entropy bonus; 0.01 (spec 3, recalled [A?]).
+    discount, baseline_cost: gamma 0.99 and the weight 0.5 of 0.5 * sum (vs - V)^2 (public ports' values; WORKSPACE.md).
+    entropy_cost: weight of the entropy bonus; 0.01 (paper App. A, as we recall it).
     distillation_cost: lambda_dist, searched per agent in the paper; 1.0 is our neutral default
       (third-party runs used 10 and 0.3).
     clip_rho_threshold, clip_pg_rho_threshold: V-trace's rho-bar; 1.0 as IMPALA; None disables.

@@ -33,7 +33,7 @@ class Window:
     if self.returns:
       out.update(episode_return=float(np.mean(self.returns)), episode_length=float(np.mean(self.lengths)),
                  episodes=float(len(self.returns)))
-      if game == "sokoban":  # A level is solved when its episode ends with discount 0 (spec 4.1).
+      if game == "sokoban":  # A level is solved when its episode ends with discount 0 (paper App. D).
         out["solve_rate"] = float(np.mean(self.terminal))
     return out
 
