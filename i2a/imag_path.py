@@ -46,8 +46,15 @@ class SingleImagFeature(snt.Module):
                       tf.one_hot(action, self.num_actions, dtype=tf.float32)], axis=-1)
 
 
+ENCODER_DIRECTIONS = ("backward", "forward", "bidirectional")
+
+
 class ImagPath(snt.Module):
   """One imagined rollout per action, encoded by one shared LSTM fed in reverse order.
+
+  `encoder_direction` 'forward' reads the imagined steps first to last instead, and 'bidirectional'
+  reads them both ways with two LSTMs and concatenates their outputs (paper Sec. 3.2, footnote 1: the
+  direction made little difference), so c_ia is [B, num_actions * 2 * lstm_size].
 
   The environment model is frozen (paper Sec. 3.2, pretrained then fixed): its outputs pass through
   `tf.stop_gradient`, and `I2AAgent.trainable_variables` leaves its variables out.
@@ -55,7 +62,7 @@ class ImagPath(snt.Module):
 
   def __init__(self, num_actions: int, rollout_depth: int, env_model: snt.Module,
                rollout_policy: snt.Module, single_imag_feature: snt.Module, lstm_size: int = 256,
-               name: str = "imag_path"):
+               encoder_direction: str = "backward", name: str = "imag_path"):
     super().__init__(name=name)
     if num_actions < 1 or rollout_depth < 1 or lstm_size < 1:
       raise ValueError(f"ImagPath: num_actions, rollout_depth and lstm_size must be positive, got "
@@ -67,6 +74,12 @@ class ImagPath(snt.Module):
     self.single_imag_feature = single_imag_feature
     self.lstm_size = lstm_size
     self._lstm = snt.LSTM(lstm_size, name="rollout_encoder_lstm")  # One LSTM for all rollouts (spec 1.2).
+    if encoder_direction not in ENCODER_DIRECTIONS:
+      raise ValueError(f"ImagPath: encoder_direction must be one of {ENCODER_DIRECTIONS}, got "
+                       f"{encoder_direction!r}.")
+    self.encoder_direction = encoder_direction
+    self._forward_lstm = (snt.LSTM(lstm_size, name="rollout_encoder_lstm_forward")
+                          if encoder_direction == "bidirectional" else None)
 
   def _tile_by_actions(self, tensor: tf.Tensor) -> tf.Tensor:
     """[B, ...] -> [B, num_actions, ...] (the talk's helper; Sonnet 1's TileByDim)."""
@@ -96,9 +109,16 @@ class ImagPath(snt.Module):
       imag_features.append(imag_feature(frame, reward, action))
 
     # Encode in reverse order, last imagined step first: mimics Bellman backups (paper Sec. 3.2, fn. 1).
-    lstm = snt.BatchApply(self._lstm)
-    lstm_state = tf.nest.map_structure(self._tile_by_actions, self._lstm.initial_state(batch_size))
-    for feature in imag_features[::-1]:
-      lstm_output, lstm_state = lstm(feature, lstm_state)
+    # (LSTM, reads the last step first): the bidirectional encoder's second LSTM reads forward.
+    readers = {"backward": [(self._lstm, True)], "forward": [(self._lstm, False)],
+               "bidirectional": [(self._lstm, True), (self._forward_lstm, False)]}[self.encoder_direction]
+    codes = []
+    for lstm_module, reverse in readers:
+      lstm = snt.BatchApply(lstm_module)
+      lstm_state = tf.nest.map_structure(self._tile_by_actions, lstm_module.initial_state(batch_size))
+      for feature in (imag_features[::-1] if reverse else imag_features):
+        lstm_output, lstm_state = lstm(feature, lstm_state)
+      codes.append(lstm_output)
     # Aggregator: plain concatenation of the per-action codes (paper Sec. 3).
-    return tf.reshape(lstm_output, tf.stack([batch_size, self.num_actions * self.lstm_size]))
+    code = tf.concat(codes, axis=-1)  # [B, A, lstm_size * len(readers)]
+    return tf.reshape(code, tf.stack([batch_size, self.num_actions * self.lstm_size * len(readers)]))

@@ -26,14 +26,15 @@ from i2a.training import summaries
 
 def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, logdir: str, model_kind: str = "learned",
         frame_head: str = "palette", predict_reward: bool = True,
-        model: Optional[snt.Module] = None) -> dict:
+        model: Optional[snt.Module] = None, model_size: str = "good") -> dict:
   """Trains (or resumes training) up to `config.steps` updates, then exports the model.
 
   Args:
     config: hyper-parameters.
     data_dir: a launch.collect data directory.
     logdir: where summaries, checkpoints and the export go.
-    model_kind, frame_head, predict_reward: which model (recorded in the metadata).
+    model_kind, frame_head, predict_reward, model_size: which model (recorded in the metadata);
+      model_size 'poor' is the weak Sokoban model of paper Fig. 5.
     model: a model to train instead of the one `factory.build_env_model` builds for the metadata (tests
       pass tiny ones); it must be of the kind the metadata names.
 
@@ -43,7 +44,7 @@ def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, l
   tf.random.set_seed(config.seed)
   manifest = model_data.read_manifest(data_dir)
   train_names, eval_names = model_data.split_shards(manifest, config.eval_fraction)
-  metadata = export.model_metadata(model_kind, manifest, frame_head, predict_reward)
+  metadata = export.model_metadata(model_kind, manifest, frame_head, predict_reward, model_size)
   if model is None:
     agent_config = export.agent_config_for(metadata)
     game_palette = agent_config.game_spec().palette
@@ -54,7 +55,8 @@ def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, l
     model = factory.build_env_model(agent_config)
   ckpt_dir = os.path.join(logdir, "checkpoints")
   if os.path.exists(os.path.join(ckpt_dir, export.METADATA_FILE)):
-    old = export.load_metadata(ckpt_dir)
+    old = dict(export.load_metadata(ckpt_dir))
+    old.setdefault("model_size", "good")  # Written before the poor model existed.
     changed = [k for k in metadata if old.get(k) != json.loads(json.dumps(metadata[k]))]
     if changed:
       raise ValueError(f"{logdir!r} holds a model with other {changed}; use another --logdir.")
