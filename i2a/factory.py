@@ -66,9 +66,10 @@ def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = No
                     policies.RolloutPolicy(spec.num_actions, config.rollout_hidden_size, config.torso,
                                            seed=policy_seed))
   if config.variant == "mc":  # Paper Sec. 4.2: no encoder, no model-free path; V is the standard network's.
-    return mc_agent.MCAgent(spec.num_actions, config.rollout_depth, env_model or build_env_model(config, spec),
-                            rollout_policy, mc_agent.ValueNet(config.hidden_size, config.torso),
-                            spec.height, spec.width, config.stack_size, seed=config.seed)
+    return mc_agent.MCAgent(spec.num_actions, config.rollout_depth,
+                            env_model or build_env_model(config, spec), rollout_policy,
+                            mc_agent.ValueNet(config.hidden_size, config.torso), spec.height, spec.width,
+                            config.stack_size, seed=config.seed)
   model_free_path = frame_processing.FrameProcessing(feature_size, config.torso, name="model_free_path")
   if config.imag_path == "none":
     imag = imag_path_lib.NoImagPath()

@@ -86,7 +86,8 @@ class MCAgent(snt.RNNCore):
     self.height, self.width, self.stack_size = height, width, stack_size
     self.discount = discount
     # delta = exp(log_delta) stays positive however the optimiser moves it.
-    self.log_temperature = tf.Variable(math.log(initial_temperature), dtype=tf.float32, name="log_temperature")
+    self.log_temperature = tf.Variable(math.log(initial_temperature), dtype=tf.float32,
+                                       name="log_temperature")
     self._sampler = sampling.Sampler(seed)
 
   @property

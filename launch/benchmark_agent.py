@@ -88,7 +88,8 @@ def main(argv):
   del argv
   print(f"batch {_BATCH.value}, unroll {_UNROLL.value}, jit_compile={_JIT.value}, "
         f"{len(tf.config.list_physical_devices('GPU'))} GPU(s)")
-  header = f"{'game':<11} {'variant':<17} {'infer steps/s':>14} {'learner frames/s':>17} {'cost vs standard':>17}"
+  header = (f"{'game':<11} {'variant':<17} {'infer steps/s':>14} {'learner frames/s':>17} "
+            f"{'cost vs standard':>17}")
   print(header)
   print("-" * len(header))
   for game in _GAMES.value:

@@ -99,7 +99,8 @@ DEFAULT_LOGDIR = "runs/default"
 DEFAULT_ROOM_SIZE = 7  # Training and evaluation: small rooms a 2-core machine can learn (README).
 EXPERIMENT_FLAGS = ("env", "task", "room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels",
                     "agent", "imag_path", "env_model", "env_model_checkpoint", "rollout_policy",
-                    "rollout_depth", "encoder_direction", "env_model_size", "predict_reward", "stack_size", "torso", "hidden_size",
+                    "rollout_depth", "encoder_direction", "env_model_size", "predict_reward", "stack_size",
+                    "torso", "hidden_size",
                     "learning_rate", "optimizer", "entropy_cost", "baseline_cost", "distillation_cost", "discount",
                     "max_grad_norm", "reward_clipping", "num_actors", "envs_per_actor", "batch_size",
                     "unroll_length", "total_frames", "logdir", "seed", "backend", "ray_address",

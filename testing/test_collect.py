@@ -266,7 +266,8 @@ def test_pipeline_flag_file_parses_with_its_binary(name, monkeypatch, parse_flag
   if binary is train_env_model:
     fv = parse_flags(train_env_model, flagfile)
     assert train_env_model.config_from_flags(fv).steps > 0
-    assert fv.data == f"data/pipeline_{game}" and fv.logdir == f"runs/env_model_{game}" + ("_poor" if poor else "")
+    assert fv.data == f"data/pipeline_{game}"
+    assert fv.logdir == f"runs/env_model_{game}" + ("_poor" if poor else "")
     assert fv.env_model_size == ("poor" if poor else "good")
     return
   fv = parse_flags(binary or train, flagfile)

@@ -36,8 +36,9 @@ class ReversedStepModel(recording_fakes.RecordingEnvModel):
 
 def _path(direction, depth, model=None, feature=None):
   return i2a.ImagPath(A, depth, model or recording_fakes.RecordingEnvModel(),
-                      recording_fakes.ConstantPolicy(A, 2), feature or recording_fakes.RewardAndActionFeature(),
-                      lstm_size=LSTM, encoder_direction=direction)
+                      recording_fakes.ConstantPolicy(A, 2),
+                      feature or recording_fakes.RewardAndActionFeature(), lstm_size=LSTM,
+                      encoder_direction=direction)
 
 
 @pytest.mark.parametrize("direction,expected", [

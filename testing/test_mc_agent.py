@@ -70,7 +70,8 @@ def test_policy_is_the_softmax_of_the_imagined_discounted_returns(temperature):
   out, state = agent(tf.zeros([3, H, W, 3]), agent.initial_state(3))
   q = numpy_returns()
   assert out.policy_logits.shape == (3, A) and out.policy_logits.dtype == tf.float32
-  np.testing.assert_allclose(out.policy_logits.numpy(), np.tile(q / temperature, (3, 1)), rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(out.policy_logits.numpy(), np.tile(q / temperature, (3, 1)), rtol=1e-5,
+                             atol=1e-6)
   expected_policy = np.exp(q / temperature) / np.exp(q / temperature).sum()
   np.testing.assert_allclose(tf.nn.softmax(out.policy_logits).numpy(), np.tile(expected_policy, (3, 1)),
                              rtol=1e-5)
@@ -122,7 +123,8 @@ def test_distillation_reaches_only_the_rollout_policy_and_the_policy_loss_never_
     out, _ = agent(frames, agent.initial_state(4))
     distil = tf.reduce_sum(distillation.distillation_loss(agent.rollout_policy(frames)[1],
                                                           out.policy_logits).loss)
-    actor_critic = tf.reduce_sum(tf.nn.log_softmax(out.policy_logits)[:, 1]) + tf.reduce_sum(out.baseline ** 2)
+    actor_critic = (tf.reduce_sum(tf.nn.log_softmax(out.policy_logits)[:, 1])
+                    + tf.reduce_sum(out.baseline ** 2))
   for variable, grad in zip(variables, tape.gradient(distil, variables)):
     assert (grad is not None) == (variable.ref() in policy_refs), variable.name
   grads = dict(zip([v.name for v in variables], tape.gradient(actor_critic, variables)))
@@ -164,5 +166,6 @@ def test_one_learner_step_moves_exactly_the_trainable_variables(config):
   assert (logs["distillation_loss"] > 0) == (config.rollout_policy == "distilled")
   for variable, old in zip(agent.frozen_variables, frozen):
     np.testing.assert_array_equal(variable.numpy(), old, err_msg=variable.name)
-  moved = {v.name for v, old in zip(agent.trainable_variables, trainable) if not np.array_equal(v.numpy(), old)}
+  moved = {v.name for v, old in zip(agent.trainable_variables, trainable)
+           if not np.array_equal(v.numpy(), old)}
   assert moved == {v.name for v in agent.trainable_variables}
