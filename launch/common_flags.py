@@ -193,5 +193,8 @@ def check_paths(config: loop.TrainConfig) -> None:
   path = config.env_model_checkpoint
   if path and not (os.path.exists(path) or glob.glob(glob.escape(path) + ".*")):
     raise ValueError(f"--env_model_checkpoint={path!r} does not exist; train an environment model first.")
+  if path:  # A model of another game, size (--env_model_size) or head: refused before anything starts.
+    from i2a.model_pipeline import export  # pylint: disable=g-import-not-at-top
+    export.check_checkpoint_compatible(path, config.agent)
   if config.env.levels is not None:
     environments.build_env(config.env, 1, seed=0).close()  # Loads and validates the level files.

@@ -2,6 +2,9 @@
 trained and exported by the pipeline with its k-step rollout errors, recorded in the export metadata, and
 refused where a good model is expected (and the reverse)."""
 import dataclasses
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -62,6 +65,7 @@ def test_poor_size_needs_a_learned_sokoban_model(kwargs, message):
     configs.AgentConfig(env_model_size="poor", **kwargs)
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=2, max_steps=20)
 
 
@@ -117,3 +121,18 @@ def test_good_model_is_refused_where_a_poor_one_is_expected():
   with pytest.raises(ValueError, match="model_size"):
     export.check_env_model_compatible(legacy, poor_agent)
   assert export.agent_config_for(dict(good, model_size="poor")).env_model_size == "poor"
+
+
+def test_launch_train_refuses_a_poor_model_for_a_good_agent_in_one_line(tmp_path):
+  model = tmp_path / "poor"
+  manifest = dict(game="sokoban", env_config=dict(game="sokoban", room_size=7, pixels_per_cell=2),
+                  frame_shape=[14, 14, 3], num_actions=5,
+                  palette=configs.AgentConfig(game="sokoban").game_spec().palette.tolist())
+  model.mkdir()
+  export.write_metadata(str(model), export.model_metadata("learned", manifest, "palette", model_size="poor"))
+  result = subprocess.run([sys.executable, "-m", "launch.train", "--env=sokoban", "--agent=i2a",
+                           f"--env_model_checkpoint={model}", f"--logdir={tmp_path / 'run'}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode != 0 and "Traceback" not in result.stderr
+  assert "model_size is 'poor' but the agent needs 'good'" in result.stderr
+  assert not (tmp_path / "run").exists()
