@@ -56,7 +56,8 @@ class AgentConfig:
     game: 'sokoban' or 'minipacman'.
     task: MiniPacman task (sets the event weights that turn predicted events into rewards).
     variant: 'standard' (model-free), 'large' (every width doubled), 'copy' (I2A with CopyModel), 'i2a',
-      'mc' (the rollout-encoder-free Monte Carlo agent of paper Sec. 4.2, `i2a.mc_agent`), or 'talk': the talk's notebook architecture (see `talk_config` for its demo agent), where every
+      'mc' (the rollout-encoder-free Monte Carlo agent of paper Sec. 4.2, `i2a.mc_agent`), or 'talk':
+      the talk's notebook architecture (see `talk_config` for its demo agent), where every
       FrameProcessing ends in Linear(hidden_size) + ReLU (model-free path and per-step imagination
       feature alike) and the value/logits Linear reads the concatenation directly (no hidden layer);
       defaults: the talk's torso, hidden_size 128, lstm_size 256, env_model 'copy'.
