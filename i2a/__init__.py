@@ -18,6 +18,7 @@ from i2a.games import game_spec
 from i2a.imag_path import ImagPath
 from i2a.imag_path import NoImagPath
 from i2a.imag_path import SingleImagFeature
+from i2a.mc_agent import MCAgent
 from i2a.optimizers import RMSPropTF1
 from i2a.policies import RandomPolicy
 from i2a.policies import RolloutPolicy

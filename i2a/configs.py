@@ -11,12 +11,14 @@ from i2a import games
 from i2a.frame_processing import TALK_TORSO
 from i2a.frame_processing import TorsoConfig
 
-VARIANTS = ("standard", "large", "copy", "i2a", "talk")
+VARIANTS = ("standard", "large", "copy", "i2a", "talk", "mc")
 IMAG_PATHS = ("imag", "none")
 ENV_MODELS = ("copy", "conv", "learned")
 ROLLOUT_POLICIES = ("distilled", "random")
 FRAME_HEADS = ("palette", "bernoulli")
 PRECISIONS = ("float32", "bfloat16", "float16")  # i2a/layers.py.
+ENCODER_DIRECTIONS = ("backward", "forward", "bidirectional")  # Paper Sec. 3.2, footnote 1.
+ENV_MODEL_SIZES = ("good", "poor")  # Paper Fig. 5: the poor model is Sokoban's.
 
 # Paper-size networks per game (paper App. B.1; MiniPacman's sizes match two public ports).
 # Sokoban: the 8/4/3 torso is the DQN-style Atari torso, which is VALID-padded (6x6x64 output at 80x80).
@@ -55,7 +57,8 @@ class AgentConfig:
     game: 'sokoban' or 'minipacman'.
     task: MiniPacman task (sets the event weights that turn predicted events into rewards).
     variant: 'standard' (model-free), 'large' (every width doubled), 'copy' (I2A with CopyModel), 'i2a',
-      or 'talk': the talk's notebook architecture (see `talk_config` for its demo agent), where every
+      'mc' (the rollout-encoder-free Monte Carlo agent of paper Sec. 4.2, `i2a.mc_agent`), or 'talk':
+      the talk's notebook architecture (see `talk_config` for its demo agent), where every
       FrameProcessing ends in Linear(hidden_size) + ReLU (model-free path and per-step imagination
       feature alike) and the value/logits Linear reads the concatenation directly (no hidden layer);
       defaults: the talk's torso, hidden_size 128, lstm_size 256, env_model 'copy'.
@@ -64,6 +67,10 @@ class AgentConfig:
       None picks the variant's own ('copy' for copy, 'learned' for i2a).
     rollout_policy: 'distilled' (paper Sec. 3.1) or 'random'.
     rollout_depth: imagined steps per rollout (paper: 1, 3, 5, 15 on Sokoban; 5 canonical).
+    encoder_direction: the order the rollout encoder reads the imagined steps: 'backward' (default,
+      the talk's and paper's), 'forward' or 'bidirectional' (paper Sec. 3.2, footnote 1).
+    env_model_size: 'good' (the paper's Sokoban model) or 'poor' (the deliberately weak one of paper
+      Fig. 5, far fewer parameters; Sokoban 'learned' models only).
     stack_size: frames in the agent's state; the paper's agents see one frame (paper Sec. 3.1), the talk four.
     predict_reward: False gives the paper's frames-only environment model (Sokoban only).
     frame_head: 'palette' (categorical over the game's colours; our default) or 'bernoulli' (the paper's).
@@ -85,6 +92,8 @@ class AgentConfig:
   env_model: Optional[str] = None
   rollout_policy: str = "distilled"
   rollout_depth: int = 5
+  encoder_direction: str = "backward"
+  env_model_size: str = "good"
   stack_size: int = 1
   predict_reward: bool = True
   frame_head: str = "palette"
@@ -104,12 +113,23 @@ class AgentConfig:
     _check("frame_head", self.frame_head, FRAME_HEADS)
     if self.precision is not None:
       _check("precision", self.precision, PRECISIONS)
+    _check("encoder_direction", self.encoder_direction, ENCODER_DIRECTIONS)
+    _check("env_model_size", self.env_model_size, ENV_MODEL_SIZES)
+    if self.variant == "mc" and self.encoder_direction != "backward":
+      raise ValueError("Variant 'mc' has no rollout encoder (paper Sec. 4.2); encoder_direction is I2A's.")
+    if self.env_model_size == "poor" and (self.game != "sokoban" or self.env_model not in (None, "learned")
+                                          or self.variant in ("copy", "talk", *MODEL_FREE_VARIANTS)
+                                          or self.imag_path == "none"):
+      raise ValueError("env_model_size='poor' is the paper's weak Sokoban model (Fig. 5): it needs game "
+                       "'sokoban' and the learned environment model.")
     if self.game == "minipacman":
       _check("MiniPacman task", self.task, games.MINIPACMAN_TASKS)
     if self.imag_path is not None:
       _check("imag_path", self.imag_path, IMAG_PATHS)
     if self.env_model is not None:
       _check("env_model", self.env_model, ENV_MODELS)
+    if self.variant == "mc" and self.imag_path == "none":
+      raise ValueError("Variant 'mc' is all imagination (paper Sec. 4.2); it needs imag_path 'imag'.")
     if self.variant in MODEL_FREE_VARIANTS and self.imag_path == "imag":
       raise ValueError(f"Variant {self.variant!r} is model-free: it has no imagination path "
                        "(use variant 'i2a' or 'copy').")

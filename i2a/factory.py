@@ -9,6 +9,7 @@ from i2a import configs
 from i2a import frame_processing
 from i2a import games
 from i2a import imag_path as imag_path_lib
+from i2a import mc_agent
 from i2a import policies
 from i2a.env_models import copy_model
 from i2a.env_models import small_model
@@ -31,7 +32,8 @@ def build_env_model(config: configs.AgentConfig, spec: Optional[games.GameSpec] 
     from i2a.env_models import sokoban_model  # pylint: disable=g-import-not-at-top
     return sokoban_model.SokobanEnvModel(
         num_actions=spec.num_actions, reward_bins=spec.reward_bins, frame_head=config.frame_head,
-        palette=spec.palette, predict_reward=config.predict_reward, pixels_per_cell=config.pixels_per_cell)
+        palette=spec.palette, predict_reward=config.predict_reward, pixels_per_cell=config.pixels_per_cell,
+        **sokoban_model.MODEL_SIZES[config.env_model_size])
   from i2a.env_models import minipacman_model  # pylint: disable=g-import-not-at-top
   return minipacman_model.MiniPacmanEnvModel(
       num_actions=spec.num_actions, event_weights=spec.event_weights, frame_head=config.frame_head,
@@ -39,8 +41,8 @@ def build_env_model(config: configs.AgentConfig, spec: Optional[games.GameSpec] 
 
 
 def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = None,
-                env_model: Optional[snt.Module] = None) -> agent_lib.I2AAgent:
-  """Builds the I2AAgent of `config`.
+                env_model: Optional[snt.Module] = None) -> agent_lib.I2AAgent | mc_agent.MCAgent:
+  """Builds the I2AAgent of `config` (an MCAgent for variant 'mc', with the same call contract).
 
   Args:
     config: the variant and its options.
@@ -59,20 +61,24 @@ def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = No
   # The talk ends every FrameProcessing in Linear + ReLU; the paper's CNNs inside I2A have no FC layer.
   talk = config.variant == "talk"
   feature_size = config.hidden_size if talk else None
+  rollout_policy = (policies.RandomPolicy(spec.num_actions, seed=policy_seed)
+                    if config.rollout_policy == "random" else
+                    policies.RolloutPolicy(spec.num_actions, config.rollout_hidden_size, config.torso,
+                                           seed=policy_seed))
+  if config.variant == "mc":  # Paper Sec. 4.2: no encoder, no model-free path; V is the standard network's.
+    return mc_agent.MCAgent(spec.num_actions, config.rollout_depth,
+                            env_model or build_env_model(config, spec), rollout_policy,
+                            mc_agent.ValueNet(config.hidden_size, config.torso), spec.height, spec.width,
+                            config.stack_size, seed=config.seed)
   model_free_path = frame_processing.FrameProcessing(feature_size, config.torso, name="model_free_path")
   if config.imag_path == "none":
     imag = imag_path_lib.NoImagPath()
   else:
-    if config.rollout_policy == "random":
-      rollout_policy = policies.RandomPolicy(spec.num_actions, seed=policy_seed)
-    else:
-      rollout_policy = policies.RolloutPolicy(spec.num_actions, config.rollout_hidden_size, config.torso,
-                                              seed=policy_seed)
     # The rollout encoder's per-step CNN is "another identically sized CNN" (paper App. B.1).
     feature = imag_path_lib.SingleImagFeature(feature_size, spec.num_actions, config.torso)
     imag = imag_path_lib.ImagPath(spec.num_actions, config.rollout_depth,
                                   env_model or build_env_model(config, spec), rollout_policy, feature,
-                                  lstm_size=config.lstm_size)
+                                  lstm_size=config.lstm_size, encoder_direction=config.encoder_direction)
   # The talk's value_and_logits Linear reads the concatenation directly (talk, I2AAgent slide).
   return agent_lib.I2AAgent(spec.num_actions, model_free_path, imag, spec.height, spec.width,
                             config.stack_size, hidden_size=None if talk else config.hidden_size,

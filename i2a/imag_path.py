@@ -65,8 +65,15 @@ class SingleImagFeature(snt.Module):
                       tf.one_hot(action, self.num_actions, dtype=tf.float32)], axis=-1)
 
 
+ENCODER_DIRECTIONS = ("backward", "forward", "bidirectional")
+
+
 class ImagPath(snt.Module):
   """One imagined rollout per action, encoded by one shared LSTM fed in reverse order.
+
+  `encoder_direction` 'forward' reads the imagined steps first to last instead, and 'bidirectional'
+  reads them both ways with two LSTMs and concatenates their outputs (paper Sec. 3.2, footnote 1: the
+  direction made little difference), so c_ia is [B, num_actions * 2 * lstm_size].
 
   The environment model is frozen (paper Sec. 3.2, pretrained then fixed): its outputs pass through
   `tf.stop_gradient`, and `I2AAgent.trainable_variables` leaves its variables out.
@@ -74,7 +81,7 @@ class ImagPath(snt.Module):
 
   def __init__(self, num_actions: int, rollout_depth: int, env_model: snt.Module,
                rollout_policy: snt.Module, single_imag_feature: snt.Module, lstm_size: int = 256,
-               name: str = "imag_path"):
+               encoder_direction: str = "backward", name: str = "imag_path"):
     """Creates the sub-modules; variables are created on the first call.
 
     Args:
@@ -85,6 +92,9 @@ class ImagPath(snt.Module):
         `frame [B, H, W, 3] -> (action [B], logits [B, A])`.
       single_imag_feature: encodes one imagined step (`SingleImagFeature`).
       lstm_size: the rollout encoder's LSTM width (the talk: 256; the paper's Sokoban agent: 512).
+      encoder_direction: the order the encoder reads the imagined steps: 'backward' (the talk's and the
+        paper's: last step first), 'forward', or 'bidirectional' (both, codes concatenated; paper
+        Sec. 3.2, footnote 1).
       name: module name.
     """
     super().__init__(name=name)
@@ -97,7 +107,13 @@ class ImagPath(snt.Module):
     self.rollout_policy = rollout_policy
     self.single_imag_feature = single_imag_feature
     self.lstm_size = lstm_size
-    self._lstm = layers.LSTM(lstm_size, name="rollout_encoder_lstm")  # One LSTM for all rollouts (paper App. B.1).
+    self._lstm = layers.LSTM(lstm_size, name="rollout_encoder_lstm")  # Shared by all rollouts (App. B.1).
+    if encoder_direction not in ENCODER_DIRECTIONS:
+      raise ValueError(f"ImagPath: encoder_direction must be one of {ENCODER_DIRECTIONS}, got "
+                       f"{encoder_direction!r}.")
+    self.encoder_direction = encoder_direction
+    self._forward_lstm = (layers.LSTM(lstm_size, name="rollout_encoder_lstm_forward")
+                          if encoder_direction == "bidirectional" else None)
 
   def _tile_by_actions(self, tensor: tf.Tensor) -> tf.Tensor:
     """[B, ...] -> [B, num_actions, ...] (the talk's helper; Sonnet 1's TileByDim)."""
@@ -148,15 +164,23 @@ class ImagPath(snt.Module):
     imag_feature = snt.BatchApply(self.single_imag_feature, num_dims=3)  # Every [B, A, D] step at once.
     features = imag_feature(tf.cast(imagination.frames, dtype), imagination.rewards,
                             imagination.actions)  # float32 [B, A, D, F]
-    if hasattr(self._lstm, "input_gates"):  # layers.LSTM: one input projection for every step.
-      inputs = snt.BatchApply(self._lstm.input_gates, num_dims=3)(tf.cast(features, dtype))  # [B, A, D, 4L]
-      lstm = snt.BatchApply(self._lstm.step_from_gates)
-    else:  # Any other RNNCore put in its place.
-      inputs, lstm = features, snt.BatchApply(self._lstm)
 
     # Encode in reverse order, last imagined step first: mimics Bellman backups (paper Sec. 3.2, fn. 1).
-    lstm_state = tf.nest.map_structure(self._tile_by_actions, self._lstm.initial_state(batch_size))
-    for depth in reversed(range(self.rollout_depth)):
-      lstm_output, lstm_state = lstm(inputs[:, :, depth], lstm_state)
+    # (LSTM, reads the last step first): the bidirectional encoder's second LSTM reads forward.
+    readers = {"backward": [(self._lstm, True)], "forward": [(self._lstm, False)],
+               "bidirectional": [(self._lstm, True), (self._forward_lstm, False)]}[self.encoder_direction]
+    codes = []
+    for lstm_module, reverse in readers:
+      if hasattr(lstm_module, "input_gates"):  # layers.LSTM: one input projection for every step.
+        inputs = snt.BatchApply(lstm_module.input_gates, num_dims=3)(tf.cast(features, dtype))  # [B, A, D, 4L]
+        lstm = snt.BatchApply(lstm_module.step_from_gates)
+      else:  # Any other RNNCore put in its place.
+        inputs, lstm = features, snt.BatchApply(lstm_module)
+      lstm_state = tf.nest.map_structure(self._tile_by_actions, lstm_module.initial_state(batch_size))
+      depths = range(self.rollout_depth)
+      for depth in (reversed(depths) if reverse else depths):
+        lstm_output, lstm_state = lstm(inputs[:, :, depth], lstm_state)
+      codes.append(lstm_output)
     # Aggregator: plain concatenation of the per-action codes (paper Sec. 3).
-    return tf.reshape(lstm_output, tf.stack([batch_size, self.num_actions * self.lstm_size]))
+    code = tf.concat(codes, axis=-1)  # [B, A, lstm_size * len(readers)]
+    return tf.reshape(code, tf.stack([batch_size, self.num_actions * self.lstm_size * len(readers)]))

@@ -1,12 +1,15 @@
 r"""Agent speed on this machine: inference steps/s and learner frames/s for each variant.
 
   python -m launch.benchmark_agent [--games=minipacman,sokoban] [--seconds=10]
+  python -m launch.benchmark_agent --games=sokoban --variants=standard,i2a,i2a/forward,i2a/bidirectional,\
+      i2a/poor,mc,mc/poor
 
 Inference: one `tf.function` call of the agent on a batch of 32 frames (what an actor does per step).
 Learner: forward and backward through a T=20 unroll of B=32 frames (snt.static_unroll) with a stand-in
 loss, the shape of one IMPALA learner step. The paper reports I2A under 10x the model-free agent's cost
 per step (Sec. 4); the last column gives our ratio to the standard agent.
 """
+import dataclasses
 import time
 
 from absl import app
@@ -18,7 +21,8 @@ import tensorflow as tf
 import i2a
 
 _GAMES = flags.DEFINE_list("games", ["minipacman", "sokoban"], "Games to measure.")
-_VARIANTS = flags.DEFINE_list("variants", ["standard", "copy", "i2a"], "Variants to measure.")
+_VARIANTS = flags.DEFINE_list("variants", ["standard", "copy", "i2a"], "Variants to measure; 'variant/option' "
+                              "adds an encoder direction (forward, bidirectional) or the poor model (poor).")
 _BATCH = flags.DEFINE_integer("batch_size", 32, "Inference and learner batch size.")
 _UNROLL = flags.DEFINE_integer("unroll_length", 20, "Learner unroll length T.")
 _SECONDS = flags.DEFINE_float("seconds", 10.0, "Minimum time per measurement (after one warm-up call).")
@@ -67,20 +71,37 @@ def measure(config: i2a.AgentConfig, batch: int, unroll: int, seconds: float, ji
   return inference, learner
 
 
+def config_of(game: str, entry: str) -> i2a.AgentConfig:
+  """'i2a' -> the variant; 'i2a/bidirectional', 'mc/poor' -> with that encoder direction or model size."""
+  variant, _, option = entry.partition("/")
+  extra = {}
+  if option in i2a.configs.ENCODER_DIRECTIONS:
+    extra["encoder_direction"] = option
+  elif option in i2a.configs.ENV_MODEL_SIZES:
+    extra["env_model_size"] = option
+  elif option:
+    raise app.UsageError(f"--variants: unknown option {option!r} in {entry!r}.")
+  try:
+    return i2a.AgentConfig(game=game, variant=variant, seed=0, **extra)
+  except ValueError as e:
+    raise app.UsageError(f"--variants={entry}: {e}") from e
+
+
 def main(argv):
   del argv
   print(f"batch {_BATCH.value}, unroll {_UNROLL.value}, jit_compile={_JIT.value}, "
         f"{len(tf.config.list_physical_devices('GPU'))} GPU(s)")
-  header = f"{'game':<11} {'variant':<9} {'infer steps/s':>14} {'learner frames/s':>17} {'cost vs standard':>17}"
+  header = (f"{'game':<11} {'variant':<17} {'infer steps/s':>14} {'learner frames/s':>17} "
+            f"{'cost vs standard':>17}")
   print(header)
   print("-" * len(header))
   for game in _GAMES.value:
     base = None
     for variant in _VARIANTS.value:
-      config = i2a.AgentConfig(game=game, variant=variant, seed=0, precision=_PRECISION.value)
+      config = dataclasses.replace(config_of(game, variant), precision=_PRECISION.value)
       inference, learner = measure(config, _BATCH.value, _UNROLL.value, _SECONDS.value, _JIT.value)
       base = base or (inference, learner)
-      print(f"{game:<11} {variant:<9} {inference:>14,.0f} {learner:>17,.1f} "
+      print(f"{game:<11} {variant:<17} {inference:>14,.0f} {learner:>17,.1f} "
             f"{base[0] / inference:>7.1f}x / {base[1] / learner:.1f}x", flush=True)
 
 

@@ -59,6 +59,14 @@ ROLLOUT_POLICY = flags.DEFINE_enum("rollout_policy", "distilled", list(configs.R
                                    "Rollout policy of the imagination path (paper Sec. 3.1).")
 ROLLOUT_DEPTH = flags.DEFINE_integer("rollout_depth", 5, "Imagined steps per rollout (paper: 1-15); for "
                                      "launch.train_env_model, K of the k-step rollout errors.")
+ENCODER_DIRECTION = flags.DEFINE_enum(
+    "encoder_direction", "backward", list(configs.ENCODER_DIRECTIONS), "The order I2A's rollout encoder "
+    "reads the imagined steps (paper Sec. 3.2, footnote 1): backward (last step first), forward, or "
+    "bidirectional (two LSTMs, outputs concatenated).")
+ENV_MODEL_SIZE = flags.DEFINE_enum(
+    "env_model_size", "good", list(configs.ENV_MODEL_SIZES), "Sokoban environment model: 'good' or "
+    "'poor' (paper Fig. 5: same family, far fewer parameters). launch.train_env_model trains and exports "
+    "it; launch.train refuses a model of the other size.")
 PREDICT_REWARD = flags.DEFINE_boolean("predict_reward", True, "False: frames-only env model (Sokoban).")
 STACK_SIZE = flags.DEFINE_integer("stack_size", 1, "Frames in the agent state.")
 TORSO = flags.DEFINE_string("torso", "16:3:1,16:3:2", "Conv torso 'channels:kernel:stride,...' (SAME "
@@ -116,8 +124,9 @@ DEFAULT_ROOM_SIZE = 7  # Training and evaluation: small rooms a 2-core machine c
 EXPERIMENT_FLAGS = ("env", "task", "room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels",
                     "level_workers", "level_pool_size", "level_when_dry", "level_replay_size",
                     "agent", "imag_path", "env_model", "env_model_checkpoint", "rollout_policy",
-                    "rollout_depth", "predict_reward", "stack_size", "torso", "hidden_size", "precision",
-                    "reuse_imagination", "learning_rate", "optimizer", "entropy_cost", "baseline_cost", "distillation_cost", "discount",
+                    "rollout_depth", "encoder_direction", "env_model_size", "predict_reward", "stack_size",
+                    "torso", "hidden_size", "precision", "reuse_imagination",
+                    "learning_rate", "optimizer", "entropy_cost", "baseline_cost", "distillation_cost", "discount",
                     "max_grad_norm", "reward_clipping", "num_actors", "envs_per_actor", "batch_size",
                     "unroll_length", "total_frames", "logdir", "seed", "backend", "ray_address",
                     "checkpoint_every_secs", "checkpoint_every_frames", "log_every_secs", "actor_jit")
@@ -125,7 +134,7 @@ _LEVEL_SUPPLY = ("level_workers", "level_pool_size", "level_when_dry", "level_re
 _SOKOBAN_ONLY = ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "levels", "predict_reward",
                  *_LEVEL_SUPPLY)
 _IMAGINATION_ONLY = ("env_model", "env_model_checkpoint", "rollout_policy", "rollout_depth",
-                     "distillation_cost", "reuse_imagination")
+                     "distillation_cost", "reuse_imagination", "encoder_direction", "env_model_size")
 
 
 def declare_key_flags(names) -> None:
@@ -190,6 +199,7 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
   agent = configs.AgentConfig(
       game=game, task=fv.task, variant=variant, imag_path=fv.imag_path, env_model=fv.env_model,
       rollout_policy=fv.rollout_policy, rollout_depth=fv.rollout_depth, stack_size=fv.stack_size,
+      encoder_direction=fv.encoder_direction, env_model_size=fv.env_model_size,
       predict_reward=fv.predict_reward, room_size=room_size, pixels_per_cell=fv.pixels_per_cell,
       torso=parse_torso(fv.torso), hidden_size=fv.hidden_size or None, precision=fv.precision)
   env = environments.EnvConfig(game=game, task=fv.task, room_size=room_size, num_boxes=num_boxes,
@@ -217,7 +227,7 @@ def check_paths(config: loop.TrainConfig) -> None:
   path = config.env_model_checkpoint
   if path and not (os.path.exists(path) or glob.glob(glob.escape(path) + ".*")):
     raise ValueError(f"--env_model_checkpoint={path!r} does not exist; train an environment model first.")
-  if path:  # A model of another game, frame size or head is refused before anything is built.
+  if path:  # A model of another game, size (--env_model_size) or head: refused before anything starts.
     from i2a.model_pipeline import export  # pylint: disable=g-import-not-at-top
     export.check_checkpoint_compatible(path, config.agent)
   if config.env.levels is not None:

@@ -26,8 +26,8 @@ from i2a.training import rundir
 from launch import common_flags
 
 _D = model_training.EnvModelTrainConfig()
-common_flags.declare_key_flags(("logdir", "env_model", "predict_reward", "batch_size", "learning_rate",
-                                "max_grad_norm", "rollout_depth", "seed", "steps"))
+common_flags.declare_key_flags(("logdir", "env_model", "env_model_size", "predict_reward", "batch_size",
+                                "learning_rate", "max_grad_norm", "rollout_depth", "seed", "steps"))
 flags.DEFINE_string("data", None, "Data directory written by launch.collect.")
 flags.DEFINE_enum("frame_head", "palette", ["palette", "bernoulli"], "Frame head of 'learned' models.")
 flags.DEFINE_float("reward_weight", _D.reward_weight, "Weight of the reward/event NLL.")
@@ -74,12 +74,16 @@ def main(argv):
       raise ValueError("--data and --logdir are required.")
     config = config_from_flags(fv)
     kind = model_kind(fv)
-    model_data.read_manifest(fv.data)
+    manifest = model_data.read_manifest(fv.data)
+    if fv.env_model_size == "poor" and (kind != "learned" or manifest["game"] != "sokoban"):
+      raise ValueError(f"--env_model_size=poor is the weak Sokoban model (paper Fig. 5); this is "
+                       f"--env_model={kind} on {manifest['game']} data.")
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   try:
     result = loop.train_env_model(config, fv.data, fv.logdir, kind, fv.frame_head, fv.predict_reward,
-                                  skip_bad_shards=fv.skip_bad_shards)
+                                  skip_bad_shards=fv.skip_bad_shards,
+                                  model_size=fv.env_model_size)
   except (ValueError, rundir.RunDirectoryError) as e:  # Bad data or logdir: the message names them.
     raise app.UsageError(str(e)) from e
   with open(os.path.join(fv.logdir, "eval_metrics.json"), "w") as f:

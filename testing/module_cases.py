@@ -73,6 +73,8 @@ CASES = (
                lambda b: (frames(b), frames(b, 3 * S, seed=3))),
     ModuleCase("agent_copy", lambda: small_agent("copy"), lambda b: (frames(b), frames(b, 3 * S, seed=3))),
     ModuleCase("agent_i2a", lambda: small_agent("i2a"), lambda b: (frames(b), frames(b, 3 * S, seed=3))),
+    ModuleCase("agent_mc", lambda: small_agent("mc", env_model="conv"),
+               lambda b: (frames(b), frames(b, 3 * S, seed=3))),
 )
 
 

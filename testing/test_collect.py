@@ -252,6 +252,7 @@ _BINARIES = {"agent": None, "i2a": None, "collect": collect, "env_model": train_
 def test_every_stage_of_both_games_has_a_flag_file():
   stages = ("1_agent", "2_collect", "3_env_model", "4_i2a", "5_imagine")
   expected = [f"pipeline_{g}_{s}.flags" for g in ("minipacman", "sokoban") for s in stages]
+  expected.append("pipeline_sokoban_3_env_model_poor.flags")  # The poor model of paper Fig. 5.
   assert PIPELINE_FILES == sorted(expected)
 
 
@@ -259,12 +260,15 @@ def test_every_stage_of_both_games_has_a_flag_file():
 def test_pipeline_flag_file_parses_with_its_binary(name, monkeypatch, parse_flags):
   monkeypatch.chdir(REPO)  # Nested --flagfile paths are relative to the repository root.
   game, stage = name.split("_")[1], name[:-len(".flags")].split("_", 3)[3]
-  binary = _BINARIES[stage]
+  poor = stage.endswith("_poor")
+  binary = _BINARIES[stage[:-len("_poor")] if poor else stage]
   flagfile = f"--flagfile=launch/configs/{name}"
   if binary is train_env_model:
     fv = parse_flags(train_env_model, flagfile)
     assert train_env_model.config_from_flags(fv).steps > 0
-    assert fv.data == f"data/pipeline_{game}" and fv.logdir == f"runs/env_model_{game}"
+    assert fv.data == f"data/pipeline_{game}"
+    assert fv.logdir == f"runs/env_model_{game}" + ("_poor" if poor else "")
+    assert fv.env_model_size == ("poor" if poor else "good")
     return
   fv = parse_flags(binary or train, flagfile)
   config = common_flags.train_config_from_flags(fv, model_free_may_name_env_model=binary is imagine)

@@ -13,6 +13,8 @@ FLAGS = flags.FLAGS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(REPO, "launch", "configs")
 EXPECTED = ({"sokoban_standard", "sokoban_large", "sokoban_copy", "sokoban_i2a_no_reward"}
+            | {"sokoban_i2a_poor_model", "sokoban_mc", "sokoban_mc_poor_model"}  # Paper Fig. 5.
+            | {f"sokoban_i2a_encoder_{d}" for d in ("forward", "bidirectional")}  # Paper Sec. 3.2, fn. 1.
             | {f"sokoban_i2a_depth{d}" for d in (1, 3, 5, 15)}
             | {f"minipacman_{a}_{t}" for a in ("standard", "copy", "i2a")
                for t in ("regular", "avoid", "hunt", "ambush", "rush")})
@@ -57,10 +59,17 @@ def test_flag_file_gives_the_experiments_config(parse_train_config, name):
   else:
     assert config.env.task == agent.task == name.split("_")[2]
   assert agent.imag_path == ("none" if variant in ("standard", "large") else "imag")
-  if variant == "i2a":
+  if variant in ("i2a", "mc"):
     assert agent.env_model == "learned" and config.env_model_checkpoint
     assert agent.rollout_depth == (int(name[len("sokoban_i2a_depth"):]) if "depth" in name else 5)
     assert agent.predict_reward == (name != "sokoban_i2a_no_reward")
+    poor = name.endswith("_poor_model")
+    assert agent.env_model_size == ("poor" if poor else "good")
+    assert config.env_model_checkpoint == ("runs/env_model_sokoban_poor" if poor else
+                                           "runs/env_model_sokoban_no_reward" if "no_reward" in name else
+                                           "runs/env_model_sokoban" if game == "sokoban" else
+                                           config.env_model_checkpoint)
+    assert agent.encoder_direction == (name.rsplit("_", 1)[1] if "_encoder_" in name else "backward")
   if variant == "copy":
     assert agent.env_model == "copy" and config.env_model_checkpoint is None
 
@@ -89,10 +98,17 @@ def test_no_flags_give_the_small_default_run(parse_train_config):
     (["--env=minipacman", "--predict_reward=false"], "only apply to --env=sokoban"),
     (["--env=minipacman", "--level_workers=2"], "only apply to --env=sokoban"),
     (["--env=sokoban", "--levels=x", "--level_when_dry=wait"], "--levels reads level files"),
+    (["--agent=mc", "--imag_path=none"], "all imagination"),
+    (["--agent=mc", "--encoder_direction=forward", "--env_model=copy"], "no rollout encoder"),
+    (["--agent=standard", "--encoder_direction=forward"], "need an imagination path"),
+    (["--agent=copy", "--env_model_size=poor"], "weak Sokoban model"),
+    (["--agent=i2a", "--env_model_size=poor", "--env_model_checkpoint=x"], "weak Sokoban model"),
 ], ids=["learned_without_checkpoint", "i2a_default_needs_checkpoint", "imag_with_standard",
         "env_model_with_standard", "depth_with_large", "copy_with_learned", "checkpoint_with_copy",
         "task_with_sokoban", "room_with_minipacman", "batch_not_multiple", "bad_torso", "too_many_boxes",
-        "no_reward_minipacman", "level_workers_minipacman", "level_supply_with_level_files"])
+        "no_reward_minipacman", "level_workers_minipacman", "level_supply_with_level_files",
+        "mc_without_imagination", "mc_with_encoder_direction", "direction_with_standard", "poor_copy_model",
+        "poor_minipacman"])
 def test_invalid_combinations_are_refused(parse_train_config, args, message):
   with pytest.raises(ValueError, match=message):
     parse_train_config(*args)

@@ -27,6 +27,16 @@ SOKOBAN_REWARD_BINS = (-1.1, -0.1, 0.9, 10.9)
 _LEAKY_SLOPE = 0.01  # Leaky ReLU slope 0.01 inside env models (paper App. B.2, as we recall it).
 
 
+# The deliberately weak model of paper Fig. 5 ("poor": same family, far fewer parameters). Our sizes: 16
+# channels and ONE trunk layer, so a grid cell sees only its 3x3 neighbourhood, while a push needs the cell
+# two squares ahead (is the box blocked?): some pushes are unpredictable by construction, and the errors
+# compound over a rollout. The 'good' sizes are the SokobanEnvModel defaults below.
+MODEL_SIZES = {
+    "good": dict(channels=128, num_trunk_layers=2, reward_channels=32, reward_hidden=64),
+    "poor": dict(channels=16, num_trunk_layers=1, reward_channels=8, reward_hidden=16),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class SokobanModelConfig:
   """Sizes of `SokobanEnvModel`; see its docstring."""

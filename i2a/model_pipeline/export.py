@@ -19,10 +19,11 @@ EXPORT_NAME = "env_model"  # The model is exported as <logdir>/env_model.{index,
 
 
 def model_metadata(model_kind: str, data_manifest: dict, frame_head: str, predict_reward: bool = True,
-                   **extra) -> dict:
-  """The JSON metadata saved beside a trained model (read by `check_env_model_compatible`)."""
+                   model_size: str = "good", **extra) -> dict:
+  """The JSON metadata saved beside a trained model (read by `check_env_model_compatible`); `model_size`
+  is 'good' or 'poor' (the weak Sokoban model of paper Fig. 5)."""
   env, game = data_manifest["env_config"], data_manifest["game"]
-  return dict(game=game, task=env.get("task"), model_kind=model_kind,
+  return dict(game=game, task=env.get("task"), model_kind=model_kind, model_size=model_size,
               frame_head="bernoulli" if model_kind == "conv" else frame_head,
               frame_shape=list(data_manifest["frame_shape"]), num_actions=data_manifest["num_actions"],
               palette=data_manifest["palette"], predict_reward=bool(predict_reward),
@@ -56,10 +57,15 @@ def load_metadata(checkpoint_path: str) -> dict:
 def agent_config_for(metadata: dict, **overrides) -> configs.AgentConfig:
   """An I2A AgentConfig whose `build_env_model` builds the model the metadata describes."""
   fields = dict(game=metadata["game"], variant="i2a", env_model=metadata["model_kind"],
-                frame_head=metadata["frame_head"], predict_reward=metadata["predict_reward"])
+                frame_head=metadata["frame_head"], predict_reward=metadata["predict_reward"],
+                env_model_size=_model_size(metadata))
   keys = ("task",) if metadata["game"] == "minipacman" else ("room_size", "pixels_per_cell")
   fields.update({key: metadata[key] for key in keys})
   return configs.AgentConfig(**dict(fields, **overrides))
+
+
+def _model_size(metadata: dict) -> str:
+  return metadata.get("model_size") or "good"  # Exports older than the poor model are good ones.
 
 
 def check_env_model_compatible(metadata: dict, config: configs.AgentConfig,
@@ -67,7 +73,8 @@ def check_env_model_compatible(metadata: dict, config: configs.AgentConfig,
   """Raises ValueError listing every way the model of `metadata` does not fit the agent of `config`.
 
   Checked: the agent has a learned model ('learned' or 'conv') of the same kind; game; frame shape;
-  number of actions; frame head and palette; Sokoban's pixels per cell and reward prediction; and for
+  number of actions; frame head and palette; Sokoban's pixels per cell, reward prediction and model
+  size (a poor model where a good one is expected, or the reverse, paper Fig. 5); and for
   the talk's 'conv' model on MiniPacman, the task (it predicts that task's rewards, not events). A
   paper MiniPacman model predicts events, so it serves every task (paper Sec. 5).
   """
@@ -82,10 +89,13 @@ def check_env_model_compatible(metadata: dict, config: configs.AgentConfig,
     want["frame_head"] = config.frame_head
   if config.game == "sokoban":
     want.update(pixels_per_cell=config.pixels_per_cell, predict_reward=config.predict_reward)
+    if config.env_model == "learned":
+      want["model_size"] = config.env_model_size
   elif config.env_model == "conv":
     want["task"] = config.task
-  problems = [f"{key} is {metadata.get(key)!r} but the agent needs {value!r}"
-              for key, value in want.items() if metadata.get(key) != value]
+  got = dict(metadata, model_size=_model_size(metadata))
+  problems = [f"{key} is {got.get(key)!r} but the agent needs {value!r}"
+              for key, value in want.items() if got.get(key) != value]
   if config.env_model == "learned" and config.frame_head == "palette" and not problems:
     stored = np.asarray(metadata.get("palette") or [], np.float64)
     if stored.shape != spec.palette.shape or not np.allclose(stored, spec.palette):

@@ -35,6 +35,7 @@ from i2a.training import summaries
 def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, logdir: str,
                     model_kind: str = "learned", frame_head: str = "palette", predict_reward: bool = True,
                     model: Optional[snt.Module] = None, skip_bad_shards: bool = False,
+                    model_size: str = "good",
                     stop: Optional[interrupt.StopRequest] = None) -> dict:
   """Trains (or resumes training) up to `config.steps` updates, then exports the model.
 
@@ -42,7 +43,8 @@ def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, l
     config: hyper-parameters.
     data_dir: a launch.collect data directory.
     logdir: where summaries, checkpoints and the export go.
-    model_kind, frame_head, predict_reward: which model (recorded in the metadata).
+    model_kind, frame_head, predict_reward, model_size: which model (recorded in the metadata);
+      model_size 'poor' is the weak Sokoban model of paper Fig. 5.
     model: a model to train instead of the one `factory.build_env_model` builds for the metadata (tests
       pass tiny ones); it must be of the kind the metadata names.
     skip_bad_shards: train without shards that cannot be read (each named in a warning, counted in
@@ -77,7 +79,7 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
     logging.warning("Skipping a bad shard: %s", message)
   train_names = [n for n in train_names if n not in bad_shards]
   eval_names = [n for n in eval_names if n not in bad_shards]
-  metadata = export.model_metadata(model_kind, manifest, frame_head, predict_reward)
+  metadata = export.model_metadata(model_kind, manifest, frame_head, predict_reward, model_size)
   if model is None:
     agent_config = export.agent_config_for(metadata)
     game_palette = agent_config.game_spec().palette
@@ -88,7 +90,8 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
     model = factory.build_env_model(agent_config)
   ckpt_dir = os.path.join(logdir, "checkpoints")
   if os.path.exists(os.path.join(ckpt_dir, export.METADATA_FILE)):
-    old = export.load_metadata(ckpt_dir)
+    old = dict(export.load_metadata(ckpt_dir))
+    old.setdefault("model_size", "good")  # Written before the poor model existed.
     changed = [k for k in metadata if old.get(k) != json.loads(json.dumps(metadata[k]))]
     if changed:
       raise ValueError(f"{logdir!r} holds a model with other {changed}; use another --logdir.")

@@ -107,7 +107,7 @@ class AgentPolicy:
     self._agent = agent
     self._greedy = greedy
     self._call = tf.function(agent)
-    imag = agent.imag_path
+    imag = getattr(agent, "imag_path", agent)  # An MCAgent has no ImagPath: it imagines by itself.
     # Each agent step imagines one rollout of `rollout_depth` model steps per action (Sec. 3.1).
     self.model_steps_per_step = (imag.num_actions * imag.rollout_depth
                                  if getattr(agent, "env_model", None) is not None else 0)
