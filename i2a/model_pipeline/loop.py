@@ -63,11 +63,11 @@ def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, l
   with rundir.DirectoryLock(logdir, "logdir"):
     rundir.check_writable(os.path.join(logdir, "checkpoints"))
     return _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_reward, model,
-                         skip_bad_shards, stop or interrupt.StopRequest())
+                         skip_bad_shards, model_size, stop or interrupt.StopRequest())
 
 
 def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_reward, model,
-                  skip_bad_shards, stop) -> dict:
+                  skip_bad_shards, model_size, stop) -> dict:
   tf.random.set_seed(config.seed)
   manifest = model_data.read_manifest(data_dir)
   train_names, eval_names = model_data.split_shards(manifest, config.eval_fraction)
