@@ -111,20 +111,3 @@ def tiny_agent(num_actions: int = 3, height: int = 6, width: int = 5, stack_size
   torso = frame_processing.TorsoConfig(channels=(4,), kernel_shapes=(3,), strides=(2,))
   return agent_lib.I2AAgent(num_actions, frame_processing.FrameProcessing(None, torso),
                             imag_path.NoImagPath(), height, width, stack_size, hidden_size=8, seed=seed)
-
-
-class FakeLearner:
-  """The learner interface the training loop uses, recording what it is fed (for autospec'd tests)."""
-
-  def __init__(self, agent: agent_lib.I2AAgent):
-    self.agent = agent
-    self.num_steps = 0
-    self.trajectories = []
-
-  def step(self, trajectory) -> dict:
-    self.trajectories.append(trajectory)
-    self.num_steps += 1
-    return {"loss": float(self.num_steps)}
-
-  def get_weights(self) -> list:
-    return [v.numpy() for v in self.agent.trainable_variables]

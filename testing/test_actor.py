@@ -1,10 +1,12 @@
-"""Actor and queue tests against the fake batched environment and a fake learner (haiku IMPALA style)."""
+"""Actor and queue tests against the fake batched environment and an autospecced Learner (haiku IMPALA
+style)."""
 from unittest import mock
 
 import numpy as np
 import pytest
 
 from i2a.training import actor as actor_lib
+from i2a.training import learner as learner_lib
 from i2a.training import queues
 from testing import fakes
 
@@ -142,8 +144,9 @@ def test_actor_rejects_env_with_other_action_count():
 
 
 def test_two_actors_fill_a_learner_batch_with_exact_shapes():
-  """Two actors of 2 copies feed a fake learner a [T+1, 4] batch in actor order."""
-  learner = mock.create_autospec(fakes.FakeLearner, instance=True)
+  """Two actors of 2 copies feed the learner (the real Learner's interface, autospecced) a [T+1, 4] batch
+  in actor order."""
+  learner = mock.create_autospec(learner_lib.Learner, instance=True)
   unroll_queue = queues.UnrollQueue(maxsize=4)
   actors = [actor_lib.Actor(fakes.tiny_agent(seed=i), fakes.FakeBatchedEnv(2, offset=10 * i), T,
                             actor_id=i) for i in range(2)]
@@ -186,7 +189,6 @@ def test_queue_reports_producer_failure_and_timeouts():
 def test_depth_one_distilled_rollout_policy_exists_on_both_sides_of_a_weight_publish():
   # With rollout_depth=1 imagination never calls the rollout policy, but distillation trains it.
   from envs import minipacman  # pylint: disable=g-import-not-at-top
-  from i2a.training import learner as learner_lib  # pylint: disable=g-import-not-at-top
   from testing import test_learner  # pylint: disable=g-import-not-at-top
   learner = learner_lib.Learner(test_learner.tiny_agent(seed=1, rollout_depth=1))
   assert learner.agent.rollout_policy is not None
