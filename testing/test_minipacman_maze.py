@@ -4,6 +4,7 @@ import pytest
 
 from envs.minipacman import ghosts
 from envs.minipacman import maze as maze_lib
+from testing import minipacman_reference
 
 _DIRS = ((0, 1), (-1, 0), (0, -1), (1, 0))
 R, U, L, D = maze_lib.RIGHT, maze_lib.UP, maze_lib.LEFT, maze_lib.DOWN
@@ -13,24 +14,8 @@ def _free(rows):
   return {(r, c) for r, line in enumerate(rows) for c, ch in enumerate(line) if ch == "."}
 
 
-# The released map as 0/1 text (1 = wall), row 0 at the top.
-RELEASED_MAP = """
-1111111111111111111
-1000100000000010001
-1010101111111010101
-1000000000000000001
-1010101111111010101
-1010000000000000101
-1011110111110111101
-1000000111110000001
-1011110111110111101
-1010000000000000101
-1010101111111010101
-1000000000000000001
-1010101111111010101
-1000100000000010001
-1111111111111111111
-""".split()
+# The released map as 0/1 text (1 = wall), row 0 at the top: the reference game's copy.
+RELEASED_MAP = minipacman_reference.RELEASED_MAP
 
 
 def test_standard_map_is_the_released_map():
