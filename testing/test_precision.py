@@ -8,7 +8,7 @@ from i2a.model_pipeline import data as model_data
 from i2a.model_pipeline import streaming
 from i2a.model_pipeline import training as model_training
 from i2a import layers
-from i2a import precision_agreement
+from i2a.model_pipeline import precision_agreement
 from i2a.env_models import MiniPacmanEnvModel
 from testing import module_cases
 from testing import test_env_model_training as synthetic

@@ -44,17 +44,6 @@ def shard_name(index: int) -> str:
   return f"shard-{index:05d}.npz"
 
 
-def atomic_write(path: str, content) -> None:
-  """Writes `content` (bytes, or a function writing to a file) to `path + '.tmp'`, fsyncs, then renames
-  it onto `path`: readers see the old file or the whole new one (atomic rename on POSIX)."""
-  tmp = path + ".tmp"
-  with open(tmp, "wb") as f:
-    content(f) if callable(content) else f.write(content)  # pylint: disable=expression-not-assigned
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
-
-
 def read_manifest(directory: str) -> dict:
   """The manifest of a data directory; ValueError naming the file if it is missing or unreadable."""
   path = os.path.join(directory, MANIFEST)
@@ -213,7 +202,7 @@ class ShardWriter:
     self.removed = self._clean()
 
   def _write_manifest(self, manifest: dict) -> None:
-    atomic_write(os.path.join(self.directory, MANIFEST), json.dumps(manifest, indent=1).encode())
+    rundir.atomic_write(os.path.join(self.directory, MANIFEST), json.dumps(manifest, indent=1).encode())
 
   def _clean(self) -> list[str]:
     """Deletes temporary files and shards the manifest does not list (left by an interruption)."""
@@ -241,7 +230,7 @@ class ShardWriter:
     """
     name = shard_name(self.num_shards)
     check_shard(arrays, self.manifest["frame_shape"], self.manifest["num_events"], f"shard {name}")
-    atomic_write(os.path.join(self.directory, name), lambda f: np.savez_compressed(f, **arrays))
+    rundir.atomic_write(os.path.join(self.directory, name), lambda f: np.savez_compressed(f, **arrays))
     mask = valid_pairs(arrays["step_type"])
     entry = dict(file=name, num_envs=int(mask.shape[1]), length=int(mask.shape[0]),
                  num_steps=int(mask.size), num_transitions=int(mask.sum()),

@@ -10,9 +10,9 @@ import tensorflow as tf
 
 from i2a import configs
 from i2a import factory
-from i2a.model_pipeline import data as model_data
 from i2a.training import checkpointing
 from i2a.training import environments
+from i2a.training import rundir
 
 METADATA_FILE = "env_model.json"
 EXPORT_NAME = "env_model"  # The model is exported as <logdir>/env_model.{index,data-*} + env_model.json.
@@ -38,7 +38,7 @@ def metadata_path(checkpoint_path: str) -> str:
 
 
 def write_metadata(directory: str, metadata: dict) -> None:
-  model_data.atomic_write(os.path.join(directory, METADATA_FILE), json.dumps(metadata, indent=1).encode())
+  rundir.atomic_write(os.path.join(directory, METADATA_FILE), json.dumps(metadata, indent=1).encode())
 
 
 def load_metadata(checkpoint_path: str) -> dict:

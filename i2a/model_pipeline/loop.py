@@ -145,6 +145,8 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
           pictures.image_summary(writer, "eval/imagination", image, step)
       if step % config.checkpoint_every == 0 or done:
         checkpointer.save(step)
+    if stop.requested:  # A signal after this step's `done` was computed: save the step all the same.
+      checkpointer.save(step)
   writer.close()
   del batches  # Stops the input pipeline's threads before anything else happens.
   common = dict(step=step, copy_baseline=baseline, bad_shards=len(bad_shards), stopped_by=stop.signal_name)

@@ -17,6 +17,8 @@ from typing import Any, Optional
 
 from absl import logging
 
+from i2a.training import rundir
+
 CONFIG_FILE = "config.json"
 # Dotted field names of TrainConfig that do not change what is being learned.
 MAY_CHANGE_ON_RESUME = (
@@ -70,8 +72,7 @@ def path(logdir: str) -> str:
 
 def save(config, logdir: str) -> None:
   """Writes `config` (a TrainConfig) as `<logdir>/config.json`, atomically."""
-  from i2a.model_pipeline import data  # pylint: disable=g-import-not-at-top  # atomic_write.
-  data.atomic_write(path(logdir), (json.dumps(to_dict(config), indent=1, sort_keys=True) + "\n").encode())
+  rundir.atomic_write(path(logdir), (json.dumps(to_dict(config), indent=1, sort_keys=True) + "\n").encode())
 
 
 def load(logdir: str, cls=None):

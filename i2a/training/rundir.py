@@ -133,3 +133,14 @@ def check_writable(*directories: Optional[str]) -> None:
     except OSError as error:
       raise RunDirectoryError(f"Cannot write to {directory!r} ({error.strerror or error}): choose a "
                               "writable directory or fix its permissions before starting.") from error
+
+
+def atomic_write(path: str, content) -> None:
+  """Writes `content` (bytes, or a function writing to a file) to `path + '.tmp'`, fsyncs, then renames
+  it onto `path`: readers see the old file or the whole new one (atomic rename on POSIX)."""
+  tmp = path + ".tmp"
+  with open(tmp, "wb") as f:
+    content(f) if callable(content) else f.write(content)  # pylint: disable=expression-not-assigned
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
