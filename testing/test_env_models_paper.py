@@ -251,10 +251,11 @@ def test_tiny_model_overfits_one_batch(case):
     optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
     return loss
 
-  losses = [float(step()) for _ in range(200)]
-  # After 100 steps the ratio was 0.007 - 0.32 over 12 seeds of minipacman_bernoulli_concat (so 100
-  # steps and < 0.1 failed for some); after 200 it was at most 0.03, and Adam's occasional spikes are
-  # smoothed by the best of the last 10 steps.
+  losses = [float(step()) for _ in range(400)]
+  # After 100 steps the ratio was 0.007 - 0.32 over 12 seeds of minipacman_bernoulli_concat, and after
+  # 200 steps minipacman_palette was still at 0.39 (and falling) under one shifted seed
+  # (--seed_offset=1 --shift_explicit_seeds); 400 steps pass every seed tried (0-21). Adam's occasional
+  # spikes are smoothed by the best of the last 10 steps.
   assert min(losses[-10:]) < 0.1 * losses[0], (losses[0], losses[-10:])
 
 
