@@ -1,8 +1,8 @@
 r"""Trains an I2A or baseline agent with IMPALA-style actors and one learner.
 
 With no flags: a small run that visibly learns in a few minutes on 2 CPU cores: the standard
-(model-free) agent with the talk's small torso on MiniPacman 'regular' (mean return 7.8 for a random
-policy, about 16 after the default 500k frames). The shared experiment flags are in
+(model-free) agent with the talk's small torso on MiniPacman 'regular' (mean return 10.0 for a random
+policy, about 20 after the default 500k frames). The shared experiment flags are in
 launch/common_flags.py. The paper's experiments are flag files:
 
   python -m launch.train                                   # The small default run.
