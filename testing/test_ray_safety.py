@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -60,3 +61,64 @@ def test_a_failing_ray_run_ends_with_ray_shut_down(tmp_path, kind):
   result = json.loads(done.stdout.strip().splitlines()[-1])
   expected = "ConnectionError: Cannot reach" if kind == "unreachable" else "RuntimeError: An actor failed"
   assert result["error"].startswith(expected) and not result["initialized"]
+
+
+# Starts a local cluster as launch.train does, makes one actor (a worker process), prints the actor's pid
+# and waits to be killed.
+DRIVER = textwrap.dedent("""
+    import json, os, time
+    import ray
+    from i2a.training.backends import ray_backend
+    ray_backend.init_ray(None, num_cpus=1)
+
+    @ray.remote
+    class Worker:
+      def pid(self):
+        return os.getpid()
+
+    worker = Worker.remote()
+    print(json.dumps(dict(worker=ray.get(worker.pid.remote()))), flush=True)
+    time.sleep(600)
+""")
+
+
+def _descendants(pid: int) -> set[int]:
+  """The pids of every live process below `pid`, read from /proc."""
+  parents = {}
+  for entry in os.listdir("/proc"):
+    if entry.isdigit():
+      try:
+        with open(f"/proc/{entry}/stat") as f:
+          parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+      except (OSError, IndexError, ValueError):
+        pass
+  found, frontier = set(), {pid}
+  while frontier:
+    frontier = {child for child, parent in parents.items() if parent in frontier} - found
+    found |= frontier
+  return found
+
+
+def _alive(pid: int) -> bool:
+  try:
+    with open(f"/proc/{pid}/stat") as f:
+      return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # A zombie has exited.
+  except OSError:
+    return False
+
+
+def test_killing_the_driver_leaves_no_ray_process_behind():
+  driver = subprocess.Popen([sys.executable, "-c", DRIVER], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+  try:
+    worker = json.loads(driver.stdout.readline())["worker"]
+    started = _descendants(driver.pid)
+    assert worker in started and len(started) >= 3  # Ray's own processes and the actor's worker.
+  finally:
+    driver.kill()  # SIGKILL: no Python exit handler runs.
+  driver.wait(timeout=60)
+  deadline = time.monotonic() + 120
+  while any(_alive(pid) for pid in started) and time.monotonic() < deadline:
+    time.sleep(1)
+  left = sorted(pid for pid in started if _alive(pid))
+  assert not left, [open(f"/proc/{pid}/cmdline").read().replace("\0", " ")[:120] for pid in left]
