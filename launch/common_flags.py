@@ -146,18 +146,9 @@ def declare_key_flags(names) -> None:
     flags.FLAGS.register_key_flag_for_module(module, flags.FLAGS[name])
 
 
-def parse_torso(text: str) -> frame_processing.TorsoConfig | None:
-  """--torso: 'channels:kernel:stride,...' (SAME padding) or 'paper' (None: the per-game default)."""
-  return frame_processing.TorsoConfig.parse(text)
-
-
 def value_or(fv: flags.FlagValues, name: str, default):
   """The value of the shared flag `name`, or this binary's `default` where it was left unset (None)."""
   value = fv[name].value
-  return default if value is None else value
-
-
-def _default(value, default):
   return default if value is None else value
 
 
@@ -195,25 +186,25 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
     if misplaced:
       raise ValueError(f"--{', --'.join(misplaced)} need an imagination path, but --agent={variant} "
                        f"--imag_path={fv.imag_path or 'none'} has none.")
-  num_boxes, room_size = _default(fv.num_boxes, 1), _default(fv.room_size, DEFAULT_ROOM_SIZE)
+  num_boxes, room_size = value_or(fv, "num_boxes", 1), value_or(fv, "room_size", DEFAULT_ROOM_SIZE)
   agent = configs.AgentConfig(
       game=game, task=fv.task, variant=variant, imag_path=fv.imag_path, env_model=fv.env_model,
       rollout_policy=fv.rollout_policy, rollout_depth=fv.rollout_depth, stack_size=fv.stack_size,
       encoder_direction=fv.encoder_direction, env_model_size=fv.env_model_size,
       predict_reward=fv.predict_reward, room_size=room_size, pixels_per_cell=fv.pixels_per_cell,
-      torso=parse_torso(fv.torso), hidden_size=fv.hidden_size or None, precision=fv.precision)
+      torso=frame_processing.TorsoConfig.parse(fv.torso), hidden_size=fv.hidden_size or None, precision=fv.precision)
   env = environments.EnvConfig(game=game, task=fv.task, room_size=room_size, num_boxes=num_boxes,
                                pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels,
                                level_workers=fv.level_workers, level_pool_size=fv.level_pool_size,
                                level_when_dry=fv.level_when_dry, level_replay_size=fv.level_replay_size)
   learner = learner_lib.LearnerConfig(
-      learning_rate=_default(fv.learning_rate, 1e-3), optimizer=fv.optimizer, entropy_cost=fv.entropy_cost,
+      learning_rate=value_or(fv, "learning_rate", 1e-3), optimizer=fv.optimizer, entropy_cost=fv.entropy_cost,
       baseline_cost=fv.baseline_cost, distillation_cost=fv.distillation_cost, discount=fv.discount,
-      max_grad_norm=_default(fv.max_grad_norm, 40.0) or None, reward_clipping=fv.reward_clipping,
+      max_grad_norm=value_or(fv, "max_grad_norm", 40.0) or None, reward_clipping=fv.reward_clipping,
       reuse_imagination=fv.reuse_imagination)
   return loop.TrainConfig(
       agent=agent, env=env, learner=learner, logdir=fv.logdir or DEFAULT_LOGDIR, num_actors=fv.num_actors,
-      envs_per_actor=fv.envs_per_actor, batch_size=_default(fv.batch_size, 8),
+      envs_per_actor=fv.envs_per_actor, batch_size=value_or(fv, "batch_size", 8),
       unroll_length=fv.unroll_length, total_frames=fv.total_frames, seed=None if fv.seed < 0 else fv.seed,
       backend=fv.backend, ray_address=fv.ray_address,
       env_model_checkpoint=fv.env_model_checkpoint if imagines else None,

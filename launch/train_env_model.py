@@ -41,16 +41,13 @@ flags.DEFINE_bool("skip_bad_shards", False, "Train without data shards that cann
                   "in a warning and counted) instead of stopping at the first.")
 
 
-def _default(value, default):
-  return default if value is None else value
-
-
 def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> model_training.EnvModelTrainConfig:
   """The training config; the shared flags left unset take this binary's defaults (batch 64, Adam 7e-4,
   no clipping)."""
   return model_training.EnvModelTrainConfig(
-      steps=_default(fv.steps, _D.steps), batch_size=_default(fv.batch_size, _D.batch_size),
-      learning_rate=_default(fv.learning_rate, _D.learning_rate), reward_weight=fv.reward_weight,
+      steps=common_flags.value_or(fv, "steps", _D.steps),
+      batch_size=common_flags.value_or(fv, "batch_size", _D.batch_size),
+      learning_rate=common_flags.value_or(fv, "learning_rate", _D.learning_rate), reward_weight=fv.reward_weight,
       max_grad_norm=fv.max_grad_norm or None, eval_fraction=fv.eval_fraction, eval_every=fv.eval_every,
       checkpoint_every=fv.checkpoint_every, log_every=fv.log_every, eval_transitions=fv.eval_transitions,
       eval_windows=fv.eval_windows, rollout_depth=fv.rollout_depth, seed=fv.seed)
