@@ -158,9 +158,11 @@ class AgentConfig:
           env_model=self.env_model or "copy", lstm_size=self.lstm_size or TALK_LSTM,
           rollout_hidden_size=self.rollout_hidden_size or hidden,
           precision=self.precision or "float32")  # The notebook's float32.
-    factor = 2 if self.variant == "large" else 1  # "every conv's channels and hidden units x2" (paper 4.1).
-    torso = self.torso or PAPER_TORSO[self.game].widened(factor)
-    hidden = self.hidden_size or PAPER_HIDDEN[self.game] * factor
+    # "Every conv's channels and hidden units x2" (paper Sec. 4.1): the large agent doubles the standard
+    # agent's widths, whether those are the paper's or given (a scaled-down study's torso and FC).
+    factor = 2 if self.variant == "large" else 1
+    torso = (self.torso or PAPER_TORSO[self.game]).widened(factor)
+    hidden = (self.hidden_size or PAPER_HIDDEN[self.game]) * factor
     imag_path = imag_path_of(self.variant, self.imag_path)
     env_model = self.env_model or ("copy" if self.variant == "copy" else "learned")
     return dataclasses.replace(

@@ -48,10 +48,14 @@ _UNROLL = flags.DEFINE_integer("unroll_length", 20, "Unroll length T.")
 _NUM_ACTORS = flags.DEFINE_integer("num_actors", 2, "Actor threads in full training.")
 _ENVS_PER_ACTOR = flags.DEFINE_integer("envs_per_actor", 16, "Environment copies per actor.")
 _ROOM = flags.DEFINE_integer("room_size", 10, "Sokoban room size (paper: 10).")
+_BOXES = flags.DEFINE_integer("num_boxes", 4, "Sokoban boxes per level (paper: 4).")
 _PIXELS = flags.DEFINE_integer("pixels_per_cell", 8, "Sokoban pixels per cell (paper: 8).")
 _TORSO = flags.DEFINE_string("torso", "paper", "'paper' (the per-game paper torso) or 'channels:kernel:stride,"
                              "...' (SAME padding), e.g. the talk's '16:3:1,16:3:2' for small Sokoban rooms.")
 _HIDDEN = flags.DEFINE_integer("hidden_size", 0, "Policy FC width; 0 for the paper's (512/256).")
+_LSTM = flags.DEFINE_integer("lstm_size", 0, "Rollout encoder LSTM width; 0 for the paper's (512/256).")
+_ROLLOUT_HIDDEN = flags.DEFINE_integer("rollout_hidden_size", 0, "Imagination feature FC width; 0 for the "
+                                       "paper's (512/256).")
 _ACTOR_JIT = flags.DEFINE_boolean("actor_jit", False, "Actors compile their policy step with XLA.")
 _SKIP_TRAIN = flags.DEFINE_boolean("skip_full_training", False, "Measure the learner alone only.")
 
@@ -148,7 +152,8 @@ def main(argv):
   peaks = {p: matmul_peak_flops(tf.as_dtype(p)) for p in _PRECISIONS.value}
   for precision, peak in peaks.items():
     print(f"matmul peak: {peak / 1e9:.1f} GFLOP/s ({precision}, 2048x2048, {os.cpu_count()} cores)")
-  print(f"torso={_TORSO.value} hidden={_HIDDEN.value or 'paper'}; "
+  print(f"torso={_TORSO.value} hidden={_HIDDEN.value or 'paper'} lstm={_LSTM.value or 'paper'} "
+        f"rollout_hidden={_ROLLOUT_HIDDEN.value or 'paper'}; "
         f"B={_BATCH.value} T={_UNROLL.value} actors={_NUM_ACTORS.value}x{_ENVS_PER_ACTOR.value}"
         f" actor_jit={_ACTOR_JIT.value}; load average {os.getloadavg()[0]:.2f}")
   print(f"{'game':<11} {'agent':<9} {'precision':<9} {'reuse':<5} {'train fr/s':>10} {'learner fr/s':>12} "
@@ -160,9 +165,12 @@ def main(argv):
       for precision in _PRECISIONS.value:
         config = configs.AgentConfig(game=game, variant=variant, room_size=_ROOM.value,
                                      pixels_per_cell=_PIXELS.value, precision=precision, seed=0,
-                                     torso=frame_processing.TorsoConfig.parse(_TORSO.value), hidden_size=_HIDDEN.value or None)
+                                     torso=frame_processing.TorsoConfig.parse(_TORSO.value),
+                                     hidden_size=_HIDDEN.value or None, lstm_size=_LSTM.value or None,
+                                     rollout_hidden_size=_ROLLOUT_HIDDEN.value or None)
         reusable = imagination.palette_of(factory.build_agent(config)) is not None
-        env = environments.EnvConfig(game=game, room_size=_ROOM.value, pixels_per_cell=_PIXELS.value)
+        env = environments.EnvConfig(game=game, room_size=_ROOM.value, pixels_per_cell=_PIXELS.value,
+                                     num_boxes=_BOXES.value if game == "sokoban" else 4)
         for reuse in (reuse_settings if reusable else [False]):
           fps, flops = learner_alone(config, reuse, _BATCH.value, _UNROLL.value, _LEARNER_STEPS.value)
           achieved = flops * fps / (_UNROLL.value * _BATCH.value)

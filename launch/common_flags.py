@@ -72,6 +72,10 @@ STACK_SIZE = flags.DEFINE_integer("stack_size", 1, "Frames in the agent state.")
 TORSO = flags.DEFINE_string("torso", "16:3:1,16:3:2", "Conv torso 'channels:kernel:stride,...' (SAME "
                             "padding; default: the talk's), or 'paper' for the paper's per-game torso.")
 HIDDEN = flags.DEFINE_integer("hidden_size", 128, "Policy FC width; 0 for the paper's (512/256).")
+LSTM = flags.DEFINE_integer("lstm_size", 0, "Rollout encoder LSTM width; 0 for the variant's (paper: "
+                            "512/256, talk: 256).")
+ROLLOUT_HIDDEN = flags.DEFINE_integer("rollout_hidden_size", 0, "Width of the per-step imagination "
+                                      "feature's FC; 0 for the variant's (paper: 512/256).")
 PRECISION = flags.DEFINE_enum("precision", None, list(configs.PRECISIONS),
                               "Compute dtype of the networks (variables, heads and losses stay float32). "
                               "Default: bfloat16 for agents that imagine, float32 for model-free ones.")
@@ -125,7 +129,7 @@ EXPERIMENT_FLAGS = ("env", "task", "room_size", "num_boxes", "pixels_per_cell", 
                     "level_workers", "level_pool_size", "level_when_dry", "level_replay_size",
                     "agent", "imag_path", "env_model", "env_model_checkpoint", "rollout_policy",
                     "rollout_depth", "encoder_direction", "env_model_size", "predict_reward", "stack_size",
-                    "torso", "hidden_size", "precision", "reuse_imagination",
+                    "torso", "hidden_size", "lstm_size", "rollout_hidden_size", "precision", "reuse_imagination",
                     "learning_rate", "optimizer", "entropy_cost", "baseline_cost", "distillation_cost", "discount",
                     "max_grad_norm", "reward_clipping", "num_actors", "envs_per_actor", "batch_size",
                     "unroll_length", "total_frames", "logdir", "seed", "backend", "ray_address",
@@ -192,7 +196,8 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
       rollout_policy=fv.rollout_policy, rollout_depth=fv.rollout_depth, stack_size=fv.stack_size,
       encoder_direction=fv.encoder_direction, env_model_size=fv.env_model_size,
       predict_reward=fv.predict_reward, room_size=room_size, pixels_per_cell=fv.pixels_per_cell,
-      torso=frame_processing.TorsoConfig.parse(fv.torso), hidden_size=fv.hidden_size or None, precision=fv.precision)
+      torso=frame_processing.TorsoConfig.parse(fv.torso), hidden_size=fv.hidden_size or None,
+      lstm_size=fv.lstm_size or None, rollout_hidden_size=fv.rollout_hidden_size or None, precision=fv.precision)
   env = environments.EnvConfig(game=game, task=fv.task, room_size=room_size, num_boxes=num_boxes,
                                pixels_per_cell=fv.pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels,
                                level_workers=fv.level_workers, level_pool_size=fv.level_pool_size,

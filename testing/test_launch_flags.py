@@ -52,7 +52,7 @@ def test_flag_file_gives_the_experiments_config(parse_train_config, name):
   assert config.total_frames == {"sokoban": 1_000_000_000, "minipacman": 300_000_000}[game] * (
       3 if name == "sokoban_i2a_no_reward" else 1)  # Paper Fig. 4 / App. D.2 / Fig. 6 budgets.
   factor = 2 if variant == "large" else 1  # The large baseline doubles every width (paper Sec. 4.1).
-  assert agent.hidden_size == {"sokoban": 512, "minipacman": 256}[game] * factor  # Spec 1.2.
+  assert agent.hidden_size == {"sokoban": 512, "minipacman": 256}[game] * factor  # Paper App. B.1 (WORKSPACE.md, deviation 12).
   if game == "sokoban":
     assert (config.env.room_size, config.env.num_boxes, config.env.pixels_per_cell) == (10, 4, 8)
     assert agent.torso.channels == tuple(c * factor for c in (32, 64, 64))
@@ -144,3 +144,21 @@ def test_missing_env_model_checkpoint_is_refused_before_training_starts(tmp_path
   assert result.returncode != 0
   assert "does not exist" in result.stderr
   assert not logdir.exists()
+
+
+def test_large_doubles_the_given_widths(parse_train_config):
+  # A scaled-down study gives the standard agent's torso and FC; 'large' doubles them (paper Sec. 4.1).
+  widths = ("--env=sokoban", "--torso=16:3:1,32:3:2", "--hidden_size=96")
+  standard = parse_train_config(*widths, "--agent=standard").agent.resolved()
+  large = parse_train_config(*widths, "--agent=large").agent.resolved()
+  assert (standard.torso.channels, standard.hidden_size) == ((16, 32), 96)
+  assert (large.torso.channels, large.hidden_size) == ((32, 64), 192)
+  assert large.torso.kernel_shapes == standard.torso.kernel_shapes and large.torso.strides == standard.torso.strides
+
+
+def test_encoder_widths_by_flag(parse_train_config):
+  i2a_flags = ("--env=sokoban", "--agent=i2a", "--env_model=copy")
+  default = parse_train_config(*i2a_flags).agent.resolved()
+  assert (default.lstm_size, default.rollout_hidden_size) == (512, 512)  # The paper's Sokoban widths.
+  scaled = parse_train_config(*i2a_flags, "--lstm_size=128", "--rollout_hidden_size=64").agent.resolved()
+  assert (scaled.lstm_size, scaled.rollout_hidden_size) == (128, 64)

@@ -47,5 +47,5 @@ def action_conditioned_input(frame_stack: tf.Tensor, action: tf.Tensor, num_acti
   if action.shape.rank != 1 or not action.dtype.is_integer:
     raise ValueError(f"action must be an integer [B] tensor, got {action.dtype.name} {action.shape}")
   last_frame = frame_stack_lib.last_frame(frame_stack)  # Order-1 model: only the newest frame (paper Sec. 3.1).
-  # Spec 2.1 / paper Fig. 2: the one-hot action tiled to every pixel, stacked with the frame.
+  # Paper Fig. 2: the one-hot action tiled to every pixel, stacked with the frame.
   return tf.concat([last_frame, tile_action(action, num_actions, last_frame)], axis=-1)

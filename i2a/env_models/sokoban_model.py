@@ -104,13 +104,13 @@ class SokobanEnvModel(snt.Module):
         predict_reward=predict_reward, pixels_per_cell=pixels_per_cell)
     self._frame_head = frame_heads.as_frame_head(frame_head, palette)
     ppc = pixels_per_cell
-    # Spec 2.3: conv 8x8 stride 8 -> one cell per grid square; transposed conv 8x8 stride 8 back.
+    # Paper Fig. 8: conv 8x8 stride 8 -> one cell per grid square; transposed conv 8x8 stride 8 back.
     self._encoder = layers.Conv2D(channels, ppc, stride=ppc, padding="VALID", name="encoder")
     self._trunk = [layers.Conv2D(channels, 3, name=f"trunk_{i}") for i in range(num_trunk_layers)]
     # SAME: with kernel == stride it pads nothing, and Sonnet then infers the output size as H = 10 * ppc.
     self._decoder = layers.Conv2DTranspose(
         self._frame_head.num_channels, ppc, stride=ppc, padding="SAME", name="decoder")
-    if predict_reward:  # Spec 2.3: reward from a separate conv + fully connected path.
+    if predict_reward:  # Paper Fig. 8: reward from a separate conv + fully connected path.
       self._reward_conv = layers.Conv2D(reward_channels, 3, name="reward_conv")
       self._reward_hidden = layers.Linear(reward_hidden, name="reward_hidden")
       self._reward_out = layers.Linear(len(self._config.reward_bins), name="reward_logits")
