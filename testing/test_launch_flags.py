@@ -22,7 +22,7 @@ EXPECTED = ({"sokoban_standard", "sokoban_large", "sokoban_copy", "sokoban_i2a_n
 
 def test_there_is_one_flag_file_per_paper_experiment():
   names = {os.path.basename(p)[:-len(".flags")] for p in glob.glob(os.path.join(CONFIG_DIR, "*.flags"))}
-  trained = {n for n in names if not n.startswith(("pipeline_", "check_", "mcts_"))}
+  trained = {n for n in names if not n.startswith(("pipeline_", "check_", "mcts_", "study_"))}
   assert trained - {"sokoban_generalisation_boxes"} == EXPECTED  # The rest are evaluation and planning.
 
 
@@ -31,6 +31,24 @@ def test_small_sokoban_learning_check_parses(parse_train_config):
   assert (config.env.game, config.env.room_size, config.env.num_boxes, config.agent.variant) == (
       "sokoban", 6, 1, "standard")
   assert config.total_frames == 3_000_000 and config.logdir == "runs/check_sokoban_small"
+
+
+@pytest.mark.parametrize("agent", ["standard", "large", "copy", "i2a"])
+def test_study_agents_share_everything_but_the_agent(parse_train_config, monkeypatch, agent):
+  """results/README.md's Sokoban study: one set of rooms, widths, budget and hyper-parameters."""
+  monkeypatch.chdir(REPO)
+  config = parse_train_config(f"--flagfile={os.path.join(CONFIG_DIR, f'study_sokoban_small_{agent}.flags')}")
+  resolved = config.agent.resolved()
+  assert (config.env.room_size, config.env.num_boxes, config.env.pixels_per_cell) == (6, 1, 2)
+  assert (config.total_frames, config.batch_size, config.unroll_length, config.seed) == (1_000_000, 8, 10, 1)
+  assert config.env.level_when_dry == "wait"  # Fresh levels for every agent, fast or slow.
+  assert (config.learner.learning_rate, config.learner.entropy_cost) == (1e-3, 0.01)
+  assert resolved.variant == agent and config.logdir == f"runs/study_sokoban_small_{agent}_s1"
+  factor = 2 if agent == "large" else 1
+  assert (resolved.torso.channels, resolved.hidden_size) == ((16 * factor, 16 * factor), 128 * factor)
+  if agent in ("copy", "i2a"):
+    assert (resolved.lstm_size, resolved.rollout_hidden_size, resolved.rollout_depth) == (128, 128, 5)
+    assert resolved.env_model == ("copy" if agent == "copy" else "learned")
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(CONFIG_DIR, "pipeline_*_[14]_*.flags"))),

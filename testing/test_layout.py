@@ -1,0 +1,115 @@
+"""The package layout's import directions (WORKSPACE.md, "Where things are").
+
+Arrows point one way: the talk's modules (i2a/ top level and i2a/env_models) <- the planning code, the
+training system (i2a/training) and the environment-model pipeline (i2a/model_pipeline) <- the binaries
+(launch/). envs/ imports nothing from i2a/ or launch/, and no binary imports another (only the shared
+flags module). The test reads every module's imports with `ast`, so it also sees imports inside functions.
+"""
+import ast
+import collections
+import os
+from typing import Dict, List, Tuple
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGES = ("envs", "talk", "planning", "training", "model_pipeline", "launch")
+# package -> the packages it may import from (besides itself).
+ALLOWED = {
+    "envs": set(),
+    "talk": {"envs"},
+    "planning": {"talk", "envs"},
+    "training": {"talk", "envs", "planning"},
+    "model_pipeline": {"talk", "envs", "training"},
+    "launch": {"talk", "envs", "planning", "training", "model_pipeline"},
+}
+# One deliberate back-edge, imported inside a function so that `import i2a.training` never loads the
+# pipeline: the training loop checks a frozen environment model's export metadata before it builds I2A.
+LAZY_EXCEPTIONS = {("i2a/training/loop.py", "i2a.model_pipeline.export")}
+
+
+def package_of(module: str) -> str:
+  """'i2a.training.loop' -> 'training'; 'i2a.agent' / 'i2a.env_models.x' -> 'talk'; None if external."""
+  parts = module.split(".")
+  if parts[0] in ("envs", "launch"):
+    return parts[0]
+  if parts[0] != "i2a":
+    return None
+  if len(parts) > 1 and parts[1] in ("training", "model_pipeline", "planning"):
+    return parts[1]
+  return "talk"
+
+
+def imports_of(path: str) -> List[Tuple[str, bool]]:
+  """(imported module, at module level?) for every import in the file at `path`."""
+  with open(path) as f:
+    tree = ast.parse(f.read(), path)
+  top_level = {id(node) for node in tree.body}
+  found = []
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Import):
+      found += [(alias.name, id(node) in top_level) for alias in node.names]
+    elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+      # `from i2a import agent` imports i2a.agent; `from i2a.training import loop` imports i2a.training.loop.
+      found += [(f"{node.module}.{alias.name}", id(node) in top_level) for alias in node.names]
+  return found
+
+
+def source_files() -> Dict[str, str]:
+  """Repository-relative path -> package, for every library and binary module."""
+  files = {}
+  for root in ("envs", "i2a", "launch"):
+    for directory, _, names in os.walk(os.path.join(REPO, root)):
+      for name in names:
+        if name.endswith(".py"):
+          relative = os.path.relpath(os.path.join(directory, name), REPO)
+          files[relative] = package_of(relative[:-3].replace(os.sep, "."))
+  return files
+
+
+def import_counts() -> Dict[Tuple[str, str], int]:
+  """(importing package, imported package) -> number of import statements across packages."""
+  counts = collections.Counter()
+  for path, package in source_files().items():
+    for module, _ in imports_of(os.path.join(REPO, path)):
+      target = package_of(module)
+      if target and target != package:
+        counts[(package, target)] += 1
+  return dict(counts)
+
+
+def test_every_module_has_a_package():
+  files = source_files()
+  assert files and set(files.values()) == set(PACKAGES)
+
+
+@pytest.mark.parametrize("path", sorted(source_files()))
+def test_imports_point_one_way(path):
+  package = source_files()[path]
+  for module, top_level in imports_of(os.path.join(REPO, path)):
+    target = package_of(module)
+    if target is None or target == package or target in ALLOWED[package]:
+      continue
+    assert (path, module) in LAZY_EXCEPTIONS and not top_level, (
+        f"{path} ({package}) imports {module} ({target}): against the layout's direction.")
+
+
+@pytest.mark.parametrize("path", sorted(p for p, package in source_files().items() if package == "launch"))
+def test_no_binary_imports_another(path):
+  shared = {"launch.common_flags", "launch"}
+  for module, _ in imports_of(os.path.join(REPO, path)):
+    if package_of(module) == "launch":
+      assert module in shared, f"{path} imports the binary {module}; shared flags go in launch/common_flags.py."
+
+
+def test_the_counter_sees_known_edges():
+  counts = import_counts()
+  # Spot checks that the counter reads both import forms: the training loop builds agents from the talk's
+  # factory, and launch.train drives the training loop.
+  assert counts[("training", "talk")] > 0 and counts[("launch", "training")] > 0
+  assert ("envs", "talk") not in counts and ("talk", "training") not in counts
+
+
+if __name__ == "__main__":
+  for (source, target), count in sorted(import_counts().items()):
+    print(f"{source:>15} -> {target:<15} {count}")
