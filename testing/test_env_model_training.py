@@ -168,8 +168,16 @@ def test_one_step_metrics_match_a_numpy_reference(tmp_path, name):
     assert metrics["event_recall/ate_food"] == pytest.approx((out.reward_bins.numpy()[food, 1] > 0.5).mean())
     assert "event_recall/ate_ghost" not in metrics  # Never happened: no recall to report.
   else:
-    nearest = np.argmin(np.abs(pairs["reward"][:, None] - np.array([-1.0, 0.0, 1.0])), axis=1)
-    assert metrics["reward_accuracy"] == pytest.approx((out.reward_bins.numpy().argmax(1) == nearest).mean())
+    bins = np.array([-1.0, 0.0, 1.0])
+    nearest = np.argmin(np.abs(pairs["reward"][:, None] - bins), axis=1)
+    hits = out.reward_bins.numpy().argmax(1) == nearest
+    assert metrics["reward_accuracy"] == pytest.approx(hits.mean())
+    for i, value in enumerate(bins):  # Recall per bin, for the bins that occur in the data.
+      name = f"reward_recall/{value:g}"
+      assert (name in metrics) == (nearest == i).any()
+      if (nearest == i).any():
+        assert metrics[name] == pytest.approx(hits[nearest == i].mean())
+    assert sum(k.startswith("reward_recall/") for k in metrics) >= 2  # The data has several rewards.
 
 
 def _manifest(game, room_size=10, pixels_per_cell=8, task="regular"):

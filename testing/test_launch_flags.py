@@ -40,7 +40,7 @@ def test_study_agents_share_everything_but_the_agent(parse_train_config, monkeyp
   config = parse_train_config(f"--flagfile={os.path.join(CONFIG_DIR, f'study_sokoban_small_{agent}.flags')}")
   resolved = config.agent.resolved()
   assert (config.env.room_size, config.env.num_boxes, config.env.pixels_per_cell) == (6, 1, 2)
-  assert (config.total_frames, config.batch_size, config.unroll_length, config.seed) == (1_000_000, 8, 10, 1)
+  assert (config.total_frames, config.batch_size, config.unroll_length, config.seed) == (2_000_000, 8, 10, 1)
   assert config.env.level_when_dry == "wait"  # Fresh levels for every agent, fast or slow.
   assert (config.learner.learning_rate, config.learner.entropy_cost) == (1e-3, 0.01)
   assert resolved.variant == agent and config.logdir == f"runs/study_sokoban_small_{agent}_s1"
