@@ -177,6 +177,20 @@ def test_load_model_restores_the_export_and_refuses_another_game(tmp_path):
     export.load_model(prefix, environments.EnvConfig(game="sokoban"))
 
 
+def test_export_to_a_relative_logdir_loads_by_directory(tmp_path, monkeypatch):
+  # The pipeline's flag files name relative logdirs (runs/env_model_sokoban) and launch.train loads the
+  # directory; the `checkpoint` index must name the export relative to that directory.
+  model, _ = _export_conv_model(str(tmp_path / "scratch"))
+  monkeypatch.chdir(tmp_path)
+  os.makedirs("runs/model")
+  prefix = export.export_model(model, "runs/model", export.load_metadata(str(tmp_path / "scratch")))
+  assert prefix == os.path.join("runs/model", "env_model")
+  assert tf.train.latest_checkpoint("runs/model") == prefix
+  loaded = export.load_model("runs/model", environments.EnvConfig(game="minipacman"))
+  for a, b in zip(model.variables, loaded.variables):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
 def test_imagine_binary_writes_a_png_and_a_gif(tmp_path, parse_flags):
   _, prefix = _export_conv_model(str(tmp_path / "model"))
   out = tmp_path / "pictures"

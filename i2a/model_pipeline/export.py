@@ -120,8 +120,9 @@ def export_model(model: snt.Module, logdir: str, metadata: dict) -> str:
   prefix = os.path.join(logdir, EXPORT_NAME)
   checkpointing.save_env_model(model, prefix)
   write_metadata(logdir, metadata)
-  # Written last, with an atomic rename; a relative name, so the logdir can be moved.
-  tf.compat.v1.train.update_checkpoint_state(logdir, EXPORT_NAME)
+  # Written last, with an atomic rename; a relative name, so the logdir can be moved. The directory is
+  # made absolute because TF relativizes the name against a relative directory wrongly ("../../env_model").
+  tf.compat.v1.train.update_checkpoint_state(os.path.abspath(logdir), EXPORT_NAME)
   return prefix
 
 
