@@ -31,6 +31,8 @@ common_flags.declare_key_flags(("logdir", "env_model", "env_model_size", "predic
 flags.DEFINE_string("data", None, "Data directory written by launch.collect.")
 flags.DEFINE_enum("frame_head", "palette", ["palette", "bernoulli"], "Frame head of 'learned' models.")
 flags.DEFINE_float("reward_weight", _D.reward_weight, "Weight of the reward/event NLL.")
+flags.DEFINE_integer("rare_reward_repeats", _D.rare_reward_repeats, "Stream each pair whose reward is "
+                     "not its shard's most common one this many times (Sokoban's rare solving step).")
 flags.DEFINE_float("eval_fraction", _D.eval_fraction, "Fraction of shards held out.")
 flags.DEFINE_integer("eval_every", _D.eval_every, "Updates between evaluations.")
 flags.DEFINE_integer("checkpoint_every", _D.checkpoint_every, "Updates between checkpoints.")
@@ -48,6 +50,7 @@ def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> model_training.EnvM
       steps=common_flags.value_or(fv, "steps", _D.steps),
       batch_size=common_flags.value_or(fv, "batch_size", _D.batch_size),
       learning_rate=common_flags.value_or(fv, "learning_rate", _D.learning_rate), reward_weight=fv.reward_weight,
+      rare_reward_repeats=fv.rare_reward_repeats,
       max_grad_norm=fv.max_grad_norm or None, eval_fraction=fv.eval_fraction, eval_every=fv.eval_every,
       checkpoint_every=fv.checkpoint_every, log_every=fv.log_every, eval_transitions=fv.eval_transitions,
       eval_windows=fv.eval_windows, rollout_depth=fv.rollout_depth, seed=fv.seed)

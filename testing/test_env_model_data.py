@@ -242,3 +242,31 @@ def test_unreadable_shards_are_found_from_their_zip_directories(tmp_path):
   os.remove(tmp_path / names[2])
   bad = streaming.unreadable_shards(str(tmp_path), names)
   assert sorted(bad) == names[1:] and "shard-00001.npz" in bad[names[1]]
+
+
+def test_repeat_rare_rewards_repeats_only_the_uncommon_rewards_in_place():
+  pairs = dict(reward=np.array([-0.1, 10.9, -0.1, -0.1, -1.1], np.float32), action=np.arange(5, dtype=np.int32))
+  out = streaming.repeat_rare_rewards(pairs, 3)
+  np.testing.assert_array_equal(out["action"], [0, 1, 1, 1, 2, 3, 4, 4, 4])
+  np.testing.assert_array_equal(out["reward"], pairs["reward"][out["action"]])
+  assert streaming.repeat_rare_rewards(pairs, 1)["action"].tolist() == list(range(5))
+
+
+def test_stream_with_rare_reward_repeats_draws_rare_pairs_that_much_more_often(tmp_path):
+  writer = data.ShardWriter(str(tmp_path), header())
+  shard = make_shard([[FIRST] * 4] + [[MID] * 4] * 49 + [[LAST] * 4], seed=3)
+  shard["reward"][:] = -0.1
+  shard["reward"][5, :2] = 10.9  # 2 of the shard's 4 * 50 = 200 training pairs.
+  writer.write(shard)
+  writer.close()
+
+  def rare_fraction(repeats):
+    stream = streaming.transitions_dataset(str(tmp_path), ["shard-00000.npz"], batch_size=50, seed=0,
+                                           shuffle_buffer=50, rare_reward_repeats=repeats)
+    rewards = np.concatenate([b["reward"].numpy() for b in stream.take(40)])  # 2,000 draws.
+    return np.mean(rewards > 1)
+
+  # Epochs of 200 pairs (2 rare) against 238 pairs (40 rare): 1% against 16.8% of the draws, exactly
+  # up to the 50-pair shuffle buffer and the last partial epoch (2,000 draws are 10 and 8.4 epochs).
+  assert rare_fraction(1) == pytest.approx(0.01, abs=0.003)
+  assert rare_fraction(20) == pytest.approx(40 / 238, abs=0.02)

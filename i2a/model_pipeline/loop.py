@@ -98,7 +98,8 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
   trainer = model_training.EnvModelTrainer(model, config)
   stream_errors = {}  # Shards that fail while streaming (damage their zip directory does not show).
   batches = iter(streaming.transitions_dataset(data_dir, train_names, config.batch_size, config.seed,
-                                                config.shuffle_buffer, errors=stream_errors))
+                                                config.shuffle_buffer, errors=stream_errors,
+                                                rare_reward_repeats=config.rare_reward_repeats))
 
   def next_batch():
     batch = next(batches)

@@ -29,9 +29,18 @@ def unreadable_shards(directory: str, names: Sequence[str]) -> dict[str, str]:
   return bad
 
 
+def repeat_rare_rewards(pairs: dict, repeats: int) -> dict:
+  """`pairs` with every pair whose reward is not the most common reward repeated `repeats` times in
+  place (order otherwise kept). float32 rewards are compared exactly: they come from one table."""
+  values, counts = np.unique(pairs["reward"], return_counts=True)
+  rare = pairs["reward"] != values[np.argmax(counts)]
+  index = np.repeat(np.arange(len(rare)), np.where(rare, repeats, 1))
+  return {k: v[index] for k, v in pairs.items()}
+
+
 def transitions_dataset(directory: str, names: Sequence[str], batch_size: int, seed: Optional[int] = None,
                         shuffle_buffer: int = 20_000, cycle_length: int = 4,
-                        errors: Optional[dict] = None) -> tf.data.Dataset:
+                        errors: Optional[dict] = None, rare_reward_repeats: int = 1) -> tf.data.Dataset:
   """An endless, shuffled stream of batches of valid training pairs from the shards `names`.
 
   Shard order is reshuffled every epoch, `cycle_length` shards are read at once and their pairs mixed
@@ -40,6 +49,9 @@ def transitions_dataset(directory: str, names: Sequence[str], batch_size: int, s
   A shard that cannot be read contributes no pairs and is recorded in `errors` ({name: problem}); the
   caller decides whether to stop. (An exception raised inside the pipeline's threads instead left the
   process hanging at exit in some runs.) Without `errors`, such a shard raises ValueError as before.
+
+  With `rare_reward_repeats` k > 1 every pair whose reward differs from its shard's most common reward
+  enters the stream k times (before shuffling): rare rewards are seen k times as often.
 
   Returns:
     A dataset of dicts as `transitions` returns, each with a leading batch axis of `batch_size`.
@@ -65,6 +77,8 @@ def transitions_dataset(directory: str, names: Sequence[str], batch_size: int, s
       pairs = dict(frame=np.zeros((0, *frame_shape), np.uint8), action=np.zeros(0, np.int32),
                    next_frame=np.zeros((0, *frame_shape), np.uint8), reward=np.zeros(0, np.float32),
                    events=np.zeros((0, num_events), np.float32))
+    if rare_reward_repeats > 1 and len(pairs["reward"]):
+      pairs = repeat_rare_rewards(pairs, rare_reward_repeats)
     return tuple(pairs[k] for k in keys)
 
   def shard_pairs(path):

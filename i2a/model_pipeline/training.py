@@ -32,6 +32,9 @@ class EnvModelTrainConfig:
     batch_size: transitions per update.
     learning_rate: Adam step size; 7e-4, a public port's value for these models (WORKSPACE.md).
     reward_weight: weight of the reward/event NLL; 1 keeps l_model a joint likelihood (paper Sec. 3.2).
+    rare_reward_repeats: each training pair whose reward is not its shard's most common one is streamed
+      this many times (1: the data as collected). Sokoban's solving step is about 0.2% of a weak data
+      agent's steps, and at 1 the reward head learned never to predict it (WORKSPACE.md).
     max_grad_norm: global-norm gradient clipping; None for none.
     eval_fraction: fraction of shards held out for evaluation (`model_data.split_shards`).
     eval_every, checkpoint_every, log_every: periods in updates.
@@ -44,6 +47,7 @@ class EnvModelTrainConfig:
   batch_size: int = 64
   learning_rate: float = 7e-4
   reward_weight: float = 1.0
+  rare_reward_repeats: int = 1
   max_grad_norm: Optional[float] = None
   eval_fraction: float = 0.1
   eval_every: int = 1000
@@ -57,7 +61,7 @@ class EnvModelTrainConfig:
 
   def __post_init__(self):
     for name in ("steps", "batch_size", "eval_every", "checkpoint_every", "log_every", "eval_transitions",
-                 "eval_windows", "rollout_depth", "shuffle_buffer"):
+                 "eval_windows", "rollout_depth", "shuffle_buffer", "rare_reward_repeats"):
       if getattr(self, name) < 1:
         raise ValueError(f"EnvModelTrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
     for name, ok in (("learning_rate", self.learning_rate > 0), ("reward_weight", self.reward_weight >= 0),
