@@ -121,6 +121,10 @@ def test_markdown_has_a_row_per_agent_with_final_values_and_evaluations(reported
     finals = [np.mean([np.float32(rate(f, s)) for f in FRAMES[s][-3:]]) for s in (0, 1)]
     assert row["Final solve_rate"] == f"{np.mean(finals):.3f} [{min(finals):.3f}, {max(finals):.3f}]"
     assert (row["Runs"], row["Seeds"], row["Frames"]) == ("2", "0, 1", "8,000-8,500")
+    # Both seeds read at 8,000 frames, the shortest run's end; seed 1 interpolated between 7,500 and 8,500.
+    at_equal = [rate(8000, s) for s in (0, 1)]
+    assert row["solve_rate at 8,000 frames"] == (
+        f"{np.mean(at_equal):.3f} [{min(at_equal):.3f}, {max(at_equal):.3f}]")
     assert row["Wall time per run (h)"] == "0.00 [0.00, 0.00]"
   assert rows["i2a"]["Eval greedy, 2 boxes"] == "0.875 (1 of 2 runs)"
   assert rows["i2a"]["Eval sampled, 2 boxes"] == "0.688 [0.625, 0.750]"

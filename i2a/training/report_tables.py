@@ -159,23 +159,28 @@ def markdown(curves: Sequence[Curve], notes: Sequence[str], last_points: int, wi
            f"Curves: mean over each agent's runs against environment frames, shaded "
            f"{'between min and max' if band == 'minmax' else 'mean +- std'} over runs"
            f"{f', smoothed over {window} logged points' if window > 1 else ''}. Final: the mean of "
-           f"each run's last {last_points} logged points. Evaluations: launch.evaluate's fraction solved "
+           f"each run's last {last_points} logged points. At equal frames: each run's (smoothed) curve "
+           "read at the largest frame count every run of the panel reached, so agents that ran for "
+           "different lengths compare at the same budget. Evaluations: launch.evaluate's fraction solved "
            "(Sokoban) or mean return (MiniPacman)."]
   by_panel = collections.OrderedDict()
   for c in curves:
     by_panel.setdefault((c.panel, c.metric), []).append(c)
   for (panel, metric), members in by_panel.items():
     evals = sorted({k for c in members for r in c.runs for k in r.evaluations})
+    common = min(int(f[-1]) for c in members for f, _, _ in c.points)
     lines += ["", f"## {panel + ': ' if panel else ''}{metric}", "",
               "| " + " | ".join(["Agent", "Runs", "Seeds", "Frames", f"Final {metric}",
-                                 "Wall time per run (h)"] + [f"Eval {k}" for k in evals]) + " |",
-              "|" + "---|" * (6 + len(evals))]
+                                 f"{metric} at {common:,} frames", "Wall time per run (h)"]
+                                + [f"Eval {k}" for k in evals]) + " |",
+              "|" + "---|" * (7 + len(evals))]
     for c in members:
       ends = [int(f[-1]) for f, _, _ in c.points]
       frames = f"{ends[0]:,}" if len(set(ends)) == 1 else f"{min(ends):,}-{max(ends):,}"
       seeds = ", ".join(str(r.seed) for r in c.runs if r.seed is not None) or "-"
       cells = [c.agent, str(len(c.runs)), seeds, frames,
                _spread([float(np.mean(v[-last_points:])) for _, v, _ in c.points]),
+               _spread([float(np.interp(common, f, smoothed)) for f, _, smoothed in c.points]),
                _spread([r.wall_seconds / 3600 for r in c.runs], "{:.2f}")]
       for key in evals:
         got = [r.evaluations[key] for r in c.runs if key in r.evaluations]
