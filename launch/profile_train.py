@@ -156,9 +156,9 @@ def main(argv):
   with tempfile.TemporaryDirectory() as scratch:
     logdir = _PROFILE_LOGDIR.value or scratch
     results = profile(config, _STEPS.value, logdir, _TOP.value)
-    a = config.agent
-    print(f"{a.game} {a.variant} precision={a.resolved().precision} torso={a.torso} "
-          f"hidden={a.hidden_size} reuse={config.learner.reuse_imagination} "
+    a = config.agent.resolved()
+    print(f"{a.game} {a.variant} precision={a.precision} torso={a.torso} hidden={a.hidden_size} "
+          f"lstm={a.lstm_size} depth={a.rollout_depth} reuse={config.learner.reuse_imagination} "
           f"actor_jit={config.actor_jit_compile}; load average {os.getloadavg()[0]:.2f}")
     frames = {"actor": config.envs_per_actor, "learner": config.unroll_length * config.batch_size}
     for phase, (untraced, rows) in results.items():
