@@ -119,6 +119,12 @@ class ImagPath(snt.Module):
     """[B, ...] -> [B, num_actions, ...] (the talk's helper; Sonnet 1's TileByDim)."""
     return tf.repeat(tf.expand_dims(tensor, axis=1), self.num_actions, axis=1)
 
+  def _per_depth(self, inputs: tf.Tensor) -> list[tf.Tensor]:
+    """[B, A, D, ...] -> D tensors [B, A, ...]. One unstack, whose gradient is one stack: indexing each
+    depth (inputs[:, :, d]) computes the same, but its gradient zero-fills a [B, A, D, ...] tensor per
+    depth (the learner's largest non-model cost in launch.profile_train)."""
+    return tf.unstack(inputs, num=self.rollout_depth, axis=2)
+
   def _frozen_env_model(self, frame_stack: tf.Tensor, action: tf.Tensor):
     return tf.nest.map_structure(tf.stop_gradient, self.env_model(frame_stack, action))
 
@@ -177,9 +183,9 @@ class ImagPath(snt.Module):
       else:  # Any other RNNCore put in its place.
         inputs, lstm = features, snt.BatchApply(lstm_module)
       lstm_state = tf.nest.map_structure(self._tile_by_actions, lstm_module.initial_state(batch_size))
-      depths = range(self.rollout_depth)
-      for depth in (reversed(depths) if reverse else depths):
-        lstm_output, lstm_state = lstm(inputs[:, :, depth], lstm_state)
+      steps = self._per_depth(inputs)
+      for step in (reversed(steps) if reverse else steps):
+        lstm_output, lstm_state = lstm(step, lstm_state)
       codes.append(lstm_output)
     # Aggregator: plain concatenation of the per-action codes (paper Sec. 3).
     code = tf.concat(codes, axis=-1)  # [B, A, lstm_size * len(readers)]

@@ -53,12 +53,41 @@ def palette_of(agent) -> Optional[np.ndarray]:
   return np.asarray(head.palette, np.float32)
 
 
-def compact(imagination: Imagination, palette: np.ndarray) -> CompactImagination:
-  """Palette frames -> uint8 indices (exact: every imagined pixel is a palette colour); actions -> uint8."""
+def _colour_keys(palette: np.ndarray) -> Optional[np.ndarray]:
+  """int32 [P] 24-bit keys of the palette's colours in 0..255 steps, or None unless they are exact
+  (every colour a multiple of 1/255, as the games' uint8 palettes are) and distinct."""
+  levels = np.round(np.asarray(palette, np.float64) * 255.0)
+  if not np.allclose(levels / 255.0, palette, rtol=0, atol=1e-6):
+    return None
+  keys = (levels.astype(np.int64) @ np.array([65536, 256, 1])).astype(np.int32)
+  return keys if len(np.unique(keys)) == len(keys) else None
+
+
+def nearest_palette_index(frames: tf.Tensor, palette: np.ndarray) -> tf.Tensor:
+  """int32 [...]: the index of the palette colour nearest to each pixel of float32 [..., 3] `frames`
+  (first on ties): every pixel's squared distance to every colour, then the argmin."""
   colours = tf.constant(palette, tf.float32)
-  frames = tf.cast(imagination.frames, tf.float32)
   distance = tf.reduce_sum(tf.square(frames[..., tf.newaxis, :] - colours), axis=-1)  # [..., P]
-  index = tf.argmin(distance, axis=-1, output_type=tf.int32)
+  return tf.argmin(distance, axis=-1, output_type=tf.int32)
+
+
+def compact(imagination: Imagination, palette: np.ndarray) -> CompactImagination:
+  """Palette frames -> uint8 indices (exact: every imagined pixel is a palette colour); actions -> uint8.
+
+  A pixel's colour is matched by its 24-bit integer key against the palette's keys: 3 to 5 times
+  cheaper than the nearest-colour search (the actor's largest non-model cost in launch.profile_train),
+  and the same index for every palette colour. Palettes whose colours are not multiples of 1/255 use
+  the nearest-colour search.
+  """
+  frames = tf.cast(imagination.frames, tf.float32)
+  keys = _colour_keys(palette)
+  if keys is None:
+    index = nearest_palette_index(frames, palette)
+  else:
+    levels = tf.cast(tf.round(frames * 255.0), tf.int32)
+    key = levels[..., 0] * 65536 + levels[..., 1] * 256 + levels[..., 2]
+    hit = tf.cast(tf.equal(key[..., tf.newaxis], tf.constant(keys)), tf.int32)  # [..., P], one 1 per pixel.
+    index = tf.reduce_sum(hit * tf.range(len(keys), dtype=tf.int32), axis=-1)
   return CompactImagination(tf.cast(index, tf.uint8), tf.cast(imagination.rewards, tf.float32),
                             tf.cast(imagination.actions, tf.uint8))
 

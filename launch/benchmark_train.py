@@ -11,7 +11,9 @@ random trajectory [T+1, B] (with random imagined rollouts when reuse is on); (3)
 FLOPs (TensorFlow's graph profiler: forward and backward convolutions and matrix products) times its
 steps/s, against this machine's measured matmul peak in the same precision; (4) the cost ratio of each
 agent to the standard agent at the same precision (learner-alone frames/s), and the process's peak
-resident memory so far. I2A uses a randomly initialised 'learned' environment model (speed only). Rows
+resident memory so far; (5) for agents that imagine, the FLOP ceiling: the actor step's forward FLOPs
+per frame (environment model x rollouts x depth, rollout policy, encoder, the rest) plus the learner's
+per frame, and the frames/s the matmul peak would allow for them (an upper bound on full training). I2A uses a randomly initialised 'learned' environment model (speed only). Rows
 of one game and agent run back to back, so their comparison shares the machine's load.
 """
 import os
@@ -61,16 +63,18 @@ _SKIP_TRAIN = flags.DEFINE_boolean("skip_full_training", False, "Measure the lea
 
 
 def matmul_peak_flops(dtype: tf.DType, n: int = 2048, seconds: float = 3.0) -> float:
-  """FLOP/s of repeated n x n matrix products in `dtype`: this machine's practical peak."""
+  """FLOP/s of the fastest of repeated n x n matrix products in `dtype` over `seconds`: this machine's
+  practical peak (the fastest call, so that other processes sharing the cores lower it less)."""
   a = tf.cast(tf.random.uniform([n, n]), dtype)
   b = tf.cast(tf.random.uniform([n, n]), dtype)
   product = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b)[0, 0], tf.float32)))
   product().numpy()
-  calls, start = 0, time.perf_counter()
+  fastest, start = float("inf"), time.perf_counter()
   while time.perf_counter() - start < seconds:
+    call = time.perf_counter()
     product().numpy()
-    calls += 1
-  return 2.0 * n ** 3 * calls / (time.perf_counter() - start)
+    fastest = min(fastest, time.perf_counter() - call)
+  return 2.0 * n ** 3 / fastest
 
 
 def random_trajectory(agent, spec, batch: int, unroll: int, with_imagination: bool,
@@ -142,6 +146,23 @@ def full_training(config: configs.AgentConfig, env: environments.EnvConfig, reus
     return loop.train(train_config)["frames_per_second"]
 
 
+def flop_ceiling(config: configs.AgentConfig, learner_flops_per_frame: float, peak: float) -> str:
+  """One line: the actor's forward FLOPs per frame by part, the learner's, and the frames/s that the
+  matmul `peak` would allow if actors and learner ran at it (an upper bound for full training)."""
+  parts = profiling.policy_step_flops(factory.build_agent(config))
+  actor = parts["total"]
+  detail = ""
+  if "env_model" in parts:
+    agent_config = config.resolved()
+    detail = (f" (env model {parts['env_model'] / 1e6:,.0f} = {agent_config.rollout_depth} steps x every "
+              f"action's rollout, rollout policy {parts['rollout_policy'] / 1e6:,.0f}, encoder "
+              f"{parts['encoder'] / 1e6:,.0f}, paths and heads {parts['rest'] / 1e6:,.0f})")
+  ceiling = peak / (actor + learner_flops_per_frame)
+  return (f"  FLOP ceiling: actor {actor / 1e6:,.0f} MFLOP/frame{detail} + learner "
+          f"{learner_flops_per_frame / 1e6:,.0f} MFLOP/frame -> at most {ceiling:,.0f} frames/s of full "
+          f"training at the {config.precision} matmul peak ({peak / 1e9:.0f} GFLOP/s)")
+
+
 def peak_rss_gib() -> float:
   """This process's peak resident memory so far, GiB (Linux reports ru_maxrss in KiB)."""
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
@@ -182,6 +203,8 @@ def main(argv):
                 f"{fps:>12,.0f} {flops / 1e9:>10.2f} {achieved / 1e9:>8.1f} "
                 f"{100 * achieved / peaks[precision]:>6.1f}% {ratio:>10.1f} {peak_rss_gib():>6.2f}Gi",
                 flush=True)
+          if config.uses_imagination:
+            print(flop_ceiling(config, flops / (_UNROLL.value * _BATCH.value), peaks[precision]), flush=True)
 
 
 if __name__ == "__main__":
