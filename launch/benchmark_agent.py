@@ -14,7 +14,6 @@ import time
 
 from absl import app
 from absl import flags
-import numpy as np
 import sonnet as snt
 import tensorflow as tf
 

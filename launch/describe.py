@@ -8,7 +8,6 @@ and FLOPs per agent step (batch 1).
 """
 from absl import app
 from absl import flags
-import numpy as np
 import tensorflow as tf
 
 import i2a

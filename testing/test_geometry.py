@@ -1,5 +1,4 @@
 """games.Geometry: the one definition of the game settings an agent and its environment share."""
-import dataclasses
 
 import numpy as np
 import pytest
