@@ -14,6 +14,7 @@ from i2a.frame_processing import FrameProcessing
 from i2a.frame_processing import TorsoConfig
 from i2a.frame_stack import update_frame_stack
 from i2a.games import GameSpec
+from i2a.games import Geometry
 from i2a.games import game_spec
 from i2a.imag_path import ImagPath
 from i2a.imag_path import NoImagPath

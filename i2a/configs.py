@@ -75,6 +75,8 @@ class AgentConfig:
     predict_reward: False gives the paper's frames-only environment model (Sokoban only).
     frame_head: 'palette' (categorical over the game's colours; our default) or 'bernoulli' (the paper's).
     room_size, pixels_per_cell: Sokoban room size in cells and sprite size in pixels.
+    (game, task, room_size and pixels_per_cell are the agent's `geometry`, `games.Geometry`: validated
+    there, and what its environment must match.)
     torso, hidden_size, lstm_size, rollout_hidden_size: network widths; None picks the paper default
       (the talk's for variant 'talk').
     precision: the dtype the networks compute in: 'bfloat16' (matmuls and convolutions about 4x faster
@@ -107,7 +109,7 @@ class AgentConfig:
   seed: Optional[int] = None
 
   def __post_init__(self):
-    _check("game", self.game, games.GAMES)
+    _ = self.geometry  # Validates the game, task, room and sprite size (games.Geometry).
     _check("variant", self.variant, VARIANTS)
     _check("rollout_policy", self.rollout_policy, ROLLOUT_POLICIES)
     _check("frame_head", self.frame_head, FRAME_HEADS)
@@ -122,8 +124,6 @@ class AgentConfig:
                                           or self.imag_path == "none"):
       raise ValueError("env_model_size='poor' is the paper's weak Sokoban model (Fig. 5): it needs game "
                        "'sokoban' and the learned environment model.")
-    if self.game == "minipacman":
-      _check("MiniPacman task", self.task, games.MINIPACMAN_TASKS)
     if self.imag_path is not None:
       _check("imag_path", self.imag_path, IMAG_PATHS)
     if self.env_model is not None:
@@ -135,15 +135,19 @@ class AgentConfig:
                        "(use variant 'i2a' or 'copy').")
     if self.variant == "copy" and self.env_model not in (None, "copy"):
       raise ValueError(f"Variant 'copy' uses the copy model by definition; got env_model={self.env_model!r}.")
-    if self.rollout_depth < 1 or self.stack_size < 1 or self.room_size < 3 or self.pixels_per_cell < 1:
-      raise ValueError("rollout_depth and stack_size must be >= 1, room_size >= 3, pixels_per_cell >= 1; got "
-                       f"{self.rollout_depth}, {self.stack_size}, {self.room_size}, {self.pixels_per_cell}.")
+    if self.rollout_depth < 1 or self.stack_size < 1:
+      raise ValueError(f"rollout_depth and stack_size must be >= 1; got {self.rollout_depth}, {self.stack_size}.")
     if not self.predict_reward and self.game != "sokoban":
       raise ValueError("The frames-only environment model (predict_reward=False) is the paper's Sokoban "
                        "ablation; MiniPacman's model predicts events, which define the task's reward.")
     for name in ("hidden_size", "lstm_size", "rollout_hidden_size"):
       if getattr(self, name) is not None and getattr(self, name) < 1:
         raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
+
+  @property
+  def geometry(self) -> games.Geometry:
+    """The game settings this agent's networks are built for (its environment must have the same)."""
+    return games.Geometry(self.game, self.task, self.room_size, self.pixels_per_cell)
 
   @property
   def uses_imagination(self) -> bool:
@@ -174,7 +178,7 @@ class AgentConfig:
         precision=self.precision or ("bfloat16" if imag_path == "imag" else "float32"))
 
   def game_spec(self) -> games.GameSpec:
-    return games.game_spec(self.game, self.task, self.room_size, self.pixels_per_cell)
+    return self.geometry.spec()
 
 
 def talk_config(env_model: str = "copy", seed: Optional[int] = None) -> AgentConfig:

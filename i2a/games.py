@@ -1,7 +1,10 @@
 """What the networks need to know about each game: frame size, actions, palette, reward bins, events.
 
 Kept apart from `envs/` so the library builds networks without stepping an environment; the palettes
-and event weights are read from the environment packages so the two can never disagree.
+and event weights are read from the environment packages so the two can never disagree. `Geometry` is
+the one definition of the settings an agent and its environment must share (the game, MiniPacman's
+task, Sokoban's room and sprite sizes): `AgentConfig` and the training system's `EnvConfig` both
+expose theirs as a `Geometry`, validated here once, and a run refuses two that differ.
 """
 import dataclasses
 from typing import Optional
@@ -48,6 +51,54 @@ class GameSpec:
   def num_reward_bins(self) -> int:
     """How many outputs the reward head has: reward bins, or the 5 MiniPacman events."""
     return len(self.reward_bins if self.reward_bins is not None else self.event_weights)
+
+
+@dataclasses.dataclass(frozen=True)
+class Geometry:
+  """The settings that fix a game's frames and rewards, which an agent and its environment must share.
+
+  Fields that do not apply to the game are None (Sokoban has no task; MiniPacman's maze is fixed), so
+  two geometries are equal exactly when an agent built for one can play the other.
+
+  Attributes:
+    game: 'sokoban' or 'minipacman'.
+    task: MiniPacman task (sets the event weights that turn predicted events into rewards).
+    room_size: Sokoban grid side in cells, outer wall included (paper: 10).
+    pixels_per_cell: Sokoban sprite side in pixels (paper: 8, so 80x80 frames).
+  """
+  game: str
+  task: Optional[str] = "regular"
+  room_size: Optional[int] = 10
+  pixels_per_cell: Optional[int] = 8
+
+  def __post_init__(self):
+    if self.game not in GAMES:
+      raise ValueError(f"Unknown game {self.game!r}; expected one of {GAMES}.")
+    if self.game == "minipacman":
+      if self.task not in MINIPACMAN_TASKS:
+        raise ValueError(f"Unknown MiniPacman task {self.task!r}; expected one of {MINIPACMAN_TASKS}.")
+      object.__setattr__(self, "room_size", None)
+      object.__setattr__(self, "pixels_per_cell", None)
+    else:
+      if self.room_size is None or self.pixels_per_cell is None or self.room_size < 3 or self.pixels_per_cell < 1:
+        raise ValueError(f"Sokoban needs room_size >= 3 and pixels_per_cell >= 1; got {self.room_size}, "
+                         f"{self.pixels_per_cell}.")
+      object.__setattr__(self, "task", None)
+
+  def __str__(self) -> str:
+    if self.game == "minipacman":
+      return f"minipacman task {self.task!r}"
+    return f"sokoban {self.room_size}x{self.room_size} rooms at {self.pixels_per_cell} px per cell"
+
+  def fields(self) -> dict:
+    """The settings that apply to the game, as keyword arguments of an AgentConfig or an EnvConfig."""
+    return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+  def spec(self) -> GameSpec:
+    """The game's facts for building networks."""
+    if self.game == "minipacman":
+      return game_spec("minipacman", self.task)
+    return game_spec("sokoban", room_size=self.room_size, pixels_per_cell=self.pixels_per_cell)
 
 
 def game_spec(game: str, task: str = "regular", room_size: int = 10, pixels_per_cell: int = 8) -> GameSpec:

@@ -1,8 +1,8 @@
 r"""Agent speed on this machine: inference steps/s and learner frames/s for each variant.
 
   python -m launch.benchmark_agent [--games=minipacman,sokoban] [--seconds=10]
-  python -m launch.benchmark_agent --games=sokoban --variants=standard,i2a,i2a/forward,i2a/bidirectional,\
-      i2a/poor,mc,mc/poor
+  python -m launch.benchmark_agent --games=sokoban \
+      --variants=standard,i2a,i2a/forward,i2a/bidirectional,i2a/poor,mc,mc/poor
 
 Inference: one `tf.function` call of the agent on a batch of 32 frames (what an actor does per step).
 Learner: forward and backward through a T=20 unroll of B=32 frames (snt.static_unroll) with a stand-in
@@ -14,21 +14,25 @@ import time
 
 from absl import app
 from absl import flags
-import numpy as np
 import sonnet as snt
 import tensorflow as tf
 
 import i2a
+from launch import common_flags
 
-_GAMES = flags.DEFINE_list("games", ["minipacman", "sokoban"], "Games to measure.")
-_VARIANTS = flags.DEFINE_list("variants", ["standard", "copy", "i2a"], "Variants to measure; 'variant/option' "
-                              "adds an encoder direction (forward, bidirectional) or the poor model (poor).")
-_BATCH = flags.DEFINE_integer("batch_size", 32, "Inference and learner batch size.")
-_UNROLL = flags.DEFINE_integer("unroll_length", 20, "Learner unroll length T.")
-_SECONDS = flags.DEFINE_float("seconds", 10.0, "Minimum time per measurement (after one warm-up call).")
-_JIT = flags.DEFINE_boolean("jit_compile", False, "Compile the measured functions with XLA.")
-_PRECISION = flags.DEFINE_enum("precision", "bfloat16", list(i2a.configs.PRECISIONS),
-                               "Compute dtype of the networks (variables stay float32).")
+# Shared flags (launch/common_flags.py) and this binary's defaults for them: --games and --variants to
+# measure (a variant 'variant/option' adds an encoder direction, forward or bidirectional, or the poor
+# model, poor), the inference and learner --batch_size, the learner's --unroll_length T, the minimum
+# --seconds per measurement (after one warm-up call), and the networks' compute --precision.
+DEFAULTS = dict(games=["minipacman", "sokoban"], variants=["standard", "copy", "i2a"], batch_size=32,
+                unroll_length=20, seconds=10.0, precision="bfloat16")
+common_flags.declare_key_flags(tuple(DEFAULTS))
+flags.DEFINE_boolean("jit_compile", False, "Compile the measured functions with XLA.")
+
+
+def settings(fv: flags.FlagValues):
+  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  return common_flags.settings(fv, DEFAULTS, (*DEFAULTS, "jit_compile"))
 
 
 def _time(fn, seconds: float) -> float:
@@ -89,17 +93,18 @@ def config_of(game: str, entry: str) -> i2a.AgentConfig:
 
 def main(argv):
   del argv
-  print(f"batch {_BATCH.value}, unroll {_UNROLL.value}, jit_compile={_JIT.value}, "
+  fv = settings(flags.FLAGS)
+  print(f"batch {fv.batch_size}, unroll {fv.unroll_length}, jit_compile={fv.jit_compile}, "
         f"{len(tf.config.list_physical_devices('GPU'))} GPU(s)")
   header = (f"{'game':<11} {'variant':<17} {'infer steps/s':>14} {'learner frames/s':>17} "
             f"{'cost vs standard':>17}")
   print(header)
   print("-" * len(header))
-  for game in _GAMES.value:
+  for game in fv.games:
     base = None
-    for variant in _VARIANTS.value:
-      config = dataclasses.replace(config_of(game, variant), precision=_PRECISION.value)
-      inference, learner = measure(config, _BATCH.value, _UNROLL.value, _SECONDS.value, _JIT.value)
+    for variant in fv.variants:
+      config = dataclasses.replace(config_of(game, variant), precision=fv.precision)
+      inference, learner = measure(config, fv.batch_size, fv.unroll_length, fv.seconds, fv.jit_compile)
       base = base or (inference, learner)
       print(f"{game:<11} {variant:<17} {inference:>14,.0f} {learner:>17,.1f} "
             f"{base[0] / inference:>7.1f}x / {base[1] / learner:.1f}x", flush=True)

@@ -15,12 +15,19 @@ from absl import app
 from absl import flags
 import numpy as np
 
-_SECONDS = flags.DEFINE_float("seconds", 2.0, "Wall-clock seconds per measurement.")
-_BATCH_SIZE = flags.DEFINE_integer("batch_size", 256, "Copies N in the batched measurements.")
-_POOL_SIZE = flags.DEFINE_integer("pool_size", 32, "Generated Sokoban levels in the stepping pool.")
-_OBSERVATION = flags.DEFINE_enum("observation", "rgb", ["rgb", "symbolic", "both"],
-                                 "Sokoban observation kind.")
-_GAMES = flags.DEFINE_list("games", ["sokoban", "minipacman"], "Games to measure.")
+from launch import common_flags
+
+# Shared flags (launch/common_flags.py) and this binary's defaults for them: wall-clock --seconds per
+# measurement, the copies N (--batch_size) of the batched measurements, and the --games to measure.
+DEFAULTS = dict(seconds=2.0, batch_size=256, games=["sokoban", "minipacman"])
+common_flags.declare_key_flags(tuple(DEFAULTS))
+flags.DEFINE_integer("pool_size", 32, "Generated Sokoban levels in the stepping pool.")
+flags.DEFINE_enum("observation", "rgb", ["rgb", "symbolic", "both"], "Sokoban observation kind.")
+
+
+def settings(fv: flags.FlagValues):
+  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  return common_flags.settings(fv, DEFAULTS, (*DEFAULTS, "pool_size", "observation"))
 
 # Used when the generator is not available: a 10x10 level with 4 boxes.
 _FALLBACK_LEVEL = ["##########", "#   #    #", "# $ . $  #", "#  @ ##  #", "# $.  .  #",
@@ -74,7 +81,7 @@ def batched_steps_per_second(env, seconds: float) -> float:
   return _rate(run, seconds)
 
 
-def _sokoban_pool(seconds: float) -> tuple[list[np.ndarray], list[Row]]:
+def _sokoban_pool(seconds: float, pool_size: int) -> tuple[list[np.ndarray], list[Row]]:
   """Levels to step on, and the generator's levels/s when it exists."""
   from envs.sokoban import level as level_lib  # pylint: disable=g-import-not-at-top
   try:
@@ -85,26 +92,27 @@ def _sokoban_pool(seconds: float) -> tuple[list[np.ndarray], list[Row]]:
 
   def generate() -> int:
     level = generator.generate_level(rng, width=10, height=10, num_boxes=4)
-    if len(pool) < _POOL_SIZE.value:
+    if len(pool) < pool_size:
       pool.append(level)
     return 1
 
   rate = _rate(generate, seconds)
-  while len(pool) < _POOL_SIZE.value:
+  while len(pool) < pool_size:
     generate()
   return pool, [Row("sokoban", "generate_level (10x10, 4 boxes)", 1, rate, "levels/s")]
 
 
-def _sokoban_rows(seconds: float) -> Iterator[Row]:
+def _sokoban_rows(fv) -> Iterator[Row]:
   from envs import sokoban  # pylint: disable=g-import-not-at-top
-  pool, rows = _sokoban_pool(seconds)
+  seconds = fv.seconds
+  pool, rows = _sokoban_pool(seconds, fv.pool_size)
   yield from rows
-  obs = _OBSERVATION.value
+  obs = fv.observation
   env = sokoban.Sokoban(levels=pool, observation=obs, seed=0)
   yield Row("sokoban", f"single, {obs}, level pool", 1,
             single_steps_per_second(env, sokoban.NUM_ACTIONS, seconds), "steps/s")
-  batched = sokoban.BatchedSokoban(_BATCH_SIZE.value, levels=pool, observation=obs, seed=0)
-  yield Row("sokoban", f"batched, {obs}, level pool", _BATCH_SIZE.value,
+  batched = sokoban.BatchedSokoban(fv.batch_size, levels=pool, observation=obs, seed=0)
+  yield Row("sokoban", f"batched, {obs}, level pool", fv.batch_size,
             batched_steps_per_second(batched, seconds), "steps/s")
   if rows:  # The generator exists: include a fresh level per episode.
     env = sokoban.Sokoban(observation=obs, seed=0)
@@ -138,7 +146,8 @@ def _gym_sokoban_rows(seconds: float) -> Iterator[Row]:
   yield Row("gym-sokoban", "reset (generates a level)", 1, _rate(reset, seconds), "levels/s")
 
 
-def _minipacman_rows(seconds: float) -> Iterator[Row]:
+def _minipacman_rows(fv) -> Iterator[Row]:
+  seconds = fv.seconds
   try:
     from envs import minipacman  # pylint: disable=g-import-not-at-top
     single, batched = minipacman.MiniPacman, minipacman.BatchedMiniPacman
@@ -148,8 +157,8 @@ def _minipacman_rows(seconds: float) -> Iterator[Row]:
   num_actions = env.action_spec().num_values
   yield Row("minipacman", "single, rgb", 1, single_steps_per_second(env, num_actions, seconds),
             "steps/s")
-  yield Row("minipacman", "batched, rgb", _BATCH_SIZE.value,
-            batched_steps_per_second(batched(_BATCH_SIZE.value, task="regular", seed=0), seconds),
+  yield Row("minipacman", "batched, rgb", fv.batch_size,
+            batched_steps_per_second(batched(fv.batch_size, task="regular", seed=0), seconds),
             "steps/s")
 
 
@@ -158,12 +167,13 @@ _SUITES = {"sokoban": _sokoban_rows, "minipacman": _minipacman_rows}
 
 def main(argv):
   del argv
-  unknown = set(_GAMES.value) - set(_SUITES)
+  fv = settings(flags.FLAGS)
+  unknown = set(fv.games) - set(_SUITES)
   if unknown:
     raise app.UsageError(f"--games has unknown games {sorted(unknown)}; known: {sorted(_SUITES)}")
   print(f"{'game':<12} {'measurement':<36} {'N':>5} {'rate':>12}  unit")
-  for game in _GAMES.value:
-    for row in _SUITES[game](_SECONDS.value):
+  for game in fv.games:
+    for row in _SUITES[game](fv):
       print(f"{row.game:<12} {row.what:<36} {row.num_envs:>5} {row.rate:>12,.0f}  {row.unit}", flush=True)
 
 

@@ -1,10 +1,10 @@
 r"""Measures Sokoban env steps/s when episodes are short: levels generated per episode vs the level pool.
 
-  python -m launch.benchmark_levels --seconds=3 --num_envs=16 --max_steps=5,20
+  python -m launch.benchmark_levels --seconds=3 --num_envs=16 --step_limits=5,20
 
 A good agent solves a small level in a few steps, so every few steps each copy needs a new level. Here
 random actions with a short step limit stand for such an agent: every episode lasts exactly
---max_steps steps (random play solves almost never). For each room size, box count and step limit it
+--step_limits steps (random play solves almost never). For each room size, box count and step limit it
 times `BatchedSokoban` stepped in this process with levels from:
   fixed list    a fixed list of pre-generated levels (the ceiling: no generation at all);
   per episode   `generate_level` on the stepping thread at every reset (--level_workers=0);
@@ -24,16 +24,23 @@ import numpy as np
 
 from envs import sokoban
 from envs.sokoban import level_supply
+from launch import common_flags
 
-_SECONDS = flags.DEFINE_float("seconds", 3.0, "Timed seconds per row.")
-_WARMUP = flags.DEFINE_float("warmup", 2.0, "Seconds stepped before timing a pool row.")
-_NUM_ENVS = flags.DEFINE_integer("num_envs", 16, "Copies N stepped together.", lower_bound=1)
-_MAX_STEPS = flags.DEFINE_list("max_steps", ["5", "20"], "Episode lengths (step limits) to measure.")
-_SIZES = flags.DEFINE_list("sizes", ["6:1:2", "7:2:2", "10:4:8"],
-                           "room_size:num_boxes:pixels_per_cell of each level kind.")
-_WORKERS = flags.DEFINE_integer("workers", 1, "Level supply worker processes.", lower_bound=1)
-_POOL_SIZE = flags.DEFINE_integer("pool_size", 4096, "Level supply pool size.", lower_bound=1)
-_NICE = flags.DEFINE_integer("nice", 10, "Niceness added to the level workers.", lower_bound=0)
+# Shared flags (launch/common_flags.py): timed --seconds per row (this binary's default: 3), the copies N
+# stepped together (--num_envs) and the level supply's pool size (--level_pool_size).
+DEFAULTS = dict(seconds=3.0)
+common_flags.declare_key_flags(("seconds", "num_envs", "level_pool_size"))
+flags.DEFINE_float("warmup", 2.0, "Seconds stepped before timing a pool row.")
+flags.DEFINE_list("step_limits", ["5", "20"], "Episode lengths (Sokoban max_steps) to measure.")
+flags.DEFINE_list("sizes", ["6:1:2", "7:2:2", "10:4:8"], "room_size:num_boxes:pixels_per_cell of each level kind.")
+flags.DEFINE_integer("workers", 1, "Level supply worker processes.", lower_bound=1)
+flags.DEFINE_integer("nice", 10, "Niceness added to the level workers.", lower_bound=0)
+
+
+def settings(fv: flags.FlagValues):
+  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  return common_flags.settings(fv, DEFAULTS, ("seconds", "num_envs", "level_pool_size", "warmup", "step_limits",
+                                              "sizes", "workers", "nice"))
 
 
 _MIN_REPLAY = 256  # LevelSupply's default min_replay.
@@ -62,14 +69,14 @@ def _step_for(env: sokoban.BatchedSokoban, seconds: float) -> tuple[int, int, fl
 
 
 def _measure(env: sokoban.BatchedSokoban, size: str, max_steps: int, source: str,
-             supply: level_supply.LevelSupply | None) -> Row:
+             supply: level_supply.LevelSupply | None, fv) -> Row:
   env.reset()
   if supply is not None:  # Steady state: the initial fill spent, replays allowed (min_replay reached).
-    _step_for(env, _WARMUP.value)
+    _step_for(env, fv.warmup)
     while supply.stats().fresh < _MIN_REPLAY:
       _step_for(env, 0.1)
   before = supply.stats() if supply is not None else None
-  steps, episodes, elapsed = _step_for(env, _SECONDS.value)
+  steps, episodes, elapsed = _step_for(env, fv.seconds)
   replayed = float("nan")
   if supply is not None:
     after = supply.stats()
@@ -79,41 +86,42 @@ def _measure(env: sokoban.BatchedSokoban, size: str, max_steps: int, source: str
   return Row(size, max_steps, source, steps / elapsed, episodes / elapsed, replayed)
 
 
-def rows(room: int, boxes: int, ppc: int, max_steps: int) -> Iterator[Row]:
+def rows(room: int, boxes: int, ppc: int, max_steps: int, fv) -> Iterator[Row]:
+  """The four rows of one level kind and step limit; `fv`: this binary's `settings`."""
   size = f"{room}x{room}, {boxes} box{'es' if boxes > 1 else ''}"
   kwargs = dict(width=room, height=room, num_boxes=boxes, max_steps=max_steps, pixels_per_cell=ppc)
-  n = _NUM_ENVS.value
+  n = fv.num_envs
   fixed = [level_supply.fresh_level(0, j, room, room, boxes) for j in range(64)]
   yield _measure(sokoban.BatchedSokoban(n, levels=fixed, seed=0, **kwargs), size, max_steps,
-                 "fixed list", None)
-  yield _measure(sokoban.BatchedSokoban(n, seed=0, **kwargs), size, max_steps, "per episode", None)
+                 "fixed list", None, fv)
+  yield _measure(sokoban.BatchedSokoban(n, seed=0, **kwargs), size, max_steps, "per episode", None, fv)
   for when_dry in ("wait", "replay"):
-    supply = level_supply.LevelSupply(room, room, boxes, seed=0, num_workers=_WORKERS.value,
-                                      pool_size=_POOL_SIZE.value, when_dry=when_dry,
-                                      min_replay=_MIN_REPLAY, nice=_NICE.value)
+    supply = level_supply.LevelSupply(room, room, boxes, seed=0, num_workers=fv.workers,
+                                      pool_size=fv.level_pool_size, when_dry=when_dry,
+                                      min_replay=_MIN_REPLAY, nice=fv.nice)
     env = sokoban.BatchedSokoban(n, level_supply=supply, **kwargs)
-    yield _measure(env, size, max_steps, f"pool, {when_dry}", supply)
+    yield _measure(env, size, max_steps, f"pool, {when_dry}", supply, fv)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  fv = settings(flags.FLAGS)
   try:
-    sizes = [tuple(int(x) for x in s.split(":")) for s in _SIZES.value]
-    lengths = [int(m) for m in _MAX_STEPS.value]
+    sizes = [tuple(int(x) for x in s.split(":")) for s in fv.sizes]
+    lengths = [int(m) for m in fv.step_limits]
     if any(len(s) != 3 for s in sizes) or min(lengths) < 1:
       raise ValueError
   except ValueError as e:
-    raise app.UsageError("--sizes takes room:boxes:pixels_per_cell,... and --max_steps positive "
-                         f"integers; got --sizes={_SIZES.value} --max_steps={_MAX_STEPS.value}") from e
-  print(f"N={_NUM_ENVS.value} copies, random actions, {_WORKERS.value} level worker(s) at nice "
-        f"+{_NICE.value}, "
-        f"{_SECONDS.value:g} s per row")
+    raise app.UsageError("--sizes takes room:boxes:pixels_per_cell,... and --step_limits positive "
+                         f"integers; got --sizes={fv.sizes} --step_limits={fv.step_limits}") from e
+  print(f"N={fv.num_envs} copies, random actions, {fv.workers} level worker(s) at nice +{fv.nice}, "
+        f"{fv.seconds:g} s per row")
   print(f"{'level kind':<18} {'steps/ep':>8}  {'levels from':<13} {'steps/s':>9} {'episodes/s':>11} "
         f"{'replayed':>9}")
   for room, boxes, ppc in sizes:
     for max_steps in lengths:
-      for row in rows(room, boxes, ppc, max_steps):
+      for row in rows(room, boxes, ppc, max_steps, fv):
         replayed = "" if np.isnan(row.replayed) else f"{row.replayed:.0%}"
         print(f"{row.size:<18} {row.max_steps:>8}  {row.source:<13} {row.steps_per_s:>9,.0f} "
               f"{row.episodes_per_s:>11,.0f} {replayed:>9}", flush=True)

@@ -38,28 +38,26 @@ from i2a.training import learner as learner_lib
 from i2a.training import loop
 from i2a.training import profiling
 from i2a import types
+from launch import common_flags
 
-_GAMES = flags.DEFINE_list("games", ["sokoban", "minipacman"], "Games to measure.")
-_AGENTS = flags.DEFINE_list("agents", ["standard", "copy", "i2a"], "Agent variants to measure.")
-_PRECISIONS = flags.DEFINE_list("precisions", ["bfloat16", "float32"], "Compute precisions to measure.")
-_REUSE = flags.DEFINE_list("reuse", ["true", "false"], "Imagination reuse settings for I2A (true,false).")
-_SECONDS = flags.DEFINE_float("seconds", 30.0, "Measured seconds per full-training run.")
-_LEARNER_STEPS = flags.DEFINE_integer("learner_steps", 5, "Timed learner-alone steps (after warm-up).")
-_BATCH = flags.DEFINE_integer("batch_size", 32, "Learner batch B.")
-_UNROLL = flags.DEFINE_integer("unroll_length", 20, "Unroll length T.")
-_NUM_ACTORS = flags.DEFINE_integer("num_actors", 2, "Actor threads in full training.")
-_ENVS_PER_ACTOR = flags.DEFINE_integer("envs_per_actor", 16, "Environment copies per actor.")
-_ROOM = flags.DEFINE_integer("room_size", 10, "Sokoban room size (paper: 10).")
-_BOXES = flags.DEFINE_integer("num_boxes", 4, "Sokoban boxes per level (paper: 4).")
-_PIXELS = flags.DEFINE_integer("pixels_per_cell", 8, "Sokoban pixels per cell (paper: 8).")
-_TORSO = flags.DEFINE_string("torso", "paper", "'paper' (the per-game paper torso) or 'channels:kernel:stride,"
-                             "...' (SAME padding), e.g. the talk's '16:3:1,16:3:2' for small Sokoban rooms.")
-_HIDDEN = flags.DEFINE_integer("hidden_size", 0, "Policy FC width; 0 for the paper's (512/256).")
-_LSTM = flags.DEFINE_integer("lstm_size", 0, "Rollout encoder LSTM width; 0 for the paper's (512/256).")
-_ROLLOUT_HIDDEN = flags.DEFINE_integer("rollout_hidden_size", 0, "Imagination feature FC width; 0 for the "
-                                       "paper's (512/256).")
-_ACTOR_JIT = flags.DEFINE_boolean("actor_jit", False, "Actors compile their policy step with XLA.")
-_SKIP_TRAIN = flags.DEFINE_boolean("skip_full_training", False, "Measure the learner alone only.")
+# Shared flags (launch/common_flags.py) and this binary's defaults for them (where the flag's own default
+# differs): paper-size Sokoban rooms and networks, a learner batch B of 32 and unroll T of 20, and
+# 16 environment copies per actor thread in full training; --seconds measured per full-training run.
+DEFAULTS = dict(games=["sokoban", "minipacman"], seconds=30.0, batch_size=32, unroll_length=20,
+                envs_per_actor=16, room_size=10, num_boxes=4, pixels_per_cell=8, torso="paper", hidden_size=0)
+SHARED = (*DEFAULTS, "num_actors", "lstm_size", "rollout_hidden_size", "actor_jit")
+common_flags.declare_key_flags(SHARED)
+flags.DEFINE_list("agents", ["standard", "copy", "i2a"], "Agent variants to measure.")
+flags.DEFINE_list("precisions", ["bfloat16", "float32"], "Compute precisions to measure.")
+flags.DEFINE_list("reuse", ["true", "false"], "Imagination reuse settings for I2A (true,false).")
+flags.DEFINE_integer("learner_steps", 5, "Timed learner-alone steps (after warm-up).")
+flags.DEFINE_boolean("skip_full_training", False, "Measure the learner alone only.")
+
+
+def settings(fv: flags.FlagValues):
+  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  return common_flags.settings(fv, DEFAULTS, (*SHARED, "agents", "precisions", "reuse", "learner_steps",
+                                              "skip_full_training"))
 
 
 def matmul_peak_flops(dtype: tf.DType, n: int = 2048, seconds: float = 3.0) -> float:
@@ -132,16 +130,17 @@ def random_env_model(config: configs.AgentConfig, env: environments.EnvConfig, d
 def full_training(config: configs.AgentConfig, env: environments.EnvConfig, reuse: bool,
                   seconds: float) -> float:
   """Learner-consumed frames/s of local training, measured after the first (tracing) window."""
+  fv = settings(flags.FLAGS)
   with tempfile.TemporaryDirectory() as logdir:
     checkpoint = None
     if config.resolved().env_model == "learned" and config.uses_imagination:
       checkpoint = random_env_model(config, env, logdir)
     train_config = loop.TrainConfig(
         agent=config, env=env, learner=learner_lib.LearnerConfig(reuse_imagination=reuse),
-        logdir=os.path.join(logdir, "run"), num_actors=_NUM_ACTORS.value,
-        envs_per_actor=_ENVS_PER_ACTOR.value, batch_size=_BATCH.value, unroll_length=_UNROLL.value,
+        logdir=os.path.join(logdir, "run"), num_actors=fv.num_actors,
+        envs_per_actor=fv.envs_per_actor, batch_size=fv.batch_size, unroll_length=fv.unroll_length,
         total_frames=10**12, env_model_checkpoint=checkpoint, checkpoint_every_secs=None,
-        log_every_secs=seconds, max_seconds=2 * seconds, actor_jit_compile=_ACTOR_JIT.value)
+        log_every_secs=seconds, max_seconds=2 * seconds, actor_jit_compile=fv.actor_jit)
     # Stops after 2 windows of `seconds`; the returned scalars are the second's (tracing excluded).
     return loop.train(train_config)["frames_per_second"]
 
@@ -170,32 +169,33 @@ def peak_rss_gib() -> float:
 
 def main(argv):
   del argv
-  peaks = {p: matmul_peak_flops(tf.as_dtype(p)) for p in _PRECISIONS.value}
+  fv = settings(flags.FLAGS)
+  peaks = {p: matmul_peak_flops(tf.as_dtype(p)) for p in fv.precisions}
   for precision, peak in peaks.items():
     print(f"matmul peak: {peak / 1e9:.1f} GFLOP/s ({precision}, 2048x2048, {os.cpu_count()} cores)")
-  print(f"torso={_TORSO.value} hidden={_HIDDEN.value or 'paper'} lstm={_LSTM.value or 'paper'} "
-        f"rollout_hidden={_ROLLOUT_HIDDEN.value or 'paper'}; "
-        f"B={_BATCH.value} T={_UNROLL.value} actors={_NUM_ACTORS.value}x{_ENVS_PER_ACTOR.value}"
-        f" actor_jit={_ACTOR_JIT.value}; load average {os.getloadavg()[0]:.2f}")
+  print(f"torso={fv.torso} hidden={fv.hidden_size or 'paper'} lstm={fv.lstm_size or 'paper'} "
+        f"rollout_hidden={fv.rollout_hidden_size or 'paper'}; "
+        f"B={fv.batch_size} T={fv.unroll_length} actors={fv.num_actors}x{fv.envs_per_actor}"
+        f" actor_jit={fv.actor_jit}; load average {os.getloadavg()[0]:.2f}")
   print(f"{'game':<11} {'agent':<9} {'precision':<9} {'reuse':<5} {'train fr/s':>10} {'learner fr/s':>12} "
         f"{'GFLOP/step':>10} {'GFLOP/s':>8} {'% peak':>7} {'x std cost':>10} {'peak RSS':>8}")
   standard_fps = {}
-  reuse_settings = [r.lower() in ("true", "1", "yes") for r in _REUSE.value]
-  for game in _GAMES.value:
-    for variant in _AGENTS.value:
-      for precision in _PRECISIONS.value:
-        config = configs.AgentConfig(game=game, variant=variant, room_size=_ROOM.value,
-                                     pixels_per_cell=_PIXELS.value, precision=precision, seed=0,
-                                     torso=frame_processing.TorsoConfig.parse(_TORSO.value),
-                                     hidden_size=_HIDDEN.value or None, lstm_size=_LSTM.value or None,
-                                     rollout_hidden_size=_ROLLOUT_HIDDEN.value or None)
+  reuse_settings = [r.lower() in ("true", "1", "yes") for r in fv.reuse]
+  for game in fv.games:
+    for variant in fv.agents:
+      for precision in fv.precisions:
+        config = configs.AgentConfig(game=game, variant=variant, room_size=fv.room_size,
+                                     pixels_per_cell=fv.pixels_per_cell, precision=precision, seed=0,
+                                     torso=frame_processing.TorsoConfig.parse(fv.torso),
+                                     hidden_size=fv.hidden_size or None, lstm_size=fv.lstm_size or None,
+                                     rollout_hidden_size=fv.rollout_hidden_size or None)
         reusable = imagination.palette_of(factory.build_agent(config)) is not None
-        env = environments.EnvConfig(game=game, room_size=_ROOM.value, pixels_per_cell=_PIXELS.value,
-                                     num_boxes=_BOXES.value if game == "sokoban" else 4)
+        env = environments.EnvConfig(game=game, room_size=fv.room_size, pixels_per_cell=fv.pixels_per_cell,
+                                     num_boxes=fv.num_boxes if game == "sokoban" else 4)
         for reuse in (reuse_settings if reusable else [False]):
-          fps, flops = learner_alone(config, reuse, _BATCH.value, _UNROLL.value, _LEARNER_STEPS.value)
-          achieved = flops * fps / (_UNROLL.value * _BATCH.value)
-          train_fps = float("nan") if _SKIP_TRAIN.value else full_training(config, env, reuse, _SECONDS.value)
+          fps, flops = learner_alone(config, reuse, fv.batch_size, fv.unroll_length, fv.learner_steps)
+          achieved = flops * fps / (fv.unroll_length * fv.batch_size)
+          train_fps = float("nan") if fv.skip_full_training else full_training(config, env, reuse, fv.seconds)
           if variant == "standard":
             standard_fps[(game, precision)] = fps
           ratio = standard_fps.get((game, precision), float("nan")) / fps

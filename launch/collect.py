@@ -26,14 +26,14 @@ from i2a.training import checkpointing
 from i2a.training import environments
 from i2a.training import inference
 from launch import common_flags
+from launch import run_configs
 
-common_flags.declare_key_flags(common_flags.EXPERIMENT_FLAGS + ("agent_checkpoint", "out"))
+common_flags.declare_key_flags(common_flags.EXPERIMENT_FLAGS + ("agent_checkpoint", "out", "num_envs"))
 flags.DEFINE_bool("random_policy", False, "Play uniformly random actions instead of an agent.")
 flags.DEFINE_integer("num_transitions", None, "Environment steps to collect in total (rounded up to "
                      "whole shards; a rerun continues up to this count).", lower_bound=1)
 flags.DEFINE_integer("shard_size", 4096, "Environment steps per shard (a multiple of --num_envs).",
                      lower_bound=1)
-flags.DEFINE_integer("num_envs", 16, "Environment copies stepped together.", lower_bound=1)
 
 
 def check_policy_choice(random_policy: bool, agent_checkpoint: str | None) -> None:
@@ -65,9 +65,9 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
     if fv.shard_size % fv.num_envs:
       raise ValueError(f"--shard_size={fv.shard_size} must be a multiple of --num_envs={fv.num_envs}.")
     if fv.agent_checkpoint:  # The agent's own run config, stored by launch.train, rebuilds it.
-      config = common_flags.stored_train_config(fv, common_flags.logdir_of_checkpoint(fv.agent_checkpoint))
+      config = run_configs.stored_train_config(fv, run_configs.logdir_of_checkpoint(fv.agent_checkpoint))
     else:
-      config = common_flags.train_config_from_flags(fv)
+      config = run_configs.train_config_from_flags(fv)
     # The data must be a function of the seed: the Sokoban level supply waits rather than replays.
     config = dataclasses.replace(config, env=dataclasses.replace(config.env, level_when_dry="wait"))
     prefix = None if fv.random_policy else agent_prefix(fv.agent_checkpoint)

@@ -8,17 +8,24 @@ and FLOPs per agent step (batch 1).
 """
 from absl import app
 from absl import flags
-import numpy as np
 import tensorflow as tf
 
 import i2a
 from i2a import optimizers
 from i2a.training import profiling
+from launch import common_flags
 
-_GAMES = flags.DEFINE_list("games", ["minipacman", "sokoban"], "Games to describe.")
-_VARIANTS = flags.DEFINE_list("variants", ["standard", "large", "copy", "i2a"], "Variants to describe.")
-_BATCH = flags.DEFINE_integer("batch_size", 4, "Batch size of the forward pass and distillation step.")
-_DEPTH = flags.DEFINE_integer("rollout_depth", 5, "Rollout depth of the imagination-augmented variants.")
+# Shared flags (launch/common_flags.py) and this binary's defaults for them: the --games and --variants
+# to describe, the --batch_size of the forward pass and distillation step, and the --rollout_depth of the
+# imagination-augmented variants (the flag's own default, 5).
+DEFAULTS = dict(games=["minipacman", "sokoban"], variants=["standard", "large", "copy", "i2a"], batch_size=4)
+NAMES = ("games", "variants", "batch_size", "rollout_depth")
+common_flags.declare_key_flags(NAMES)
+
+
+def settings(fv: flags.FlagValues):
+  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  return common_flags.settings(fv, DEFAULTS, NAMES)
 
 
 def describe(config: i2a.AgentConfig, batch_size: int) -> dict:
@@ -50,15 +57,16 @@ def describe(config: i2a.AgentConfig, batch_size: int) -> dict:
 
 def main(argv):
   del argv
+  fv = settings(flags.FLAGS)
   header = (f"{'game':<11} {'variant':<9} {'trainable':>11} {'of which pi-hat':>15} {'env model':>10} "
             f"{'MFLOPs/step':>12} {'distill CE':>10}")
   print(header)
   print("-" * len(header))
-  for game in _GAMES.value:
+  for game in fv.games:
     base = None
-    for variant in _VARIANTS.value:
-      config = i2a.AgentConfig(game=game, variant=variant, rollout_depth=_DEPTH.value, seed=0)
-      row = describe(config, _BATCH.value)
+    for variant in fv.variants:
+      config = i2a.AgentConfig(game=game, variant=variant, rollout_depth=fv.rollout_depth, seed=0)
+      row = describe(config, fv.batch_size)
       base = base or row["flops"]
       print(f"{game:<11} {variant:<9} {row['trainable']:>11,} {row['rollout_policy']:>15,} "
             f"{row['env_model']:>10,} {row['flops'] / 1e6:>12.1f} {row['distill_loss']:>10}"

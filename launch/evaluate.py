@@ -31,11 +31,12 @@ from i2a.training import inference
 from i2a.training import loop
 from i2a.training import rundir
 from launch import common_flags
+from launch import run_configs
 
-common_flags.declare_key_flags(common_flags.EXPERIMENT_FLAGS + ("num_levels",))
+common_flags.declare_key_flags(common_flags.EXPERIMENT_FLAGS + ("num_levels", "episodes"))
 DEFAULT_NUM_LEVELS = 200  # Generated Sokoban levels per box count.
+DEFAULT_EPISODES = 50  # MiniPacman episodes per task.
 _BOX_COUNTS = flags.DEFINE_list("box_counts", [], "Sokoban box counts to test; default: --num_boxes.")
-_EPISODES = flags.DEFINE_integer("episodes", 50, "MiniPacman: episodes per task.")
 _EVAL_TASKS = flags.DEFINE_list("eval_tasks", [], "MiniPacman tasks to play; default: --task.")
 _NUM_ENVS = flags.DEFINE_integer("eval_envs", 50, "Environment copies stepped together.")
 _EVAL_SEED = flags.DEFINE_integer("eval_seed", 123_456, "Seed of the evaluation levels and ghosts.")
@@ -68,11 +69,13 @@ def evaluate(config: loop.TrainConfig) -> list[dict]:
     rows = evaluation.sokoban_level_files(make_policy, env_config, num_envs)
   elif env_config.game == "sokoban":
     box_counts = [int(b) for b in _BOX_COUNTS.value] or [env_config.num_boxes]
-    rows = evaluation.sokoban_generated(make_policy, env_config, box_counts, common_flags.value_or(flags.FLAGS, "num_levels", DEFAULT_NUM_LEVELS), num_envs,
+    num_levels = common_flags.value_or(flags.FLAGS, "num_levels", DEFAULT_NUM_LEVELS)
+    rows = evaluation.sokoban_generated(make_policy, env_config, box_counts, num_levels, num_envs,
                                         _EVAL_SEED.value)
   else:
+    episodes = common_flags.value_or(flags.FLAGS, "episodes", DEFAULT_EPISODES)
     rows = evaluation.minipacman_tasks(make_policy, env_config, _EVAL_TASKS.value or [env_config.task],
-                                       _EPISODES.value, num_envs, _EVAL_SEED.value)
+                                       episodes, num_envs, _EVAL_SEED.value)
   for row in rows:
     row.update(learner_step=restored.learner_step, num_frames=restored.num_frames, greedy=_GREEDY.value)
   return rows
@@ -93,9 +96,9 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   try:
     fv = flags.FLAGS
-    config = common_flags.stored_train_config(fv, fv.logdir or common_flags.DEFAULT_LOGDIR)
+    config = run_configs.stored_train_config(fv, fv.logdir or common_flags.DEFAULT_LOGDIR)
     check_evaluation_flags(fv, config)
-    common_flags.check_paths(config)
+    run_configs.check_paths(config)
     output_dir = _OUTPUT_DIR.value or os.path.join(config.logdir, "eval")
     rundir.check_writable(output_dir)
     rows = evaluate(config)
@@ -111,8 +114,9 @@ def check_evaluation_flags(fv: flags.FlagValues, config: loop.TrainConfig) -> No
   num_levels = fv["num_levels"].value
   if num_levels is not None and num_levels < 1:
     raise ValueError(f"--num_levels={num_levels}: give at least 1 level per box count.")
-  if _EPISODES.value < 1:
-    raise ValueError(f"--episodes={_EPISODES.value}: give at least 1 MiniPacman episode per task.")
+  episodes = common_flags.value_or(fv, "episodes", DEFAULT_EPISODES)
+  if episodes < 1:
+    raise ValueError(f"--episodes={episodes}: give at least 1 MiniPacman episode per task.")
   if _NUM_ENVS.value < 1:
     raise ValueError(f"--eval_envs={_NUM_ENVS.value}: give at least 1 environment copy.")
   if _BOX_COUNTS.value and config.env.levels is not None:

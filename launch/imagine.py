@@ -24,6 +24,7 @@ from i2a.training import checkpointing
 from i2a.training import environments
 from i2a.training import inference
 from launch import common_flags
+from launch import run_configs
 
 common_flags.declare_key_flags(common_flags.EXPERIMENT_FLAGS + ("agent_checkpoint", "out"))
 flags.DEFINE_integer("depth", 5, "Imagined steps per rollout (I2A's canonical depth is 5).", lower_bound=1)
@@ -49,15 +50,16 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
                        f"{metadata['game']}.")
     if fv.agent_checkpoint:
       # Here --env_model_checkpoint names the model to draw with, so a model-free agent may take one.
-      config = common_flags.stored_train_config(  # The agent's run config, as launch.train stored it.
-          fv, common_flags.logdir_of_checkpoint(fv.agent_checkpoint), model_free_may_name_env_model=True)
+      config = run_configs.stored_train_config(  # The agent's run config, as launch.train stored it.
+          fv, run_configs.logdir_of_checkpoint(fv.agent_checkpoint), model_free_may_name_env_model=True)
       env_config = config.env
       agent = inference.restore_agent(config.agent, fv.agent_checkpoint, seed=max(fv.seed, 0)).agent
     else:
       env_config = environments.EnvConfig(
           game=metadata["game"], task=fv.task, num_boxes=fv.num_boxes or 1, max_steps=fv.max_steps,
           levels=fv.levels, room_size=metadata["room_size"] or fv.room_size or common_flags.DEFAULT_ROOM_SIZE,
-          pixels_per_cell=metadata["pixels_per_cell"] or fv.pixels_per_cell)
+          pixels_per_cell=metadata["pixels_per_cell"] or common_flags.value_or(
+              fv, "pixels_per_cell", common_flags.TRAIN_DEFAULTS["pixels_per_cell"]))
     model = export.load_model(fv.env_model_checkpoint, env_config)
   except (ValueError, checkpointing.CheckpointError) as e:
     raise app.UsageError(str(e)) from e

@@ -17,11 +17,14 @@ from absl import flags
 import numpy as np
 
 from envs import minipacman
+from launch import common_flags
 
-_EPISODES = flags.DEFINE_integer("episodes", 200, "Episodes per task.", lower_bound=1)
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the environments and of the random actions.")
+# Shared flags (launch/common_flags.py) and this binary's defaults for them: --episodes per task, the
+# --seed of the environments and of the random actions (the flag's own default, 0), and the --frame_cap
+# (steps per episode: the game's).
+DEFAULTS = dict(episodes=200, frame_cap=minipacman.FRAME_CAP)
+common_flags.declare_key_flags(("episodes", "seed", "frame_cap"))
 _TASKS = flags.DEFINE_list("tasks", list(minipacman.TASKS), "Tasks to play.")
-_FRAME_CAP = flags.DEFINE_integer("frame_cap", minipacman.FRAME_CAP, "Steps per episode.", lower_bound=1)
 flags.register_validator("tasks", lambda tasks: set(tasks) <= set(minipacman.TASKS),
                          f"--tasks must be a comma-separated list of {', '.join(minipacman.TASKS)}.")
 
@@ -61,15 +64,22 @@ def _mean_se(x: np.ndarray) -> str:
   return f"{x.mean():9.2f} +- {se:6.2f}"
 
 
+def settings(fv: flags.FlagValues):
+  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  return common_flags.settings(fv, DEFAULTS, ("episodes", "seed", "frame_cap", "tasks"))
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  print(f"uniformly random play, {_EPISODES.value} episodes per task, seed {_SEED.value}, "
-        f"frame cap {_FRAME_CAP.value}")
+  fv = settings(flags.FLAGS)
+  if fv.episodes < 1 or fv.seed < 0:
+    raise app.UsageError(f"--episodes={fv.episodes} --seed={fv.seed}: give at least 1 episode and a seed >= 0.")
+  print(f"uniformly random play, {fv.episodes} episodes per task, seed {fv.seed}, frame cap {fv.frame_cap}")
   print(f"{'task':<8} {'mean length':>19} {'median':>7} {'mean return':>19} {'levels done':>12} "
         f"{'deaths':>7}")
-  for task in _TASKS.value:
-    s = play(task, _EPISODES.value, _SEED.value, _FRAME_CAP.value)
+  for task in fv.tasks:
+    s = play(task, fv.episodes, fv.seed, fv.frame_cap)
     print(f"{task:<8} {_mean_se(s.lengths):>19} {np.median(s.lengths):7.1f} {_mean_se(s.returns):>19} "
           f"{s.levels.mean():12.3f} {s.deaths:>7}", flush=True)
 

@@ -37,8 +37,7 @@ EPSILON = 0.1  # The talk's distillation slide: RMSPropOptimizer(learning_rate, 
 FRAMES_PER_ROW = 10
 
 
-common_flags.declare_key_flags(("out", "seed", "env_model"))
-flags.DEFINE_integer("frame_cap", FRAME_CAP, "Steps in the episode (the notebook's: 39).", lower_bound=1)
+common_flags.declare_key_flags(("out", "seed", "env_model", "frame_cap"))  # --frame_cap default: FRAME_CAP.
 
 
 class Step(NamedTuple):
@@ -148,7 +147,7 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
   env_model = fv.env_model or "copy"
   if env_model not in ("copy", "conv"):
     raise app.UsageError(f"--env_model={env_model}: the talk's demo uses 'copy' or 'conv'.")
-  return run(fv.out, fv.seed, env_model, fv.frame_cap)
+  return run(fv.out, fv.seed, env_model, common_flags.value_or(fv, "frame_cap", FRAME_CAP))
 
 
 def main(argv):

@@ -23,6 +23,7 @@ from absl import logging
 from i2a.training import loop
 from i2a.training import run_config
 from launch import common_flags
+from launch import run_configs
 
 common_flags.declare_key_flags(common_flags.EXPERIMENT_FLAGS)
 _DETERMINISTIC = flags.DEFINE_boolean(
@@ -40,9 +41,9 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   try:
-    config = dataclasses.replace(common_flags.train_config_from_flags(), deterministic=_DETERMINISTIC.value,
+    config = dataclasses.replace(run_configs.train_config_from_flags(), deterministic=_DETERMINISTIC.value,
                                  ray_connect_timeout_secs=_RAY_CONNECT_TIMEOUT.value)
-    common_flags.check_paths(config)
+    run_configs.check_paths(config)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   logging.info("Training config: %s", config)

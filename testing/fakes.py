@@ -1,4 +1,4 @@
-"""Test doubles for the training system: a tiny deterministic batched environment and small agents.
+"""Test doubles: a tiny deterministic batched environment, and the one small agent every test builds.
 
 `FakeBatchedEnv` has episodes of known, varying lengths and known rewards, and ends them both ways: with a
 terminal LAST step (discount 0) and with a time-limit LAST step (discount 1), so tests can check the
@@ -8,13 +8,14 @@ from typing import Optional
 
 import dm_env
 import numpy as np
+import sonnet as snt
 
 from envs import batched
-from i2a import agent as agent_lib
-from i2a import frame_processing
-from i2a import imag_path
+import i2a
 
 FIRST, MID, LAST = (int(t) for t in dm_env.StepType)
+# FakeBatchedEnv's default frame and action count, for an agent that plays it: small_agent(**FAKE_ENV).
+FAKE_ENV = dict(height=6, width=5, num_actions=3)
 
 
 def episode_length(env_index: int, episode: int) -> int:
@@ -44,8 +45,8 @@ class FakeBatchedEnv(batched.BatchedEnvironment):
   recorded in `actions_received` (one int32 [N] array per `step` call).
   """
 
-  def __init__(self, num_envs: int, height: int = 6, width: int = 5, num_actions: int = 3,
-               offset: int = 0):
+  def __init__(self, num_envs: int, height: int = FAKE_ENV["height"], width: int = FAKE_ENV["width"],
+               num_actions: int = FAKE_ENV["num_actions"], offset: int = 0):
     """`offset` shifts the copies' indices, so two fakes (two actors) play different episodes."""
     if num_envs < 1:
       raise ValueError(f"num_envs must be >= 1, got {num_envs}")
@@ -105,9 +106,35 @@ class FakeBatchedEnv(batched.BatchedEnvironment):
     return batched.BatchedTimeStep(step_type, reward, discount, {"rgb": self._frames()})
 
 
-def tiny_agent(num_actions: int = 3, height: int = 6, width: int = 5, stack_size: int = 2,
-               seed: Optional[int] = 0) -> agent_lib.I2AAgent:
-  """A model-free I2AAgent small enough for fast tests (one 4-channel conv, hidden 8)."""
-  torso = frame_processing.TorsoConfig(channels=(4,), kernel_shapes=(3,), strides=(2,))
-  return agent_lib.I2AAgent(num_actions, frame_processing.FrameProcessing(None, torso),
-                            imag_path.NoImagPath(), height, width, stack_size, hidden_size=8, seed=seed)
+# The small agent's defaults: MiniPacman-sized frames (15x19, 5 actions), a frame stack of 2, narrow widths.
+H, W, A, S = 15, 19, 5, 2
+SMALL_TORSO = i2a.TorsoConfig(channels=(4, 4), kernel_shapes=(3, 3), strides=(1, 2))
+SMALL_OPTIONS = dict(rollout_depth=3, stack_size=S, torso=SMALL_TORSO, hidden_size=16, lstm_size=8,
+                     rollout_hidden_size=8)
+
+
+def small_spec(height: int = H, width: int = W, num_actions: int = A) -> i2a.GameSpec:
+  """A MiniPacman-like GameSpec of any frame size: 7 palette colours, the 'regular' task's event weights."""
+  palette = np.array([[0, 0, 0], [255, 255, 255], [0, 0, 255], [0, 255, 255], [0, 255, 0], [255, 0, 0],
+                      [255, 255, 0]], np.uint8)
+  return i2a.GameSpec("minipacman", height, width, num_actions, palette, event_weights=(0.0, 1.0, 2.0, 5.0, 0.0))
+
+
+def small_agent(variant: str = "standard", *, height: int = H, width: int = W, num_actions: int = A,
+                seed: Optional[int] = 7, built_env_model: Optional[snt.Module] = None,
+                **options) -> i2a.I2AAgent:
+  """The tests' one small agent: `i2a.build_agent` of a narrow AgentConfig on `small_spec`.
+
+  Args:
+    variant: the AgentConfig variant; 'i2a' and 'mc' default to the talk's small 'conv' environment model,
+      so no environment package or trained model is needed.
+    height, width, num_actions: the frames and actions it plays (FAKE_ENV for FakeBatchedEnv).
+    seed: seeds the agent's action sampling (initial weights come from TF's global generator).
+    built_env_model: an already built environment model (e.g. one with a palette head) to use.
+    **options: any other AgentConfig field, overriding SMALL_OPTIONS (rollout depth 3, stack 2,
+      SMALL_TORSO, hidden 16, LSTM 8, rollout policy hidden 8) and the precision (None: the config's rule).
+  """
+  if variant in ("i2a", "mc") and built_env_model is None:
+    options.setdefault("env_model", "conv")
+  config = i2a.AgentConfig(variant=variant, seed=seed, **dict(SMALL_OPTIONS, **options))
+  return i2a.build_agent(config, small_spec(height, width, num_actions), env_model=built_env_model)

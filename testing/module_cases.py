@@ -7,9 +7,10 @@ import sonnet as snt
 import tensorflow as tf
 
 import i2a
+from testing import fakes
 
-H, W, A, S = 15, 19, 5, 2  # Frame height and width, actions, frame-stack size.
-SMALL_TORSO = i2a.TorsoConfig(channels=(4, 4), kernel_shapes=(3, 3), strides=(1, 2))
+H, W, A, S = fakes.H, fakes.W, fakes.A, fakes.S  # Frame height and width, actions, frame-stack size.
+SMALL_TORSO = fakes.SMALL_TORSO
 
 
 class ModuleCase(NamedTuple):
@@ -28,22 +29,6 @@ def actions(batch: int, seed: int = 1) -> np.ndarray:
 
 def rewards(batch: int, seed: int = 2) -> np.ndarray:
   return np.random.default_rng(seed).normal(size=(batch,)).astype(np.float32)
-
-
-def small_spec() -> i2a.GameSpec:
-  palette = np.array([[0, 0, 0], [255, 255, 255], [0, 0, 255], [0, 255, 255], [0, 255, 0], [255, 0, 0],
-                      [255, 255, 0]], np.uint8)
-  return i2a.GameSpec("minipacman", H, W, A, palette, event_weights=(0.0, 1.0, 2.0, 5.0, 0.0))
-
-
-def small_agent(variant: str, **kwargs) -> i2a.I2AAgent:
-  """A narrow agent of `variant`; env_model 'conv' for 'i2a' so it needs no environment package."""
-  if variant == "i2a":
-    kwargs.setdefault("env_model", "conv")
-  kwargs.setdefault("seed", 7)
-  config = i2a.AgentConfig(variant=variant, rollout_depth=3, stack_size=S, torso=SMALL_TORSO, hidden_size=16,
-                           lstm_size=8, rollout_hidden_size=8, **kwargs)
-  return i2a.build_agent(config, small_spec())
 
 
 def _imag_path(env_model, rollout_policy):
@@ -69,11 +54,11 @@ CASES = (
     ModuleCase("copy_model", lambda: i2a.CopyModel(3), lambda b: (frames(b, 3 * S), actions(b))),
     ModuleCase("size_preserving_conv_net_model", lambda: i2a.SizePreservingConvNetModel(A, (-1.0, 0.0, 1.0)),
                lambda b: (frames(b, 3 * S), actions(b))),
-    ModuleCase("agent_standard", lambda: small_agent("standard"),
+    ModuleCase("agent_standard", lambda: fakes.small_agent("standard"),
                lambda b: (frames(b), frames(b, 3 * S, seed=3))),
-    ModuleCase("agent_copy", lambda: small_agent("copy"), lambda b: (frames(b), frames(b, 3 * S, seed=3))),
-    ModuleCase("agent_i2a", lambda: small_agent("i2a"), lambda b: (frames(b), frames(b, 3 * S, seed=3))),
-    ModuleCase("agent_mc", lambda: small_agent("mc", env_model="conv"),
+    ModuleCase("agent_copy", lambda: fakes.small_agent("copy"), lambda b: (frames(b), frames(b, 3 * S, seed=3))),
+    ModuleCase("agent_i2a", lambda: fakes.small_agent("i2a"), lambda b: (frames(b), frames(b, 3 * S, seed=3))),
+    ModuleCase("agent_mc", lambda: fakes.small_agent("mc"),
                lambda b: (frames(b), frames(b, 3 * S, seed=3))),
 )
 

@@ -28,7 +28,7 @@ class FixedSource(actor_lib.VariableSource):
 
 def _unrolls(num_unrolls, num_envs=N, unroll_length=T, source=None):
   env = fakes.FakeBatchedEnv(num_envs)
-  actor = actor_lib.Actor(fakes.tiny_agent(seed=1), env, unroll_length, source)
+  actor = actor_lib.Actor(fakes.small_agent(seed=1, **fakes.FAKE_ENV), env, unroll_length, source)
   return [actor.unroll() for _ in range(num_unrolls)], env, actor
 
 
@@ -110,7 +110,7 @@ def test_episode_bookkeeping_matches_known_returns():
 
 
 def test_new_weights_are_picked_up_between_unrolls():
-  teacher = fakes.tiny_agent(seed=5)
+  teacher = fakes.small_agent(seed=5, **fakes.FAKE_ENV)
   teacher(np.zeros((1, 6, 5, 3), np.float32), teacher.initial_state(1))
   source = FixedSource(teacher, step=-1)
   outputs, _, actor = _unrolls(1, source=source)
@@ -132,7 +132,7 @@ def test_new_weights_are_picked_up_between_unrolls():
 
 
 def test_mismatched_weights_raise_clear_error():
-  other = fakes.tiny_agent(num_actions=3, height=8, width=8)
+  other = fakes.small_agent(num_actions=3, height=8, width=8)
   other(np.zeros((1, 8, 8, 3), np.float32), other.initial_state(1))
   with pytest.raises(ValueError, match="weights for .* have shape"):
     _unrolls(1, source=FixedSource(other, step=0))
@@ -140,7 +140,7 @@ def test_mismatched_weights_raise_clear_error():
 
 def test_actor_rejects_env_with_other_action_count():
   with pytest.raises(ValueError, match="actions"):
-    actor_lib.Actor(fakes.tiny_agent(num_actions=4), fakes.FakeBatchedEnv(2), 3)
+    actor_lib.Actor(fakes.small_agent(height=6, width=5, num_actions=4), fakes.FakeBatchedEnv(2), 3)
 
 
 def test_two_actors_fill_a_learner_batch_with_exact_shapes():
@@ -148,8 +148,8 @@ def test_two_actors_fill_a_learner_batch_with_exact_shapes():
   in actor order."""
   learner = mock.create_autospec(learner_lib.Learner, instance=True)
   unroll_queue = queues.UnrollQueue(maxsize=4)
-  actors = [actor_lib.Actor(fakes.tiny_agent(seed=i), fakes.FakeBatchedEnv(2, offset=10 * i), T,
-                            actor_id=i) for i in range(2)]
+  actors = [actor_lib.Actor(fakes.small_agent(seed=i, **fakes.FAKE_ENV), fakes.FakeBatchedEnv(2, offset=10 * i),
+                            T, actor_id=i) for i in range(2)]
   sent = [actors[0].unroll(), actors[1].unroll()]
   for out in sent:
     assert unroll_queue.put(out)
@@ -190,12 +190,12 @@ def test_depth_one_distilled_rollout_policy_exists_on_both_sides_of_a_weight_pub
   # With rollout_depth=1 imagination never calls the rollout policy, but distillation trains it.
   from envs import minipacman  # pylint: disable=g-import-not-at-top
   from testing import test_learner  # pylint: disable=g-import-not-at-top
-  learner = learner_lib.Learner(test_learner.tiny_agent(seed=1, rollout_depth=1))
+  learner = learner_lib.Learner(fakes.small_agent("i2a", seed=1, rollout_depth=1))
   assert learner.agent.rollout_policy is not None
   assert tf_variables(learner.agent.rollout_policy)  # Built before any step.
   logs = learner.step(test_learner.trajectory())
   assert np.isfinite(logs["distillation_loss"]) and logs["distillation_loss"] > 0
-  actor = actor_lib.Actor(test_learner.tiny_agent(seed=2, rollout_depth=1),
+  actor = actor_lib.Actor(fakes.small_agent("i2a", seed=2, rollout_depth=1),
                           minipacman.BatchedMiniPacman(2, seed=0), 2, FixedSource(learner.agent, 1))
   output = actor.unroll()  # Copies every published weight, the rollout policy's included.
   assert output.weights_step == 1

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 import i2a
+from testing import fakes
 from testing import module_cases
 
 H, W, A = module_cases.H, module_cases.W, module_cases.A
@@ -12,7 +13,7 @@ H, W, A = module_cases.H, module_cases.W, module_cases.A
 @pytest.mark.parametrize("variant", ["standard", "copy", "i2a"])
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_step_shapes_and_dtypes(variant, batch_size):
-  agent = module_cases.small_agent(variant)
+  agent = fakes.small_agent(variant)
   state = agent.initial_state(batch_size)
   assert state.shape == (batch_size, H, W, 3 * module_cases.S) and state.dtype == tf.float32
   np.testing.assert_array_equal(state.numpy(), 0.0)
@@ -25,7 +26,7 @@ def test_step_shapes_and_dtypes(variant, batch_size):
 
 
 def test_initial_state_defaults_to_batch_one_as_in_the_notebook():
-  agent = module_cases.small_agent("copy")
+  agent = fakes.small_agent("copy")
   state = agent.initial_state()
   assert state.shape == (1, H, W, 3 * module_cases.S) and state.dtype == tf.float32
   np.testing.assert_array_equal(state.numpy(), 0.0)
@@ -37,7 +38,7 @@ def test_initial_state_defaults_to_batch_one_as_in_the_notebook():
 def test_no_imag_path_agent_is_the_model_free_network(precision):
   """With NoImagPath, the outputs are exactly hidden -> heads applied to the model-free feature; the
   torso and hidden layer compute in `precision`, the heads in float32 on float32 variables."""
-  agent = module_cases.small_agent("standard", precision=precision)
+  agent = fakes.small_agent("standard", precision=precision)
   frame, state = tf.constant(module_cases.frames(3)), agent.initial_state(3)
   (_, logits, baseline), next_state = agent(frame, state)
   feature = agent.model_free_path(tf.cast(next_state, precision))
@@ -53,14 +54,14 @@ def test_copy_and_i2a_have_the_same_trainable_parameters():
   """The copy-model baseline has I2A's parameters and compute (paper Sec. 4.1)."""
   counts = {}
   for variant in ("copy", "i2a"):
-    agent = module_cases.small_agent(variant)
+    agent = fakes.small_agent(variant)
     agent(tf.constant(module_cases.frames(1)), agent.initial_state(1))
     counts[variant] = sum(int(np.prod(v.shape)) for v in agent.trainable_variables)
   assert counts["copy"] == counts["i2a"]
 
 
 def test_env_model_is_frozen_and_loadable_from_its_own_checkpoint(tmp_path):
-  agent = module_cases.small_agent("i2a")
+  agent = fakes.small_agent("i2a")
   frame = tf.constant(module_cases.frames(2))
   with tf.GradientTape() as tape:
     (_, logits, baseline), _ = agent(frame, agent.initial_state(2))
@@ -82,7 +83,7 @@ def test_env_model_is_frozen_and_loadable_from_its_own_checkpoint(tmp_path):
 
 
 def test_distillation_gradients_reach_only_the_rollout_policy():
-  agent = module_cases.small_agent("i2a")
+  agent = fakes.small_agent("i2a")
   frame = tf.constant(module_cases.frames(3))
   with tf.GradientTape() as tape:
     (_, policy_logits, _), _ = agent(frame, agent.initial_state(3))
@@ -99,7 +100,7 @@ def test_distillation_gradients_reach_only_the_rollout_policy():
 
 
 def test_rl_loss_does_not_reach_the_rollout_policy():
-  agent = module_cases.small_agent("i2a")
+  agent = fakes.small_agent("i2a")
   frame = tf.constant(module_cases.frames(3))
   with tf.GradientTape() as tape:
     (_, logits, baseline), _ = agent(frame, agent.initial_state(3))
@@ -139,7 +140,7 @@ def _seeded_run(sampling_seed: int, weight_seed: int = 11):
   weight seed is set here as launch/train does (tf.random.set_seed), before the first call creates them.
   """
   tf.random.set_seed(weight_seed)
-  agent = module_cases.small_agent("i2a", seed=sampling_seed)
+  agent = fakes.small_agent("i2a", seed=sampling_seed)
   state, frame = agent.initial_state(3), tf.constant(module_cases.frames(3))
   run = []
   for _ in range(4):
@@ -174,6 +175,6 @@ def test_sampler_frequencies_match_the_policy():
     (np.zeros((2, H + 1, W, 3), np.float32), "shape"),
 ])
 def test_bad_frames_are_refused(bad_frame, message):
-  agent = module_cases.small_agent("standard")
+  agent = fakes.small_agent("standard")
   with pytest.raises(ValueError, match=message):
     agent(tf.constant(bad_frame), agent.initial_state(2))

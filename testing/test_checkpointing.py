@@ -10,7 +10,7 @@ import tensorflow as tf
 import i2a
 from i2a.training import checkpointing
 from i2a.training import learner as learner_lib
-from testing import test_learner
+from testing import fakes
 
 
 def _linear(width=4, seed=0):
@@ -30,7 +30,7 @@ def _values(module):
 
 
 def test_learner_round_trip_restores_weights_slots_and_counters_exactly(tmp_path):
-  learner = learner_lib.Learner(test_learner.tiny_agent(seed=1), learner_lib.LearnerConfig())
+  learner = learner_lib.Learner(fakes.small_agent("i2a", seed=1), learner_lib.LearnerConfig())
   rng = np.random.default_rng(0)
   for slot in learner.optimizer.ms + learner.optimizer.mom:  # As after training: every slot non-zero.
     slot.assign(rng.uniform(0.1, 1.0, size=slot.shape).astype(np.float32))
@@ -39,7 +39,7 @@ def test_learner_round_trip_restores_weights_slots_and_counters_exactly(tmp_path
   path = checkpointing.Checkpointer(str(tmp_path), 3, **learner.trackables()).save(1)
   assert path == os.path.join(str(tmp_path), "ckpt-1")
 
-  fresh = learner_lib.Learner(test_learner.tiny_agent(seed=2), learner_lib.LearnerConfig())
+  fresh = learner_lib.Learner(fakes.small_agent("i2a", seed=2), learner_lib.LearnerConfig())
   assert any(not np.array_equal(a, b) for a, b in zip(fresh.get_weights(), learner.get_weights()))
   assert checkpointing.Checkpointer(str(tmp_path), 3, **fresh.trackables()).restore_latest()
   pairs = list(zip(tf.Module.variables.fget(fresh.agent), tf.Module.variables.fget(learner.agent)))
@@ -131,9 +131,9 @@ def test_incompatible_checkpoint_raises(tmp_path, make, match):
 
 
 def test_checkpoint_of_another_agent_variant_raises(tmp_path):
-  standard = learner_lib.Learner(test_learner.tiny_agent(variant="standard"), learner_lib.LearnerConfig())
+  standard = learner_lib.Learner(fakes.small_agent("standard"), learner_lib.LearnerConfig())
   checkpointing.Checkpointer(str(tmp_path), 2, **standard.trackables()).save(1)
-  i2a_learner = learner_lib.Learner(test_learner.tiny_agent(variant="i2a"), learner_lib.LearnerConfig())
+  i2a_learner = learner_lib.Learner(fakes.small_agent("i2a"), learner_lib.LearnerConfig())
   before = i2a_learner.get_weights()
   with pytest.raises(checkpointing.CheckpointError, match="another agent variant"):
     checkpointing.Checkpointer(str(tmp_path), 2, **i2a_learner.trackables()).restore_latest()
@@ -162,7 +162,7 @@ def test_env_model_round_trip_from_prefix_and_from_directory(tmp_path):
 def test_env_model_loads_into_an_agent_and_reaches_the_actors(tmp_path):
   source = _conv_env_model()
   prefix = checkpointing.save_env_model(source, str(tmp_path / "env_model"))
-  learner = learner_lib.Learner(test_learner.tiny_agent(), learner_lib.LearnerConfig())
+  learner = learner_lib.Learner(fakes.small_agent("i2a"), learner_lib.LearnerConfig())
   checkpointing.load_env_model(learner.agent.env_model, prefix)
   frozen = learner.agent.frozen_variables
   weights = learner.get_weights()[-len(frozen):]  # What the actors receive.

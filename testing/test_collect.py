@@ -23,7 +23,7 @@ from i2a.model_pipeline import data as model_data
 from i2a import frame_processing
 from i2a.training import loop
 from launch import collect
-from launch import common_flags
+from launch import run_configs
 from launch import imagine
 from launch import train
 from launch import train_env_model
@@ -271,7 +271,7 @@ def test_pipeline_flag_file_parses_with_its_binary(name, monkeypatch, parse_flag
     assert fv.env_model_size == ("poor" if poor else "good")
     return
   fv = parse_flags(binary or train, flagfile)
-  config = common_flags.train_config_from_flags(fv, model_free_may_name_env_model=binary is imagine)
+  config = run_configs.train_config_from_flags(fv, model_free_may_name_env_model=binary is imagine)
   assert config.env.game == config.agent.game == game
   if stage == "i2a":  # Loads the model exported by stage 3, where the paper flag files look for it.
     assert config.env_model_checkpoint == f"runs/env_model_{game}" and config.agent.variant == "i2a"

@@ -13,18 +13,15 @@ from i2a.env_models import MiniPacmanEnvModel
 from testing import fakes
 from testing import test_learner
 
-SPEC = test_learner.SPEC
+SPEC = fakes.small_spec()
 
 
 def tiny_palette_agent(precision, seed=0):
-  """A small I2A whose (random, tiny) MiniPacman model has the palette head: its rollouts can ship."""
-  config = i2a.AgentConfig(variant="i2a", rollout_depth=3, hidden_size=16, lstm_size=8, rollout_hidden_size=8,
-                           torso=i2a.TorsoConfig((4, 4), (3, 3), (1, 2)), stack_size=2, seed=seed,
-                           precision=precision)
+  """The small I2A with a (random, tiny) MiniPacman model that has the palette head: its rollouts can ship."""
   tf.random.set_seed(seed)
   model = MiniPacmanEnvModel(palette=SPEC.palette, event_weights=SPEC.event_weights, stem_channels=8,
                              blocks=((4, 4, 8),), large_kernel=3, event_channels=8)
-  return i2a.build_agent(config, SPEC, env_model=model)
+  return fakes.small_agent("i2a", seed=seed, precision=precision, built_env_model=model)
 
 
 def _imagine_like_the_learner(agent, traj):
@@ -96,7 +93,7 @@ def test_actor_ships_its_imagination_compactly_and_exactly():
 
 
 def test_agents_without_palette_frames_ship_nothing():
-  agent = test_learner.tiny_agent()  # The talk's Bernoulli 'conv' model: imagined frames are not palette.
+  agent = fakes.small_agent("i2a")  # The talk's Bernoulli 'conv' model: imagined frames are not palette.
   assert imagination.palette_of(agent) is None
   assert imagination.batch_bytes(agent, 8, 10) == 0
 

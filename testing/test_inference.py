@@ -51,7 +51,7 @@ def test_restore_agent_refuses_another_agents_checkpoint_and_empty_paths(tmp_pat
 
 
 def test_policy_step_resets_the_state_at_first_steps():
-  agent = fakes.tiny_agent()
+  agent = fakes.small_agent(**fakes.FAKE_ENV)
   step = inference.PolicyStep(agent)
   env = fakes.FakeBatchedEnv(2)
   timestep = env.reset()
@@ -68,7 +68,7 @@ def test_policy_step_resets_the_state_at_first_steps():
 
 
 def test_agent_actions_are_greedy_when_asked():
-  agent = fakes.tiny_agent()
+  agent = fakes.small_agent(**fakes.FAKE_ENV)
   env = fakes.FakeBatchedEnv(3)
   timestep = env.reset()
   greedy = inference.AgentActions(agent, 3, greedy=True)(timestep)

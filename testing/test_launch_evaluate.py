@@ -18,7 +18,8 @@ TINY = ["--env=sokoban", "--room_size=5", "--num_boxes=1", "--pixels_per_cell=1"
 @pytest.mark.parametrize("episodes", [1, 3], ids=["one_each", "three_each"])
 def test_play_counts_exactly_k_episodes_per_copy(episodes):
   env = fakes.FakeBatchedEnv(3)
-  returns, terminal = evaluation.play(inference.AgentActions(fakes.tiny_agent(), 3), env, episodes)
+  agent = fakes.small_agent(**fakes.FAKE_ENV)
+  returns, terminal = evaluation.play(inference.AgentActions(agent, 3), env, episodes)
   expected = sorted((fakes.episode_return(i, k), fakes.is_terminal(i, k))
                     for i in range(3) for k in range(episodes))
   got = sorted(zip(returns.tolist(), terminal.tolist()))

@@ -10,24 +10,15 @@ import i2a
 from i2a.training import device
 from i2a.training import learner as learner_lib
 from i2a import optimizers
+from testing import fakes
 from testing import numpy_vtrace
 
 F, M, L = numpy_vtrace.FIRST, numpy_vtrace.MID, numpy_vtrace.LAST
-PALETTE = np.array([[0, 0, 0], [255, 255, 255], [0, 0, 255], [255, 0, 0], [0, 255, 0]], np.uint8)
-SPEC = i2a.GameSpec("minipacman", 15, 19, 5, PALETTE, event_weights=(0, 1, 2, 5, 0))
+# Agents are fakes.small_agent (15x19 frames, 5 actions, stack 2). Its rollouts (depth 3) sample actions
+# from the rollout policy, so two calls on the same frames differ unless the samplers' states match; tests
+# that recompute outputs use rollout_depth=1, which is deterministic.
 # An episode ends (LAST) and the next starts (FIRST) inside the unroll in column 0; column 1 ends at T.
 BOUNDARY_STEPS = [[F, M], [M, M], [L, M], [F, M], [M, L], [M, F]]
-
-
-def tiny_agent(variant="i2a", seed=0, stack_size=2, hidden_size=32, rollout_depth=2, precision="bfloat16"):
-  """A small agent. Rollouts deeper than 1 sample actions from the rollout policy, so two calls on the
-  same frames give different outputs unless the samplers' states match; depth 1 is deterministic."""
-  config = i2a.AgentConfig(variant=variant, env_model="conv" if variant == "i2a" else None,
-                           rollout_depth=rollout_depth, hidden_size=hidden_size, lstm_size=16,
-                           rollout_hidden_size=16,
-                           torso=i2a.TorsoConfig((8, 8), (3, 3), (1, 2)), stack_size=stack_size, seed=seed,
-                           precision=precision)
-  return i2a.build_agent(config, SPEC)
 
 
 def trajectory(step_types=BOUNDARY_STEPS, seed=0, stack_size=2):
@@ -48,7 +39,7 @@ def values(variables):
 
 
 def test_unroll_matches_stepping_the_agent_by_hand_with_resets():
-  agent = tiny_agent(stack_size=2, rollout_depth=1)
+  agent = fakes.small_agent("i2a", rollout_depth=1)
   learner = learner_lib.Learner(agent, learner_lib.LearnerConfig())
   traj = trajectory(stack_size=2)
   out = learner.unroll(traj.observation, traj.step_type, traj.initial_state)
@@ -78,7 +69,7 @@ def test_unroll_matches_stepping_the_agent_by_hand_with_resets():
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_step_losses_match_numpy_reference(precision, clipping="abs_one"):
-  agent = tiny_agent(rollout_depth=1, precision=precision)
+  agent = fakes.small_agent("i2a", rollout_depth=1, precision=precision)
   config = learner_lib.LearnerConfig(discount=0.9, baseline_cost=0.3, entropy_cost=0.05,
                                      distillation_cost=0.7, reward_clipping=clipping, device="/CPU:0")
   learner = learner_lib.Learner(agent, config)
@@ -109,7 +100,7 @@ def test_step_losses_match_numpy_reference(precision, clipping="abs_one"):
                                                pytest.param(1.0, id="distillation")])
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_step_changes_exactly_the_variables_it_should(distillation_cost, precision):
-  agent = tiny_agent(precision=precision)
+  agent = fakes.small_agent("i2a", precision=precision)
   learner = learner_lib.Learner(agent, learner_lib.LearnerConfig(distillation_cost=distillation_cost))
   policy_refs = {v.ref() for v in agent.rollout_policy.trainable_variables}
   frozen_before = values(agent.frozen_variables)
@@ -125,7 +116,7 @@ def test_step_changes_exactly_the_variables_it_should(distillation_cost, precisi
 
 
 def test_jit_step_matches_non_jit_step():
-  agents = [tiny_agent(seed=3), tiny_agent(seed=4)]
+  agents = [fakes.small_agent("i2a", seed=3), fakes.small_agent("i2a", seed=4)]
   learners = [learner_lib.Learner(a, learner_lib.LearnerConfig(jit_compile=jit, max_grad_norm=5.0))
               for a, jit in zip(agents, (False, True))]
   for target, source in zip(tf.Module.variables.fget(agents[1]), tf.Module.variables.fget(agents[0])):
@@ -142,7 +133,7 @@ def test_jit_step_matches_non_jit_step():
     pytest.param("behaviour_logits", (1, 0, 0), "pg_loss", id="nan_behaviour_logits"),
 ])
 def test_nan_loss_raises_and_leaves_everything_unchanged(field, index, loss_name):
-  agent = tiny_agent(variant="standard")
+  agent = fakes.small_agent("standard")
   learner = learner_lib.Learner(agent, learner_lib.LearnerConfig())
   traj = trajectory()
   learner.step(traj)  # A first, finite step so the optimiser slots are not all zero.
@@ -158,7 +149,7 @@ def test_nan_loss_raises_and_leaves_everything_unchanged(field, index, loss_name
 
 
 def test_counters_and_weights_round_trip():
-  agent = tiny_agent(variant="standard")
+  agent = fakes.small_agent("standard")
   learner = learner_lib.Learner(agent, learner_lib.LearnerConfig())
   weights = learner.get_weights()
   assert len(weights) == len(agent.trainable_variables) + len(agent.frozen_variables)
@@ -166,7 +157,7 @@ def test_counters_and_weights_round_trip():
   for _ in range(2):
     logs = learner.step(trajectory(step_types=[[M, M, M]] * 4))
   assert logs["learner_step"] == 2 and int(learner.num_frames.numpy()) == 2 * 3 * 3
-  other = learner_lib.Learner(tiny_agent(variant="standard", seed=9), learner_lib.LearnerConfig())
+  other = learner_lib.Learner(fakes.small_agent("standard", seed=9), learner_lib.LearnerConfig())
   other.set_weights(learner.get_weights())
   for a, b in zip(other.get_weights(), learner.get_weights()):
     np.testing.assert_array_equal(a, b)
@@ -182,7 +173,7 @@ def test_counters_and_weights_round_trip():
     pytest.param("initial_state", np.zeros([2, 15, 19, 3], np.float32), "initial_state", id="stack"),
 ])
 def test_malformed_trajectory_is_rejected(field, value, match):
-  agent = tiny_agent(variant="standard")
+  agent = fakes.small_agent("standard")
   with pytest.raises(ValueError, match=match):
     learner_lib.checked_trajectory(trajectory()._replace(**{field: value}), agent)
 
@@ -205,7 +196,7 @@ def test_optimizer_choice_and_its_mean_square_start(kind, optimizer_type, ms_sta
   step then gives ms = decay * start + (1 - decay) * g^2 for every moved variable."""
   assert learner_lib.LearnerConfig().optimizer == "rmsprop_tf1"
   config = learner_lib.LearnerConfig(optimizer=kind, rmsprop_decay=0.99)
-  learner = learner_lib.Learner(tiny_agent(variant="standard"), config)
+  learner = learner_lib.Learner(fakes.small_agent("standard"), config)
   assert isinstance(learner.optimizer, optimizer_type)
   assert len(learner.optimizer.ms) == len(learner.agent.trainable_variables)
   for ms in learner.optimizer.ms:
@@ -218,7 +209,7 @@ def test_optimizer_choice_and_its_mean_square_start(kind, optimizer_type, ms_sta
 def test_mixed_precision_is_refused_clearly():
   config = dataclasses.replace(learner_lib.LearnerConfig(), mixed_precision=True)
   with pytest.raises(NotImplementedError, match="snt.mixed_precision"):
-    learner_lib.Learner(tiny_agent(variant="standard"), config)
+    learner_lib.Learner(fakes.small_agent("standard"), config)
 
 
 def test_device_resolution():

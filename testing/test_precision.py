@@ -10,6 +10,7 @@ from i2a.model_pipeline import training as model_training
 from i2a import layers
 from i2a.model_pipeline import precision_agreement
 from i2a.env_models import MiniPacmanEnvModel
+from testing import fakes
 from testing import module_cases
 from testing import test_env_model_training as synthetic
 
@@ -49,7 +50,7 @@ def test_unknown_precision_is_refused():
 @pytest.mark.parametrize("variant", ["standard", "i2a"])
 def test_checkpoints_load_across_precisions(tmp_path, variant):
   """A bfloat16 agent's checkpoint restores into a float32 agent and back: the variables are float32."""
-  agents = {p: module_cases.small_agent(variant, precision=p) for p in ("bfloat16", "float32")}
+  agents = {p: fakes.small_agent(variant, precision=p) for p in ("bfloat16", "float32")}
   frames = tf.constant(module_cases.frames(2))
   for agent in agents.values():
     agent(frames, agent.initial_state(2))

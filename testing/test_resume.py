@@ -12,7 +12,7 @@ import pytest
 
 from i2a.training import checkpointing
 from i2a.training import loop
-from launch import common_flags
+from launch import run_configs
 from launch import train  # pylint: disable=unused-import  (its flags)
 from testing import test_train_local
 
@@ -33,7 +33,7 @@ def restored_summary(argv) -> dict:
   try:
     fv.unparse_flags()
     fv(["train", *argv])
-    learner, checkpointer = loop.build_learner(common_flags.train_config_from_flags(fv))
+    learner, checkpointer = loop.build_learner(run_configs.train_config_from_flags(fv))
   finally:
     fv.unparse_flags()
   assert checkpointer.restore_latest()

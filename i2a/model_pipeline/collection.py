@@ -19,7 +19,6 @@ import numpy as np
 
 from envs import batched
 from envs import minipacman
-from i2a import games
 from i2a.model_pipeline import data as model_data
 from i2a.training import environments
 from i2a.training import interrupt
@@ -105,7 +104,7 @@ def collect(env: batched.BatchedEnvironment, policy: Callable[[batched.BatchedTi
 
 def data_header(env_config: environments.EnvConfig, policy: object, seed: int) -> dict:
   """The manifest's fixed part for data of `env_config` played by `policy` ('random' or a dict)."""
-  spec = games.game_spec(env_config.game, env_config.task, env_config.room_size, env_config.pixels_per_cell)
+  spec = env_config.geometry.spec()
   events = list(minipacman.EVENT_NAMES) if env_config.game == "minipacman" else []
   return json_safe(dict(game=env_config.game, env_config=dataclasses.asdict(env_config),
                         frame_shape=[spec.height, spec.width, 3], num_actions=spec.num_actions,

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from i2a import configs
 from i2a import factory
+from i2a import games
 from i2a.training import checkpointing
 from i2a.training import environments
 from i2a.training import rundir
@@ -59,8 +60,8 @@ def agent_config_for(metadata: dict, **overrides) -> configs.AgentConfig:
   fields = dict(game=metadata["game"], variant="i2a", env_model=metadata["model_kind"],
                 frame_head=metadata["frame_head"], predict_reward=metadata["predict_reward"],
                 env_model_size=_model_size(metadata))
-  keys = ("task",) if metadata["game"] == "minipacman" else ("room_size", "pixels_per_cell")
-  fields.update({key: metadata[key] for key in keys})
+  fields.update(games.Geometry(metadata["game"], metadata.get("task"), metadata.get("room_size"),
+                               metadata.get("pixels_per_cell")).fields())
   return configs.AgentConfig(**dict(fields, **overrides))
 
 
@@ -129,12 +130,7 @@ def export_model(model: snt.Module, logdir: str, metadata: dict) -> str:
 def load_model(path: str, env_config: environments.EnvConfig) -> snt.Module:
   """The environment model at `path` (prefix or directory), checked against the game of `env_config`."""
   metadata = load_metadata(path)
-  overrides = dict(game=env_config.game)
-  if env_config.game == "sokoban":
-    overrides.update(room_size=env_config.room_size, pixels_per_cell=env_config.pixels_per_cell)
-  else:
-    overrides.update(task=env_config.task)
-  config = agent_config_for(dict(metadata, **overrides))
+  config = agent_config_for(dict(metadata, **env_config.geometry.fields()))
   check_env_model_compatible(metadata, config, source=f"The environment model {path!r}")
   model = factory.build_env_model(config)
   spec = config.game_spec()

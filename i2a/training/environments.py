@@ -13,7 +13,6 @@ from typing import Optional
 import numpy as np
 
 from envs import batched
-from i2a import configs
 from i2a import games
 
 LEVEL_WHEN_DRY = ("replay", "wait")  # The policies of `envs.sokoban.level_supply.LevelSupply`.
@@ -54,10 +53,7 @@ class EnvConfig:
   frame_cap: int = 3000
 
   def __post_init__(self):
-    if self.game not in games.GAMES:
-      raise ValueError(f"Unknown game {self.game!r}; expected one of {games.GAMES}.")
-    if self.game == "minipacman" and self.task not in games.MINIPACMAN_TASKS:
-      raise ValueError(f"Unknown MiniPacman task {self.task!r}; expected one of {games.MINIPACMAN_TASKS}.")
+    _ = self.geometry  # Validates the game, task, room and sprite size (games.Geometry).
     for name in ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "frame_cap", "level_pool_size",
                  "level_replay_size"):
       if getattr(self, name) < 1:
@@ -77,19 +73,11 @@ class EnvConfig:
     elif self.levels is not None:
       raise ValueError("Level files (levels=...) are for Sokoban only.")
 
-  def check_agent(self, agent_config: configs.AgentConfig) -> None:
-    """Raises ValueError if the agent's game, task or frame size differ from this environment's."""
-    if agent_config.game != self.game:
-      raise ValueError(f"The agent is configured for {agent_config.game!r} but the environment is "
-                       f"{self.game!r}.")
-    if self.game == "minipacman" and agent_config.task != self.task:
-      raise ValueError(f"The agent's task {agent_config.task!r} differs from the environment's "
-                       f"{self.task!r} (the task sets the env model's reward weights).")
-    if self.game == "sokoban" and (agent_config.room_size, agent_config.pixels_per_cell) != (
-        self.room_size, self.pixels_per_cell):
-      raise ValueError(f"The agent expects {agent_config.room_size}x{agent_config.room_size} rooms at "
-                       f"{agent_config.pixels_per_cell} px per cell, the environment has "
-                       f"{self.room_size}x{self.room_size} at {self.pixels_per_cell}.")
+  @property
+  def geometry(self) -> games.Geometry:
+    """The game settings of this environment (an agent playing it must have the same)."""
+    return games.Geometry(self.game, self.task, self.room_size, self.pixels_per_cell)
+
 
 
 @functools.lru_cache(maxsize=8)

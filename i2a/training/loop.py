@@ -111,7 +111,9 @@ class TrainConfig:
     for name in ("log_every_secs", "ray_connect_timeout_secs"):
       if getattr(self, name) < 0:
         raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}.")
-    self.env.check_agent(self.agent)
+    if self.env.geometry != self.agent.geometry:  # The one rule: games.Geometry.
+      raise ValueError(f"The agent is built for {self.agent.geometry}, the environment is {self.env.geometry}; "
+                       "give both the same game settings.")
     resolved = self.agent.resolved()
     if self.agent.uses_imagination and resolved.env_model == "learned" and not self.env_model_checkpoint:
       raise ValueError("env_model='learned' needs env_model_checkpoint: I2A's environment model is "
