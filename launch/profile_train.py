@@ -32,6 +32,7 @@ from i2a.training import learner as learner_lib
 from i2a.training import loop
 from i2a.training import op_profile
 from launch import common_flags
+from launch import run_configs
 
 common_flags.declare_key_flags(
     ("env", "task", "room_size", "num_boxes", "pixels_per_cell", "agent", "imag_path", "env_model",
@@ -55,14 +56,14 @@ def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> loop.TrainConfig:
   if not fv["env_model_checkpoint"].present:
     fv.env_model_checkpoint = RANDOM_MODEL  # Dropped again below for agents without a learned model.
   try:
-    config = common_flags.train_config_from_flags(fv)
+    config = run_configs.train_config_from_flags(fv)
   except ValueError:
     if fv["env_model_checkpoint"].present:
       raise
     fv.env_model_checkpoint = None
-    config = common_flags.train_config_from_flags(fv)
+    config = run_configs.train_config_from_flags(fv)
   if config.env_model_checkpoint and config.env_model_checkpoint != RANDOM_MODEL:
-    common_flags.check_paths(config)
+    run_configs.check_paths(config)
   return config
 
 
