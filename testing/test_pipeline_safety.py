@@ -1,12 +1,10 @@
 """The environment-model pipeline never loses work or hangs: bad shards, stop signals, locked logdirs."""
 import glob
-import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -17,6 +15,7 @@ from i2a.model_pipeline import export
 from i2a.model_pipeline import loop as model_loop
 from i2a.model_pipeline import training as model_training
 from i2a.training import interrupt
+from testing import signalled_runs
 from testing import test_env_model_training
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -102,30 +101,12 @@ COLLECT_UNTIL_STOPPED = textwrap.dedent("""
 """)
 
 
-def _run_until_signalled(args, ready, signum):
-  process = subprocess.Popen([sys.executable, "-c", *args], cwd=REPO, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-  try:
-    deadline = time.monotonic() + 300  # A hang guard, not a speed assertion.
-    while not ready():
-      assert process.poll() is None, process.stderr.read()[-3000:]
-      assert time.monotonic() < deadline
-      time.sleep(0.2)
-    time.sleep(1.0)
-    process.send_signal(signum)
-    out, err = process.communicate(timeout=300)
-  finally:
-    if process.poll() is None:
-      process.kill()
-  assert process.returncode == 0, err[-3000:]
-  return json.loads(out.strip().splitlines()[-1])
-
-
 def test_sigterm_saves_env_model_training(tmp_path):
   data, logdir = _data(tmp_path / "data"), tmp_path / "model"
   def ready():
     return any(os.path.getsize(p) > 300 for p in glob.glob(str(logdir / "events.*")))
-  result = _run_until_signalled([ENV_MODEL_UNTIL_STOPPED, data, str(logdir)], ready, signal.SIGTERM)
+  result = signalled_runs.run_until_signalled([ENV_MODEL_UNTIL_STOPPED, data, str(logdir)], ready, signal.SIGTERM,
+                                              settle=1.0)
   assert result["stopped_by"] == "SIGTERM" and result["step"] >= 1
   assert glob.glob(str(logdir / "checkpoints" / f"ckpt-{result['step']}.index"))  # No periodic save.
 
@@ -134,7 +115,7 @@ def test_sigint_writes_the_collected_steps_as_a_last_shard(tmp_path):
   out = tmp_path / "data"
   def ready():
     return os.path.exists(out / "acting")
-  result = _run_until_signalled([COLLECT_UNTIL_STOPPED, str(out)], ready, signal.SIGINT)
+  result = signalled_runs.run_until_signalled([COLLECT_UNTIL_STOPPED, str(out)], ready, signal.SIGINT, settle=1.0)
   manifest = model_data.read_manifest(str(out))
   assert result["written"] == 1 and len(manifest["shards"]) == 1  # The shard would hold 10**6 steps.
   shard = model_data.read_shard(str(out), "shard-00000.npz", manifest)

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from i2a.training import environments
 from i2a.training import loop
 from i2a.training import run_config
 from i2a.training import rundir
+from testing import signalled_runs
 from testing import test_train_local
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -128,23 +128,15 @@ TRAIN_UNTIL_STOPPED = textwrap.dedent("""
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_stop_signal_saves_a_checkpoint_and_exits_cleanly(tmp_path, signum):
-  process = subprocess.Popen([sys.executable, "-c", TRAIN_UNTIL_STOPPED, str(tmp_path)], cwd=REPO,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-  try:
-    deadline = time.monotonic() + 300  # A hang guard, not a speed assertion.
-    while not glob.glob(str(tmp_path / "events.*")) or max(
-        os.path.getsize(p) for p in glob.glob(str(tmp_path / "events.*"))) < 200:  # A first step logged.
-      assert process.poll() is None, process.stderr.read()[-3000:]
-      assert time.monotonic() < deadline
-      time.sleep(0.2)
-    assert _steps(tmp_path) == []  # No periodic save in this config: all work is unsaved so far.
-    process.send_signal(signum)
-    out, err = process.communicate(timeout=300)
-  finally:
-    if process.poll() is None:
-      process.kill()
-  assert process.returncode == 0, err[-3000:]
-  result = json.loads(out.strip().splitlines()[-1])
+  def ready():  # A first step logged.
+    events = glob.glob(str(tmp_path / "events.*"))
+    return bool(events) and max(os.path.getsize(p) for p in events) >= 200
+
+  def nothing_saved_yet():  # No periodic save in this config: all work is unsaved so far.
+    assert _steps(tmp_path) == []
+
+  result = signalled_runs.run_until_signalled([TRAIN_UNTIL_STOPPED, str(tmp_path)], ready, signum,
+                                              before_signal=nothing_saved_yet)
   assert result["stopped_by"] == signal.Signals(signum).name and result["step"] >= 1
   assert _steps(tmp_path) == [result["step"]]
 
