@@ -7,6 +7,8 @@ import sys
 from absl import flags
 import pytest
 
+from i2a import configs
+
 from launch import train  # pylint: disable=unused-import  (defines the flags parsed below)
 
 FLAGS = flags.FLAGS
@@ -49,6 +51,31 @@ def test_study_agents_share_everything_but_the_agent(parse_train_config, monkeyp
   if agent in ("copy", "i2a"):
     assert (resolved.lstm_size, resolved.rollout_hidden_size, resolved.rollout_depth) == (128, 128, 5)
     assert resolved.env_model == ("copy" if agent == "copy" else "learned")
+
+
+@pytest.mark.parametrize("task", ["hunt", "ambush"])
+@pytest.mark.parametrize("agent", ["standard", "copy", "i2a"])
+def test_minipacman_study_agents_share_everything_but_the_agent(parse_train_config, monkeypatch, agent, task):
+  """results/README.md's MiniPacman study: the paper's networks, one budget and hyper-parameters, and the
+  one event model of the study's pipeline for every task (paper Sec. 5)."""
+  monkeypatch.chdir(REPO)
+  config = parse_train_config(f"--flagfile={os.path.join(CONFIG_DIR, f'study_minipacman_{agent}_{task}.flags')}")
+  resolved = config.agent.resolved()
+  assert (resolved.game, resolved.task, resolved.variant) == ("minipacman", task, agent)
+  assert (config.total_frames, config.batch_size, config.unroll_length, config.seed) == (300_000, 8, 10, 1)
+  assert (config.learner.learning_rate, config.learner.entropy_cost) == (6e-4, 0.01)
+  assert (resolved.torso, resolved.hidden_size, resolved.lstm_size) == (configs.PAPER_TORSO["minipacman"], 256, 256)
+  assert config.logdir == f"runs/study_minipacman_{agent}_{task}_s1"
+  if agent != "standard":
+    assert resolved.rollout_depth == 5 and resolved.env_model == ("copy" if agent == "copy" else "learned")
+  if agent == "i2a":
+    assert config.env_model_checkpoint == "runs/study_minipacman_env_model"
+
+
+def test_minipacman_study_data_agent_plays_regular(parse_train_config, monkeypatch):
+  monkeypatch.chdir(REPO)
+  config = parse_train_config(f"--flagfile={os.path.join(CONFIG_DIR, 'study_minipacman_data_agent.flags')}")
+  assert (config.agent.task, config.agent.variant, config.total_frames) == ("regular", "standard", 1_000_000)
 
 
 @pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(CONFIG_DIR, "pipeline_*_[14]_*.flags"))),
