@@ -76,7 +76,8 @@ class AgentConfig:
     frame_head: 'palette' (categorical over the game's colours; our default) or 'bernoulli' (the paper's).
     room_size, pixels_per_cell: Sokoban room size in cells and sprite size in pixels.
     (game, task, room_size and pixels_per_cell are the agent's `geometry`, `games.Geometry`: validated
-    there, and what its environment must match.)
+    there, None where they do not apply to the game, and the one record of the game settings: a
+    training run builds its environments for them.)
     torso, hidden_size, lstm_size, rollout_hidden_size: network widths; None picks the paper default
       (the talk's for variant 'talk').
     precision: the dtype the networks compute in: 'bfloat16' (matmuls and convolutions about 4x faster
@@ -88,7 +89,7 @@ class AgentConfig:
       TF's global generator: call tf.random.set_seed before the first call, as the training loop does.
   """
   game: str = "minipacman"
-  task: str = "regular"
+  task: Optional[str] = "regular"
   variant: str = "i2a"
   imag_path: Optional[str] = None
   env_model: Optional[str] = None
@@ -99,8 +100,8 @@ class AgentConfig:
   stack_size: int = 1
   predict_reward: bool = True
   frame_head: str = "palette"
-  room_size: int = 10
-  pixels_per_cell: int = 8
+  room_size: Optional[int] = 10
+  pixels_per_cell: Optional[int] = 8
   torso: Optional[TorsoConfig] = None
   hidden_size: Optional[int] = None
   lstm_size: Optional[int] = None
@@ -109,7 +110,10 @@ class AgentConfig:
   seed: Optional[int] = None
 
   def __post_init__(self):
-    _ = self.geometry  # Validates the game, task, room and sprite size (games.Geometry).
+    # Validated by games.Geometry, whose normal form is kept: settings that do not apply to the game
+    # are None (a MiniPacman agent has no room size, a Sokoban agent no task).
+    for name, value in self.geometry.fields(keep_none=True).items():
+      object.__setattr__(self, name, value)
     _check("variant", self.variant, VARIANTS)
     _check("rollout_policy", self.rollout_policy, ROLLOUT_POLICIES)
     _check("frame_head", self.frame_head, FRAME_HEADS)

@@ -90,9 +90,10 @@ class Geometry:
       return f"minipacman task {self.task!r}"
     return f"sokoban {self.room_size}x{self.room_size} rooms at {self.pixels_per_cell} px per cell"
 
-  def fields(self) -> dict:
-    """The settings that apply to the game, as keyword arguments of an AgentConfig or an EnvConfig."""
-    return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+  def fields(self, keep_none: bool = False) -> dict:
+    """The settings that apply to the game, as keyword arguments of an AgentConfig (with `keep_none`,
+    also those that do not, as None)."""
+    return {k: v for k, v in dataclasses.asdict(self).items() if keep_none or v is not None}
 
   def spec(self) -> GameSpec:
     """The game's facts for building networks."""

@@ -121,7 +121,7 @@ def random_env_model(config: configs.AgentConfig, env: environments.EnvConfig, d
   agent = factory.build_agent(config)
   agent(tf.zeros([1, agent.height, agent.width, 3]), agent.initial_state(1))
   checkpoint = checkpointing.save_env_model(agent.env_model, os.path.join(directory, "env_model"))
-  header = collection.data_header(env, "random", 0)  # What a collection of this game would record.
+  header = collection.data_header(config.geometry, env, "random", 0)  # What a collection of this game would record.
   export.write_metadata(directory, export.model_metadata(
       "learned", header, config.frame_head, config.predict_reward, note="untrained (benchmark)"))
   return checkpoint
@@ -190,8 +190,7 @@ def main(argv):
                                      hidden_size=fv.hidden_size or None, lstm_size=fv.lstm_size or None,
                                      rollout_hidden_size=fv.rollout_hidden_size or None)
         reusable = imagination.palette_of(factory.build_agent(config)) is not None
-        env = environments.EnvConfig(game=game, room_size=fv.room_size, pixels_per_cell=fv.pixels_per_cell,
-                                     num_boxes=fv.num_boxes if game == "sokoban" else 4)
+        env = environments.EnvConfig(num_boxes=fv.num_boxes if game == "sokoban" else 4)
         for reuse in (reuse_settings if reusable else [False]):
           fps, flops = learner_alone(config, reuse, fv.batch_size, fv.unroll_length, fv.learner_steps)
           achieved = flops * fps / (fv.unroll_length * fv.batch_size)

@@ -81,14 +81,14 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
   policy_name = "random" if prefix is None else {"agent_checkpoint": os.path.abspath(prefix),
                                                  "agent": dataclasses.asdict(config.agent)}
   try:
-    writer = model_data.ShardWriter(fv.out, collection.data_header(config.env, policy_name, seed))
+    writer = model_data.ShardWriter(fv.out, collection.data_header(config.geometry, config.env, policy_name, seed))
   except ValueError as e:  # --out holds another game's, policy's or seed's data.
     raise app.UsageError(str(e)) from e
   try:
     if writer.removed:
       logging.info("Removed files of an interrupted collection: %s", writer.removed)
     session_seed = seed + collection.SESSION_SEED_STRIDE * writer.num_shards
-    env = environments.build_env(config.env, fv.num_envs, seed=session_seed)
+    env = environments.build_env(config.geometry, config.env, fv.num_envs, seed=session_seed)
     if prefix is None:
       policy = inference.UniformActions(env.num_actions, session_seed)
     else:

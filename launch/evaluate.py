@@ -55,26 +55,26 @@ def evaluate(config: loop.TrainConfig) -> list[dict]:
   """The result rows for the flags' evaluation settings (one per box count or per task)."""
   restored = inference.restore_agent(config.agent, config.logdir, seed=config.seed)
   make_policy = evaluation.agent_policies(restored.agent, _GREEDY.value)
-  env_config, num_envs = config.env, _NUM_ENVS.value
+  geometry, env_config, num_envs = config.geometry, config.env, _NUM_ENVS.value
   if _OUTER_SEARCH.value:
-    if env_config.game != "sokoban":
+    if geometry.game != "sokoban":
       raise ValueError("--outer_search is the paper's Sokoban experiment (Table 1); use --env=sokoban.")
     levels = None if env_config.levels is None else environments.load_levels(
-        env_config.levels, env_config.room_size, env_config.num_boxes)
+        env_config.levels, geometry.room_size, env_config.num_boxes)
     rows = [search_models.evaluate_agent(
         restored.agent, common_flags.value_or(flags.FLAGS, "num_levels", DEFAULT_NUM_LEVELS),
-        env_config.room_size, env_config.num_boxes, env_config.pixels_per_cell, env_config.max_steps,
+        geometry.room_size, env_config.num_boxes, geometry.pixels_per_cell, env_config.max_steps,
         _MAX_RETRIES.value, levels, _PERFECT_MODEL.value, _GREEDY.value, _EVAL_SEED.value)]
-  elif env_config.game == "sokoban" and env_config.levels is not None:
-    rows = evaluation.sokoban_level_files(make_policy, env_config, num_envs)
-  elif env_config.game == "sokoban":
+  elif geometry.game == "sokoban" and env_config.levels is not None:
+    rows = evaluation.sokoban_level_files(make_policy, geometry, env_config, num_envs)
+  elif geometry.game == "sokoban":
     box_counts = [int(b) for b in _BOX_COUNTS.value] or [env_config.num_boxes]
     num_levels = common_flags.value_or(flags.FLAGS, "num_levels", DEFAULT_NUM_LEVELS)
-    rows = evaluation.sokoban_generated(make_policy, env_config, box_counts, num_levels, num_envs,
+    rows = evaluation.sokoban_generated(make_policy, geometry, env_config, box_counts, num_levels, num_envs,
                                         _EVAL_SEED.value)
   else:
     episodes = common_flags.value_or(flags.FLAGS, "episodes", DEFAULT_EPISODES)
-    rows = evaluation.minipacman_tasks(make_policy, env_config, _EVAL_TASKS.value or [env_config.task],
+    rows = evaluation.minipacman_tasks(make_policy, env_config, _EVAL_TASKS.value or [geometry.task],
                                        episodes, num_envs, _EVAL_SEED.value)
   for row in rows:
     row.update(learner_step=restored.learner_step, num_frames=restored.num_frames, greedy=_GREEDY.value)
@@ -122,9 +122,9 @@ def check_evaluation_flags(fv: flags.FlagValues, config: loop.TrainConfig) -> No
   if _BOX_COUNTS.value and config.env.levels is not None:
     raise ValueError("--box_counts applies to generated levels; with --levels every level of the files "
                      "is played once at its own box count. Drop one of the two.")
-  if config.env.game == "sokoban" and fv["episodes"].present:
+  if config.geometry.game == "sokoban" and fv["episodes"].present:
     raise ValueError("--episodes counts MiniPacman episodes; for Sokoban use --num_levels.")
-  if config.env.game == "minipacman" and (_BOX_COUNTS.value or num_levels is not None):
+  if config.geometry.game == "minipacman" and (_BOX_COUNTS.value or num_levels is not None):
     raise ValueError("--box_counts and --num_levels are for Sokoban; for MiniPacman use --episodes.")
   bad = [b for b in _BOX_COUNTS.value if not b.strip().isdigit() or int(b) < 1]
   if bad:

@@ -17,6 +17,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from i2a import games
 from i2a.model_pipeline import export
 from i2a.model_pipeline import imagination
 from i2a.model_pipeline import metrics
@@ -52,25 +53,26 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
       # Here --env_model_checkpoint names the model to draw with, so a model-free agent may take one.
       config = run_configs.stored_train_config(  # The agent's run config, as launch.train stored it.
           fv, run_configs.logdir_of_checkpoint(fv.agent_checkpoint), model_free_may_name_env_model=True)
-      env_config = config.env
+      geometry, env_config = config.geometry, config.env
       agent = inference.restore_agent(config.agent, fv.agent_checkpoint, seed=max(fv.seed, 0)).agent
     else:
-      env_config = environments.EnvConfig(
-          game=metadata["game"], task=fv.task, num_boxes=fv.num_boxes or 1, max_steps=fv.max_steps,
-          levels=fv.levels, room_size=metadata["room_size"] or fv.room_size or common_flags.DEFAULT_ROOM_SIZE,
+      geometry = games.Geometry(
+          metadata["game"], task=fv.task,
+          room_size=metadata["room_size"] or fv.room_size or common_flags.DEFAULT_ROOM_SIZE,
           pixels_per_cell=metadata["pixels_per_cell"] or common_flags.value_or(
               fv, "pixels_per_cell", common_flags.TRAIN_DEFAULTS["pixels_per_cell"]))
-    model = export.load_model(fv.env_model_checkpoint, env_config)
+      env_config = environments.EnvConfig(num_boxes=fv.num_boxes or 1, max_steps=fv.max_steps, levels=fv.levels)
+    model = export.load_model(fv.env_model_checkpoint, geometry)
   except (ValueError, checkpointing.CheckpointError) as e:
     raise app.UsageError(str(e)) from e
   seed = max(fv.seed, 0)
-  env = environments.build_env(env_config, 1, seed=seed)
+  env = environments.build_env(geometry, env_config, 1, seed=seed)
   if agent is None:
     policy, rollout_policy = inference.UniformActions(env.num_actions, seed), None
   else:
     policy, rollout_policy = imagination.agent_policies(agent, env.num_actions)
   result = imagination.write_pictures(model, env, policy, rollout_policy, fv.depth, fv.out,
-                                      metrics.ACTION_NAMES[env_config.game], fv.start_steps, fv.scale,
+                                      metrics.ACTION_NAMES[geometry.game], fv.start_steps, fv.scale,
                                       fv.gif_ms, seed)
   logging.info("Wrote %s and %s (%dx%d pixels).", result["png"], result["gif"], *result["size"])
   return result

@@ -125,7 +125,7 @@ def profile(config: loop.TrainConfig, steps: int, logdir: str, top: int = 12) ->
   if config.env_model_checkpoint and config.env_model_checkpoint != RANDOM_MODEL:
     checkpointing.load_env_model(agent.env_model, config.env_model_checkpoint)
   reuse = config.learner.reuse_imagination
-  env = _TimedEnv(environments.build_env(config.env, config.envs_per_actor, seed=seed))
+  env = _TimedEnv(environments.build_env(config.geometry, config.env, config.envs_per_actor, seed=seed))
   actor = actor_lib.Actor(agent, env, unroll_length=1, ship_imagination=reuse,
                           jit_compile=config.actor_jit_compile)
   policy_timer = op_profile.Timer()
@@ -135,7 +135,7 @@ def profile(config: loop.TrainConfig, steps: int, logdir: str, top: int = 12) ->
   results = {"actor": _run("actor", actor.unroll, steps, logdir, policy_timer,
                            {"environment step (Python)": env.timer}, top)}
   actor.close()
-  source = actor_lib.Actor(agent, environments.build_env(config.env, config.batch_size, seed=seed + 1000),
+  source = actor_lib.Actor(agent, environments.build_env(config.geometry, config.env, config.batch_size, seed=seed + 1000),
                            unroll_length=config.unroll_length, ship_imagination=reuse)
   trajectory = source.unroll().trajectory
   source.close()

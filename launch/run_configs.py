@@ -69,8 +69,7 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
       predict_reward=fv.predict_reward, room_size=room_size, pixels_per_cell=pixels_per_cell,
       torso=frame_processing.TorsoConfig.parse(fv.torso), hidden_size=fv.hidden_size or None,
       lstm_size=fv.lstm_size or None, rollout_hidden_size=fv.rollout_hidden_size or None, precision=fv.precision)
-  env = environments.EnvConfig(game=game, task=fv.task, room_size=room_size, num_boxes=num_boxes,
-                               pixels_per_cell=pixels_per_cell, max_steps=fv.max_steps, levels=fv.levels,
+  env = environments.EnvConfig(num_boxes=num_boxes, max_steps=fv.max_steps, levels=fv.levels,
                                level_workers=fv.level_workers, level_pool_size=fv.level_pool_size,
                                level_when_dry=fv.level_when_dry, level_replay_size=fv.level_replay_size)
   learner = learner_lib.LearnerConfig(
@@ -98,7 +97,7 @@ def check_paths(config: loop.TrainConfig) -> None:
     from i2a.model_pipeline import export  # pylint: disable=g-import-not-at-top
     export.check_checkpoint_compatible(path, config.agent)
   if config.env.levels is not None:
-    environments.build_env(config.env, 1, seed=0).close()  # Loads and validates the level files.
+    environments.build_env(config.geometry, config.env, 1, seed=0).close()  # Loads and validates the level files.
 
 
 # Flags that evaluate, collect and imagine may set differently from the stored run config.

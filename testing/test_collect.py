@@ -16,6 +16,7 @@ import pytest
 
 from i2a.training import checkpointing
 from i2a import configs
+from i2a import games
 from i2a.training import environments
 from i2a.training import inference
 from i2a.model_pipeline import collection
@@ -31,14 +32,15 @@ from launch import train_env_model
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRST = int(dm_env.StepType.FIRST)
 ENVS = {
-    "minipacman": environments.EnvConfig(game="minipacman", frame_cap=7),  # Short episodes: many boundaries.
-    "sokoban": environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1,
-                                      max_steps=6, level_when_dry="wait"),  # Levels fixed by the seed.
+    "minipacman": (games.Geometry("minipacman"),
+                   environments.EnvConfig(frame_cap=7)),  # Short episodes: many boundaries.
+    "sokoban": (games.Geometry("sokoban", room_size=5, pixels_per_cell=1),
+                environments.EnvConfig(num_boxes=1, max_steps=6, level_when_dry="wait")),  # Levels fixed by the seed.
 }
 
 
-def _writer(path, env_config, policy="random", seed=11):
-  return model_data.ShardWriter(str(path), collection.data_header(env_config, policy, seed))
+def _writer(path, setting, policy="random", seed=11):
+  return model_data.ShardWriter(str(path), collection.data_header(*setting, policy, seed))
 
 
 def _shards(path):
@@ -48,16 +50,16 @@ def _shards(path):
 
 @pytest.mark.parametrize("game", sorted(ENVS))
 def test_shards_hold_exactly_what_the_seeded_environment_produced(tmp_path, game):
-  env_config = ENVS[game]
-  writer = _writer(tmp_path, env_config)
-  written = collection.collect(environments.build_env(env_config, 3, seed=11), inference.UniformActions(5, 11),
+  setting = ENVS[game]
+  writer = _writer(tmp_path, setting)
+  written = collection.collect(environments.build_env(*setting, 3, seed=11), inference.UniformActions(5, 11),
                             writer, num_transitions=50, shard_size=12, session_seed=11)
   writer.close()
   manifest, shards = _shards(tmp_path)
   assert written == 5 and manifest["num_steps"] == 60  # Whole shards: ceil(50 / 12) of 12 steps.
   assert [e["session_seed"] for e in manifest["shards"]] == [11] * 5
   # Step the same seeded environment by hand with the same random actions.
-  env, rng = environments.build_env(env_config, 3, seed=11), np.random.default_rng(11)
+  env, rng = environments.build_env(*setting, 3, seed=11), np.random.default_rng(11)
   timestep = env.reset()
   boundaries = 0
   for shard in shards:
@@ -95,18 +97,18 @@ class _InterruptingPolicy(inference.UniformActions):
 
 
 def test_interrupted_collection_keeps_complete_shards_and_resumes_without_duplicates(tmp_path):
-  env_config = ENVS["minipacman"]
-  writer = _writer(tmp_path, env_config)
+  setting = ENVS["minipacman"]
+  writer = _writer(tmp_path, setting)
   with pytest.raises(KeyboardInterrupt):  # Mid-shard: 2 shards of 4 steps done, 2 steps into the third.
-    collection.collect(environments.build_env(env_config, 2, seed=0), _InterruptingPolicy(11), writer,
+    collection.collect(environments.build_env(*setting, 2, seed=0), _InterruptingPolicy(11), writer,
                     num_transitions=40, shard_size=8)
   writer.close()
   manifest, shards = _shards(tmp_path)
   assert [e["file"] for e in manifest["shards"]] == ["shard-00000.npz", "shard-00001.npz"]
   assert sorted(os.listdir(tmp_path)) == [".lock", "manifest.json", "shard-00000.npz", "shard-00001.npz"]
   first_two = [s["frame"].copy() for s in shards]
-  writer = _writer(tmp_path, env_config)
-  written = collection.collect(environments.build_env(env_config, 2, seed=1), inference.UniformActions(5, 1), writer,
+  writer = _writer(tmp_path, setting)
+  written = collection.collect(environments.build_env(*setting, 2, seed=1), inference.UniformActions(5, 1), writer,
                             num_transitions=40, shard_size=8)
   writer.close()
   manifest, shards = _shards(tmp_path)
@@ -115,15 +117,15 @@ def test_interrupted_collection_keeps_complete_shards_and_resumes_without_duplic
   for before, shard in zip(first_two, shards):
     np.testing.assert_array_equal(before, shard["frame"])  # Old shards untouched.
   np.testing.assert_array_equal(shards[2]["step_type"][0], [FIRST, FIRST])  # A fresh session starts.
-  writer = _writer(tmp_path, env_config)  # Already complete: nothing more is written.
-  assert collection.collect(environments.build_env(env_config, 2, seed=2), inference.UniformActions(5, 2), writer,
+  writer = _writer(tmp_path, setting)  # Already complete: nothing more is written.
+  assert collection.collect(environments.build_env(*setting, 2, seed=2), inference.UniformActions(5, 2), writer,
                          num_transitions=40, shard_size=8) == 0
   writer.close()
 
 
 def test_a_crash_before_a_shard_is_renamed_leaves_it_unlisted_and_it_is_cleaned(tmp_path, monkeypatch):
-  env_config = ENVS["minipacman"]
-  writer = _writer(tmp_path, env_config)
+  setting = ENVS["minipacman"]
+  writer = _writer(tmp_path, setting)
   real_replace, calls = os.replace, []
 
   def failing_replace(src, dst):
@@ -134,14 +136,14 @@ def test_a_crash_before_a_shard_is_renamed_leaves_it_unlisted_and_it_is_cleaned(
 
   monkeypatch.setattr(model_data.os, "replace", failing_replace)
   with pytest.raises(OSError, match="disk gone"):
-    collection.collect(environments.build_env(env_config, 2, seed=0), inference.UniformActions(5, 0), writer,
+    collection.collect(environments.build_env(*setting, 2, seed=0), inference.UniformActions(5, 0), writer,
                     num_transitions=24, shard_size=8)
   writer.close()
   monkeypatch.setattr(model_data.os, "replace", real_replace)
   assert os.path.exists(tmp_path / "shard-00001.npz.tmp")
   manifest, _ = _shards(tmp_path)
   assert [e["file"] for e in manifest["shards"]] == ["shard-00000.npz"]
-  writer = _writer(tmp_path, env_config)
+  writer = _writer(tmp_path, setting)
   assert writer.removed == ["shard-00001.npz.tmp"]
   writer.close()
 
@@ -173,7 +175,7 @@ def test_a_killed_collector_process_leaves_readable_shards(tmp_path):
   header = {k: manifest[k] for k in model_data.IDENTITY_KEYS if k not in ("format", "version")}
   writer = model_data.ShardWriter(str(out), dict(header, palette=manifest["palette"]))
   assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
-  collection.collect(environments.build_env(ENVS["minipacman"], 4, seed=5), inference.UniformActions(5, 5), writer,
+  collection.collect(environments.build_env(*ENVS["minipacman"], 4, seed=5), inference.UniformActions(5, 5), writer,
                   num_transitions=manifest["num_steps"] + 64, shard_size=64)
   writer.close()
   assert len(_shards(out)[1]) == len(shards) + 1
@@ -191,7 +193,7 @@ def test_collect_binary_collects_and_a_rerun_continues(tmp_path, parse_flags):
           "--seed=3"]
   manifest = collect.run_with_flags(parse_flags(collect, *args, "--num_transitions=20"))
   assert manifest["num_steps"] == 32 and manifest["policy"] == "random" and manifest["seed"] == 3
-  assert manifest["env_config"]["game"] == "minipacman" and manifest["frame_shape"] == [15, 19, 3]
+  assert manifest["geometry"]["game"] == "minipacman" and manifest["frame_shape"] == [15, 19, 3]
   manifest = collect.run_with_flags(parse_flags(collect, *args, "--num_transitions=64"))
   assert [e["session_seed"] for e in manifest["shards"]] == [3, 3] + [3 + 2 * collection.SESSION_SEED_STRIDE] * 2
   with pytest.raises(app.UsageError, match="holds data with seed=3"):
@@ -212,7 +214,7 @@ def _tiny_train_config(tmp_path, hidden=8):
   return loop.TrainConfig(
       agent=configs.AgentConfig(game="minipacman", variant="standard", hidden_size=hidden,
                                 torso=frame_processing.TorsoConfig((4,), (3,), (2,))),
-      env=ENVS["minipacman"], logdir=str(tmp_path / "run"), seed=0)
+      env=ENVS["minipacman"][1], logdir=str(tmp_path / "run"), seed=0)
 
 
 def test_agent_from_a_launch_train_checkpoint_plays_the_collection(tmp_path):
@@ -226,9 +228,9 @@ def test_agent_from_a_launch_train_checkpoint_plays_the_collection(tmp_path):
   agent = inference.restore_agent(config.agent, prefix).agent
   for saved, loaded in zip(learner.agent.trainable_variables, agent.trainable_variables):
     np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
-  writer = _writer(tmp_path / "data", config.env, policy={"agent_checkpoint": prefix})
-  collection.collect(environments.build_env(config.env, 2, seed=0), inference.AgentActions(agent, 2), writer,
-                  num_transitions=16, shard_size=8)
+  writer = _writer(tmp_path / "data", (config.geometry, config.env), policy={"agent_checkpoint": prefix})
+  collection.collect(environments.build_env(config.geometry, config.env, 2, seed=0), inference.AgentActions(agent, 2),
+                     writer, num_transitions=16, shard_size=8)
   writer.close()
   _, shards = _shards(tmp_path / "data")
   actions = np.concatenate([s["action"][:-1] for s in shards])
@@ -272,7 +274,7 @@ def test_pipeline_flag_file_parses_with_its_binary(name, monkeypatch, parse_flag
     return
   fv = parse_flags(binary or train, flagfile)
   config = run_configs.train_config_from_flags(fv, model_free_may_name_env_model=binary is imagine)
-  assert config.env.game == config.agent.game == game
+  assert config.geometry.game == config.agent.game == game
   if stage == "i2a":  # Loads the model exported by stage 3, where the paper flag files look for it.
     assert config.env_model_checkpoint == f"runs/env_model_{game}" and config.agent.variant == "i2a"
   else:  # The data agent: the paper's partially trained model-free baseline.

@@ -274,7 +274,7 @@ def test_trained_model_is_exported_for_launch_train_and_training_resumes(tmp_pat
   with pytest.raises(ValueError, match="frame_head"):
     export.check_checkpoint_compatible(logdir, configs.AgentConfig(game="minipacman", frame_head="bernoulli"))
   learner, _ = loop.build_learner(loop.TrainConfig(
-      agent=agent_config, env=environments.EnvConfig(game="minipacman"), logdir=str(tmp_path / "i2a"),
+      agent=agent_config, env=environments.EnvConfig(), logdir=str(tmp_path / "i2a"),
       env_model_checkpoint=logdir))
   stored = dict(tf.train.list_variables(result["export"]))
   assert len(learner.agent.frozen_variables) == len([k for k in stored if k.startswith("env_model/")])
@@ -286,7 +286,7 @@ def test_trained_model_is_exported_for_launch_train_and_training_resumes(tmp_pat
   with pytest.raises(ValueError, match="game"):
     loop.build_learner(loop.TrainConfig(
         agent=dataclasses.replace(agent_config, game="sokoban", room_size=5, pixels_per_cell=1),
-        env=environments.EnvConfig(game="sokoban", room_size=5, pixels_per_cell=1),
+        env=environments.EnvConfig(num_boxes=1),
         logdir=str(tmp_path / "i2a_sokoban"),
         env_model_checkpoint=logdir))
   # A rerun with more steps resumes from the newest checkpoint: 2 more updates, not 5.

@@ -121,7 +121,7 @@ def test_local_i2a_training_ships_imagination_only_when_reusing(tmp_path, monkey
   monkeypatch.setattr(learner_lib.Learner, "step", recording_step)
   result = loop.train(loop.TrainConfig(
       agent=agent_config, learner=learner_lib.LearnerConfig(reuse_imagination=reuse),
-      env=environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1, max_steps=10),
+      env=environments.EnvConfig(num_boxes=1, max_steps=10),
       logdir=str(tmp_path / "run"), num_actors=2, envs_per_actor=2, batch_size=4, unroll_length=3,
       total_frames=2 * 3 * 4, seed=1, env_model_checkpoint=model_path, checkpoint_every_secs=None))
   assert result["learner_step"] == 2 and len(seen) == 2

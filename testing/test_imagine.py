@@ -26,6 +26,7 @@ from i2a import types
 from i2a.env_models import CopyModel
 from launch import imagine
 
+MINIPACMAN = games.Geometry("minipacman")
 
 @snt.allow_empty_variables
 class ShiftModel(snt.Module):
@@ -128,7 +129,7 @@ def test_image_summary_writes_a_png_tensorboard_can_show(tmp_path):
 
 
 def test_write_pictures_draws_the_real_rollout_and_one_row_per_action(tmp_path):
-  env = environments.build_env(environments.EnvConfig(game="minipacman"), 1, seed=3)
+  env = environments.build_env(MINIPACMAN, environments.EnvConfig(), 1, seed=3)
   result = imagination.write_pictures(CopyModel(5), env, inference.UniformActions(5, 3), None, depth=3,
                                   out=str(tmp_path), action_names=("stay", "right", "up", "left", "down"),
                                   start_steps=2)
@@ -145,7 +146,7 @@ def test_write_pictures_draws_the_real_rollout_and_one_row_per_action(tmp_path):
                                         for a, n in enumerate(["stay", "right", "up", "left", "down"])]
   assert record["later_actions"] == record["real_actions"][1:]  # Without an agent: the real actions.
   # Replay by hand: the real frames, and (copy model) the start frame in every imagined cell.
-  env = environments.build_env(environments.EnvConfig(game="minipacman"), 1, seed=3)
+  env = environments.build_env(MINIPACMAN, environments.EnvConfig(), 1, seed=3)
   frames, _, _ = imagination.real_rollout(env, inference.UniformActions(5, 3), 2, 3)
   cell_h, cell_w = 15 * scale + pictures.GAP, 19 * scale + pictures.GAP
   for r, c, frame in [(0, 3, frames[3]), (0, 0, frames[0]), (4, 2, frames[0]), (5, 3, frames[0])]:
@@ -170,11 +171,11 @@ def _export_conv_model(path):
 
 def test_load_model_restores_the_export_and_refuses_another_game(tmp_path):
   model, prefix = _export_conv_model(str(tmp_path))
-  loaded = export.load_model(prefix, environments.EnvConfig(game="minipacman"))
+  loaded = export.load_model(prefix, MINIPACMAN)
   for a, b in zip(model.variables, loaded.variables):
     np.testing.assert_array_equal(a.numpy(), b.numpy())
   with pytest.raises(ValueError, match="game is 'minipacman' but the agent needs 'sokoban'"):
-    export.load_model(prefix, environments.EnvConfig(game="sokoban"))
+    export.load_model(prefix, games.Geometry("sokoban"))
 
 
 def test_export_to_a_relative_logdir_loads_by_directory(tmp_path, monkeypatch):
@@ -186,7 +187,7 @@ def test_export_to_a_relative_logdir_loads_by_directory(tmp_path, monkeypatch):
   prefix = export.export_model(model, "runs/model", export.load_metadata(str(tmp_path / "scratch")))
   assert prefix == os.path.join("runs/model", "env_model")
   assert tf.train.latest_checkpoint("runs/model") == prefix
-  loaded = export.load_model("runs/model", environments.EnvConfig(game="minipacman"))
+  loaded = export.load_model("runs/model", MINIPACMAN)
   for a, b in zip(model.variables, loaded.variables):
     np.testing.assert_array_equal(a.numpy(), b.numpy())
 
@@ -221,12 +222,12 @@ def test_an_agent_from_a_launch_train_checkpoint_chooses_the_actions(tmp_path, v
       agent=configs.AgentConfig(game="minipacman", variant=variant, env_model=env_model, hidden_size=8,
                                 lstm_size=8, rollout_hidden_size=8, rollout_depth=2,
                                 torso=frame_processing.TorsoConfig((4,), (3,), (2,))),
-      env=environments.EnvConfig(game="minipacman"), logdir=str(tmp_path / "run"), seed=0)
+      env=environments.EnvConfig(), logdir=str(tmp_path / "run"), seed=0)
   _, checkpointer = loop.build_learner(config)
   checkpointer.save(1)
   policy, rollout_policy = imagination.agent_policies(inference.restore_agent(config.agent, config.logdir).agent, 5)
   assert rollout_policy(tf.zeros([5, 15, 19, 3])).shape == (5,)
-  env = environments.build_env(config.env, 1, seed=0)
+  env = environments.build_env(config.geometry, config.env, 1, seed=0)
   result = imagination.write_pictures(CopyModel(5), env, policy, rollout_policy, depth=3, out=str(tmp_path / "p"))
   record = json.loads((tmp_path / "p" / "imagination.json").read_text())
   assert record["later_actions"] is None and len(record["real_actions"]) == 3  # The agent's own choices.

@@ -18,7 +18,7 @@ TINY = configs.AgentConfig(game="minipacman", variant="standard", hidden_size=8,
 
 def _trained_logdir(tmp_path, step=7):
   tf.random.set_seed(0)
-  config = loop.TrainConfig(agent=TINY, env=loop.environments.EnvConfig(game="minipacman"),
+  config = loop.TrainConfig(agent=TINY, env=loop.environments.EnvConfig(),
                             logdir=str(tmp_path), seed=0)
   learner, checkpointer = loop.build_learner(config)
   for variable in learner.agent.trainable_variables:

@@ -118,7 +118,8 @@ def test_benchmark_train_docstring_command_gives_its_values(parse_flags):
 def test_other_binaries_keep_their_defaults_for_shared_flags(parse_flags, parse_train_config):
   modules = _import_all()
   config = parse_train_config()  # launch.train: the values its flags had before they became shared.
-  assert (config.env.pixels_per_cell, config.agent.hidden_size, config.agent.torso.channels) == (2, 128, (16, 16))
+  assert (config.agent.hidden_size, config.agent.torso.channels) == (128, (16, 16))
+  assert parse_train_config("--env=sokoban").geometry.pixels_per_cell == 2
   assert (config.envs_per_actor, config.batch_size, config.unroll_length) == (8, 8, 10)
   fv = parse_flags(modules["evaluate"])
   assert flags.FLAGS["episodes"].value is None and modules["evaluate"].DEFAULT_EPISODES == 50

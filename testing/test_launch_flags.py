@@ -30,7 +30,7 @@ def test_there_is_one_flag_file_per_paper_experiment():
 
 def test_small_sokoban_learning_check_parses(parse_train_config):
   config = parse_train_config(f"--flagfile={os.path.join(CONFIG_DIR, 'check_sokoban_small.flags')}")
-  assert (config.env.game, config.env.room_size, config.env.num_boxes, config.agent.variant) == (
+  assert (config.geometry.game, config.geometry.room_size, config.env.num_boxes, config.agent.variant) == (
       "sokoban", 6, 1, "standard")
   assert config.total_frames == 3_000_000 and config.logdir == "runs/check_sokoban_small"
 
@@ -41,7 +41,7 @@ def test_study_agents_share_everything_but_the_agent(parse_train_config, monkeyp
   monkeypatch.chdir(REPO)
   config = parse_train_config(f"--flagfile={os.path.join(CONFIG_DIR, f'study_sokoban_small_{agent}.flags')}")
   resolved = config.agent.resolved()
-  assert (config.env.room_size, config.env.num_boxes, config.env.pixels_per_cell) == (6, 1, 2)
+  assert (config.geometry.room_size, config.env.num_boxes, config.geometry.pixels_per_cell) == (6, 1, 2)
   assert (config.total_frames, config.batch_size, config.unroll_length, config.seed) == (2_000_000, 8, 10, 1)
   assert config.env.level_when_dry == "wait"  # Fresh levels for every agent, fast or slow.
   assert (config.learner.learning_rate, config.learner.entropy_cost) == (1e-3, 0.01)
@@ -92,17 +92,17 @@ def test_flag_file_gives_the_experiments_config(parse_train_config, name):
   config = parse_train_config(f"--flagfile={os.path.join(CONFIG_DIR, name + '.flags')}")
   game, variant = name.split("_")[:2]
   agent = config.agent.resolved()
-  assert (config.env.game, agent.game, agent.variant) == (game, game, variant)
+  assert (config.geometry.game, agent.game, agent.variant) == (game, game, variant)
   assert config.logdir == f"runs/{name}"
   assert config.total_frames == {"sokoban": 1_000_000_000, "minipacman": 300_000_000}[game] * (
       3 if name == "sokoban_i2a_no_reward" else 1)  # Paper Fig. 4 / App. D.2 / Fig. 6 budgets.
   factor = 2 if variant == "large" else 1  # The large baseline doubles every width (paper Sec. 4.1).
   assert agent.hidden_size == {"sokoban": 512, "minipacman": 256}[game] * factor  # Paper App. B.1 (WORKSPACE.md, deviation 12).
   if game == "sokoban":
-    assert (config.env.room_size, config.env.num_boxes, config.env.pixels_per_cell) == (10, 4, 8)
+    assert (config.geometry.room_size, config.env.num_boxes, config.geometry.pixels_per_cell) == (10, 4, 8)
     assert agent.torso.channels == tuple(c * factor for c in (32, 64, 64))
   else:
-    assert config.env.task == agent.task == name.split("_")[2]
+    assert config.geometry.task == agent.task == name.split("_")[2]
   assert agent.imag_path == ("none" if variant in ("standard", "large") else "imag")
   if variant in ("i2a", "mc"):
     assert agent.env_model == "learned" and config.env_model_checkpoint
@@ -121,7 +121,7 @@ def test_flag_file_gives_the_experiments_config(parse_train_config, name):
 
 def test_no_flags_give_the_small_default_run(parse_train_config):
   config = parse_train_config()
-  assert (config.env.game, config.env.task, config.agent.variant) == ("minipacman", "regular", "standard")
+  assert (config.geometry.game, config.geometry.task, config.agent.variant) == ("minipacman", "regular", "standard")
   assert config.agent.torso.channels == (16, 16)  # The talk's torso.
   assert config.backend == "local" and config.total_frames == FLAGS["total_frames"].default
   assert config.batch_size % config.envs_per_actor == 0

@@ -10,6 +10,7 @@ import pytest
 
 from i2a.model_pipeline import collection
 from i2a.model_pipeline import export
+from i2a import games
 from i2a.training import environments
 from i2a.training import loop
 from launch import common_flags
@@ -42,7 +43,7 @@ def minipacman_model(tmp_path):
   directory.mkdir()
   (directory / "env_model.index").write_bytes(b"")
   export.write_metadata(str(directory), export.model_metadata(
-      "learned", collection.data_header(environments.EnvConfig(game="minipacman"), "random", 0), "palette"))
+      "learned", collection.data_header(games.Geometry("minipacman"), environments.EnvConfig(), "random", 0), "palette"))
   return str(directory / "env_model")
 
 

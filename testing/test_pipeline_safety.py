@@ -89,9 +89,10 @@ COLLECT_UNTIL_STOPPED = textwrap.dedent("""
     import json, sys
     from i2a.model_pipeline import collection, data
     from i2a.training import environments, inference
-    config = environments.EnvConfig(game="minipacman")
-    env = environments.build_env(config, 2, seed=0)
-    writer = data.ShardWriter(sys.argv[1], collection.data_header(config, "random", 0))
+    from i2a import games
+    geometry, config = games.Geometry("minipacman"), environments.EnvConfig()
+    env = environments.build_env(geometry, config, 2, seed=0)
+    writer = data.ShardWriter(sys.argv[1], collection.data_header(geometry, config, "random", 0))
     random_policy = inference.UniformActions(5, 0)
     def policy(timestep):  # Tells the parent that collection is under way.
       open(sys.argv[1] + "/acting", "w").close()
@@ -132,7 +133,7 @@ BENCHMARK_MODEL = textwrap.dedent("""
     agent = configs.AgentConfig(game="minipacman", variant="i2a", env_model="learned", hidden_size=8,
                                 lstm_size=8, rollout_hidden_size=8,
                                 torso=frame_processing.TorsoConfig((4,), (3,), (2,)))
-    env = environments.EnvConfig(game="minipacman")
+    env = environments.EnvConfig()
     prefix = benchmark_train.random_env_model(agent, env, sys.argv[1])
     export.check_checkpoint_compatible(prefix, agent)
     loop.build_learner(loop.TrainConfig(agent=agent, env=env, logdir=sys.argv[1] + "/run",

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 import i2a
 from i2a import configs
+from i2a import games
 from i2a.model_pipeline import collection
 from i2a.model_pipeline import data as model_data
 from i2a.model_pipeline import export
@@ -66,7 +67,8 @@ def test_poor_size_needs_a_learned_sokoban_model(kwargs, message):
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=2, max_steps=20)
+GEOMETRY = games.Geometry("sokoban", room_size=5, pixels_per_cell=2)
+ENV = environments.EnvConfig(num_boxes=1, max_steps=20)
 
 
 def _agent(size, variant="i2a"):
@@ -77,8 +79,8 @@ def _agent(size, variant="i2a"):
 
 def test_poor_model_trains_exports_reports_rollout_errors_and_is_refused_for_a_good_one(tmp_path):
   data, logdir = str(tmp_path / "data"), str(tmp_path / "poor")
-  writer = model_data.ShardWriter(data, collection.data_header(ENV, "random", 3))
-  collection.collect(environments.build_env(ENV, 4, seed=3), inference.UniformActions(5, 3), writer,
+  writer = model_data.ShardWriter(data, collection.data_header(GEOMETRY, ENV, "random", 3))
+  collection.collect(environments.build_env(GEOMETRY, ENV, 4, seed=3), inference.UniformActions(5, 3), writer,
                      num_transitions=144, shard_size=48, session_seed=3)
   writer.close()
   config = model_training.EnvModelTrainConfig(steps=1, batch_size=8, eval_fraction=0.34, eval_every=1,

@@ -43,7 +43,7 @@ RUN = textwrap.dedent("""
     else:  # A level file of the wrong size makes every actor fail.
       open(logdir + ".txt", "w").write("; 0\\n#####\\n#@$.#\\n#####\\n")
       config = test_train_local.tiny_config(logdir, backend="ray", num_actors=1, env=environments.EnvConfig(
-          game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1, levels=logdir + ".txt"))
+          num_boxes=1, levels=logdir + ".txt"))
     try:
       loop.train(config)
       error = None

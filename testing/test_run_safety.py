@@ -172,7 +172,7 @@ def test_a_resumed_session_plays_new_levels_and_the_same_session_the_same_ones()
   config = dataclass_replace(config, env=dataclass_replace(config.env, level_workers=0))
   def first_frames(session):
     builder = backends.ActorBuilder(config.agent, config.env, 2, 1, seed=1, session=session)
-    return [environments.build_env(config.env, 2, seed=builder.seeds(i)[0]).reset().observation["rgb"]
+    return [environments.build_env(config.geometry, config.env, 2, seed=builder.seeds(i)[0]).reset().observation["rgb"]
             for i in range(2)]
   fresh, resumed, again = first_frames(0), first_frames(40), first_frames(40)
   assert backends.ActorBuilder(config.agent, config.env, 2, 1, seed=1).seeds(0) == (1001, 2)  # As before.

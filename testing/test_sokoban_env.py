@@ -262,10 +262,11 @@ def test_reset_to_level_checks_and_starts_the_given_level():
 @pytest.mark.parametrize("size,boxes", [(4, 1), (3, 1), (6, 8)], ids=["4x4", "3x3", "8_boxes"])
 def test_a_room_the_generator_cannot_fill_is_refused_at_construction(size, boxes):
   from envs import sokoban  # pylint: disable=g-import-not-at-top,redefined-outer-name,reimported
+  from i2a import games  # pylint: disable=g-import-not-at-top
   from i2a.training import environments  # pylint: disable=g-import-not-at-top
   for make in (lambda: sokoban.Sokoban(width=size, height=size, num_boxes=boxes),
                lambda: sokoban.BatchedSokoban(2, width=size, height=size, num_boxes=boxes),
-               lambda: environments.EnvConfig(game="sokoban", room_size=size, num_boxes=boxes)):
+               lambda: environments.EnvConfig(num_boxes=boxes).check(games.Geometry("sokoban", room_size=size))):
     with pytest.raises(ValueError, match=f"Cannot generate {size}x{size} Sokoban levels|do not fit"):
       make()
 

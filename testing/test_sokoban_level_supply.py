@@ -14,6 +14,7 @@ import pytest
 from envs import sokoban
 from envs.sokoban import config as config_lib
 from envs.sokoban import level_supply
+from i2a import games
 from i2a.training import environments
 
 SIZE, BOXES = 7, 2  # The fastest size to generate (~1,700 levels/s): the tests wait little.
@@ -186,17 +187,16 @@ def test_envs_refuse_a_supply_that_does_not_fit():
 
 
 def test_build_env_uses_the_pool_for_generated_levels_unless_told_not_to():
-  config = environments.EnvConfig(game="sokoban", room_size=SIZE, num_boxes=BOXES, pixels_per_cell=1,
-                                 level_when_dry="wait", level_workers=2)
+  geometry = games.Geometry("sokoban", room_size=SIZE, pixels_per_cell=1)
+  config = environments.EnvConfig(num_boxes=BOXES, level_when_dry="wait", level_workers=2)
   before = set(multiprocessing.active_children())
-  env = environments.build_env(config, 2, seed=9)
+  env = environments.build_env(geometry, config, 2, seed=9)
   assert len(set(multiprocessing.active_children()) - before) == 2
   env.reset()
   np.testing.assert_array_equal(env.current_levels(), reference(9, 2))
   env.close()
   assert set(multiprocessing.active_children()) <= before
-  inline = environments.build_env(environments.EnvConfig(game="sokoban", room_size=SIZE, num_boxes=BOXES,
-                                                       pixels_per_cell=1, level_workers=0), 2, seed=9)
+  inline = environments.build_env(geometry, environments.EnvConfig(num_boxes=BOXES, level_workers=0), 2, seed=9)
   assert set(multiprocessing.active_children()) <= before  # No worker: each copy generates its own.
   inline.reset()
   own = sokoban.Sokoban(width=SIZE, height=SIZE, num_boxes=BOXES, seed=9 + 1)
@@ -209,4 +209,4 @@ def test_build_env_uses_the_pool_for_generated_levels_unless_told_not_to():
                                          (dict(level_pool_size=0), "level_pool_size")])
 def test_env_config_refuses_bad_supply_settings(bad, message):
   with pytest.raises(ValueError, match=message):
-    environments.EnvConfig(game="sokoban", **bad)
+    environments.EnvConfig(**bad)

@@ -19,7 +19,7 @@ def tiny_config(logdir, total_frames=8 * T * B, **kwargs) -> loop.TrainConfig:
   torso = frame_processing.TorsoConfig(channels=(4,), kernel_shapes=(3,), strides=(2,))
   agent = configs.AgentConfig(game="sokoban", variant="standard", room_size=5, pixels_per_cell=1,
                               torso=torso, hidden_size=8)
-  env = environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1, pixels_per_cell=1, max_steps=10)
+  env = environments.EnvConfig(num_boxes=1, max_steps=10)
   defaults = dict(agent=agent, env=env, logdir=str(logdir), num_actors=2, envs_per_actor=2, batch_size=B,
                   unroll_length=T, total_frames=total_frames, seed=1, log_every_secs=0.0,
                   checkpoint_every_secs=None)
@@ -80,11 +80,8 @@ def test_progress_line_reports_frames_rate_return_solve_rate_and_eta():
     (dict(backend="mpi"), "Unknown backend"),
     (dict(ray_address="auto"), "only used by backend='ray'"),
     (dict(unroll_length=0), "unroll_length"),
-    (dict(env=environments.EnvConfig(game="sokoban", room_size=6, num_boxes=1, pixels_per_cell=1)),
-     "built for sokoban 5x5 rooms at 1 px per cell, the environment is sokoban 6x6"),
-    (dict(env=environments.EnvConfig(game="minipacman")), "built for sokoban .* environment is minipacman")
-], ids=["batch_not_multiple", "unknown_backend", "address_without_ray", "zero_unroll", "room_mismatch",
-        "game_mismatch"])
+    (dict(env=environments.EnvConfig(num_boxes=5)), "5 boxes do not fit in a 5x5 room"),
+], ids=["batch_not_multiple", "unknown_backend", "address_without_ray", "zero_unroll", "boxes_do_not_fit"])
 def test_bad_train_configs_are_refused(tmp_path, kwargs, message):
   with pytest.raises(ValueError, match=message):
     tiny_config(tmp_path, **kwargs)
@@ -93,8 +90,7 @@ def test_bad_train_configs_are_refused(tmp_path, kwargs, message):
 def test_actor_failure_stops_training_with_its_error(tmp_path):
   bad_levels = tmp_path / "levels.txt"
   bad_levels.write_text("; 0\n#####\n#@$.#\n#####\n")  # 3 rows: not a 5x5 room.
-  config = tiny_config(tmp_path, env=environments.EnvConfig(game="sokoban", room_size=5, num_boxes=1,
-                                                           pixels_per_cell=1, levels=str(bad_levels)))
+  config = tiny_config(tmp_path, env=environments.EnvConfig(num_boxes=1, levels=str(bad_levels)))
   with pytest.raises(RuntimeError, match="actor failed") as info:
     loop.train(config)
   assert "levels.txt" in str(info.value.__cause__)

@@ -2,7 +2,7 @@
 written as shards (paper Sec. 3.2: the models are fitted to trajectories of a partially trained agent).
 
 The calling loop of `launch.collect`:
-    writer = data.ShardWriter(out, data_header(env_config, policy_name, seed))
+    writer = data.ShardWriter(out, data_header(geometry, env_config, policy_name, seed))
     collect(env, policy, writer, num_transitions, shard_size, Progress(num_transitions, writer.num_steps))
 
 SIGINT/SIGTERM during `collect` write the steps collected so far as a last (shorter) shard and return;
@@ -19,6 +19,7 @@ import numpy as np
 
 from envs import batched
 from envs import minipacman
+from i2a import games
 from i2a.model_pipeline import data as model_data
 from i2a.training import environments
 from i2a.training import interrupt
@@ -102,11 +103,14 @@ def collect(env: batched.BatchedEnvironment, policy: Callable[[batched.BatchedTi
   return written
 
 
-def data_header(env_config: environments.EnvConfig, policy: object, seed: int) -> dict:
-  """The manifest's fixed part for data of `env_config` played by `policy` ('random' or a dict)."""
-  spec = env_config.geometry.spec()
-  events = list(minipacman.EVENT_NAMES) if env_config.game == "minipacman" else []
-  return json_safe(dict(game=env_config.game, env_config=dataclasses.asdict(env_config),
+def data_header(geometry: games.Geometry, env_config: environments.EnvConfig, policy: object,
+                seed: int) -> dict:
+  """The manifest's fixed part for data of `geometry`'s game, behaving as `env_config` says, played by
+  `policy` ('random' or a dict)."""
+  spec = geometry.spec()
+  events = list(minipacman.EVENT_NAMES) if geometry.game == "minipacman" else []
+  return json_safe(dict(game=geometry.game, geometry=dataclasses.asdict(geometry),
+                        env_config=dataclasses.asdict(env_config),
                         frame_shape=[spec.height, spec.width, 3], num_actions=spec.num_actions,
                         num_events=len(events), event_names=events, palette=spec.palette.tolist(),
                         policy=policy, seed=seed))

@@ -4,7 +4,8 @@
 The paper trains its environment models on trajectories of a partially trained model-free agent (paper
 Sec. 3.2). A data directory holds
 
-  manifest.json      what the data is (game, env config, frame shape, palette, policy) and the list of
+  manifest.json      what the data is (game and its geometry, env config, frame shape, palette, policy)
+                     and the list of
                      complete shards with their counts; replaced atomically after every shard;
   shard-00000.npz    one shard: T+1 consecutive steps of N environment copies, time-major (below).
 
@@ -19,6 +20,7 @@ Shard arrays, index t = 0..T (dm_env convention: row t holds what arrived with s
   0 for Sokoban). A model-training pair is (frame_t, action_t) -> (frame_t+1, reward_t+1, events_t+1),
   valid only when step t+1 is not FIRST: a LAST -> FIRST step crosses an episode boundary.
 """
+import dataclasses
 import json
 import os
 import zipfile
@@ -28,16 +30,34 @@ from typing import Sequence
 import dm_env
 import numpy as np
 
+from i2a import games
 from i2a.training import rundir
 
 MANIFEST = "manifest.json"
 FORMAT = "i2a-env-model-data"
 VERSION = 1
 # What must agree between a data directory and a collection that continues it.
-IDENTITY_KEYS = ("format", "version", "game", "env_config", "frame_shape", "num_actions", "num_events",
-                 "policy", "seed")
+IDENTITY_KEYS = ("format", "version", "game", "geometry", "env_config", "frame_shape", "num_actions",
+                 "num_events", "policy", "seed")
+_GEOMETRY_FIELDS = tuple(f.name for f in dataclasses.fields(games.Geometry))
 DTYPES = dict(step_type=np.uint8, frame=np.uint8, action=np.int32, reward=np.float32,
                discount=np.float32, events=np.float32)
+
+
+def manifest_geometry(manifest: dict) -> games.Geometry:
+  """The game settings a manifest records. Data collected before they had their own entry kept them
+  in 'env_config' (with settings the game does not use), which is read instead."""
+  stored = manifest.get("geometry") or manifest["env_config"]
+  fields = {n: stored[n] for n in _GEOMETRY_FIELDS if stored.get(n) is not None}
+  return games.Geometry(**{"game": manifest["game"], **fields})
+
+
+def _identity(manifest: dict) -> dict:
+  """The IDENTITY_KEYS of a manifest in today's form (an older one's geometry read from its env_config)."""
+  identity = {key: manifest.get(key) for key in IDENTITY_KEYS}
+  identity["geometry"] = dataclasses.asdict(manifest_geometry(manifest))
+  identity["env_config"] = {k: v for k, v in manifest["env_config"].items() if k not in _GEOMETRY_FIELDS}
+  return json.loads(json.dumps(identity))
 
 
 def shard_name(index: int) -> str:
@@ -189,10 +209,11 @@ class ShardWriter:
       existing = read_manifest(directory) if os.path.exists(os.path.join(directory, MANIFEST)) else None
       if existing is not None and existing["shards"]:  # A manifest without shards holds no data.
         self.manifest = existing
+        stored, new = _identity(self.manifest), _identity(fresh)
         for key in IDENTITY_KEYS:
-          if json.loads(json.dumps(fresh.get(key))) != self.manifest.get(key):
-            raise ValueError(f"{directory!r} holds data with {key}={self.manifest.get(key)!r}, but this "
-                             f"collection has {key}={fresh.get(key)!r}; use another --out directory.")
+          if new[key] != stored[key]:
+            raise ValueError(f"{directory!r} holds data with {key}={stored[key]!r}, but this "
+                             f"collection has {key}={new[key]!r}; use another --out directory.")
       else:
         self.manifest = fresh
         self._write_manifest(fresh)

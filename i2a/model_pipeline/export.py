@@ -11,8 +11,8 @@ import tensorflow as tf
 from i2a import configs
 from i2a import factory
 from i2a import games
+from i2a.model_pipeline import data as model_data
 from i2a.training import checkpointing
-from i2a.training import environments
 from i2a.training import rundir
 
 METADATA_FILE = "env_model.json"
@@ -23,13 +23,12 @@ def model_metadata(model_kind: str, data_manifest: dict, frame_head: str, predic
                    model_size: str = "good", **extra) -> dict:
   """The JSON metadata saved beside a trained model (read by `check_env_model_compatible`); `model_size`
   is 'good' or 'poor' (the weak Sokoban model of paper Fig. 5)."""
-  env, game = data_manifest["env_config"], data_manifest["game"]
-  return dict(game=game, task=env.get("task"), model_kind=model_kind, model_size=model_size,
+  geometry = model_data.manifest_geometry(data_manifest)
+  return dict(game=geometry.game, task=geometry.task, model_kind=model_kind, model_size=model_size,
               frame_head="bernoulli" if model_kind == "conv" else frame_head,
               frame_shape=list(data_manifest["frame_shape"]), num_actions=data_manifest["num_actions"],
               palette=data_manifest["palette"], predict_reward=bool(predict_reward),
-              room_size=env.get("room_size") if game == "sokoban" else None,
-              pixels_per_cell=env.get("pixels_per_cell") if game == "sokoban" else None, **extra)
+              room_size=geometry.room_size, pixels_per_cell=geometry.pixels_per_cell, **extra)
 
 
 def metadata_path(checkpoint_path: str) -> str:
@@ -127,10 +126,10 @@ def export_model(model: snt.Module, logdir: str, metadata: dict) -> str:
   return prefix
 
 
-def load_model(path: str, env_config: environments.EnvConfig) -> snt.Module:
-  """The environment model at `path` (prefix or directory), checked against the game of `env_config`."""
+def load_model(path: str, geometry: games.Geometry) -> snt.Module:
+  """The environment model at `path` (prefix or directory), checked against the game of `geometry`."""
   metadata = load_metadata(path)
-  config = agent_config_for(dict(metadata, **env_config.geometry.fields()))
+  config = agent_config_for(dict(metadata, **geometry.fields()))
   check_env_model_compatible(metadata, config, source=f"The environment model {path!r}")
   model = factory.build_env_model(config)
   spec = config.game_spec()

@@ -20,14 +20,14 @@ LEVEL_WHEN_DRY = ("replay", "wait")  # The policies of `envs.sokoban.level_suppl
 
 @dataclasses.dataclass(frozen=True)
 class EnvConfig:
-  """The environment of a run.
+  """How a run's environment behaves: episode caps and where Sokoban levels come from.
+
+  Which game, task, room size and sprite size the environment has is not here: it is the agent's
+  `geometry` (`games.Geometry`, on `AgentConfig`), stored once, and every builder below takes it, so an
+  agent and its environment cannot disagree (WORKSPACE.md, "where things are").
 
   Attributes:
-    game: 'sokoban' or 'minipacman'.
-    task: MiniPacman task ('regular', 'avoid', 'hunt', 'ambush', 'rush').
-    room_size: Sokoban grid side in cells, outer wall included (10 in the paper).
     num_boxes: Sokoban boxes per level (4 in training; 1-7 in the paper's Table 2).
-    pixels_per_cell: Sokoban sprite side in pixels (8 gives the paper's 80x80 frames).
     max_steps: Sokoban episode cap (120, App. D); the time-limit end keeps discount 1.
     levels: a Boxoban file, directory or glob to draw Sokoban levels from; None generates them.
     level_workers: processes generating Sokoban levels ahead for each `build_env` (each actor); 0
@@ -39,11 +39,7 @@ class EnvConfig:
     level_replay_size: recent fresh levels kept for replays.
     frame_cap: MiniPacman episode cap in steps.
   """
-  game: str = "sokoban"
-  task: str = "regular"
-  room_size: int = 10
   num_boxes: int = 4
-  pixels_per_cell: int = 8
   max_steps: int = 120
   levels: Optional[str] = None
   level_workers: int = 1
@@ -53,9 +49,7 @@ class EnvConfig:
   frame_cap: int = 3000
 
   def __post_init__(self):
-    _ = self.geometry  # Validates the game, task, room and sprite size (games.Geometry).
-    for name in ("room_size", "num_boxes", "pixels_per_cell", "max_steps", "frame_cap", "level_pool_size",
-                 "level_replay_size"):
+    for name in ("num_boxes", "max_steps", "frame_cap", "level_pool_size", "level_replay_size"):
       if getattr(self, name) < 1:
         raise ValueError(f"EnvConfig.{name} must be >= 1, got {getattr(self, name)}.")
     if self.level_workers < 0:
@@ -63,21 +57,20 @@ class EnvConfig:
     if self.level_when_dry not in LEVEL_WHEN_DRY:
       raise ValueError(f"EnvConfig.level_when_dry must be one of {LEVEL_WHEN_DRY}, got "
                        f"{self.level_when_dry!r}.")
-    if self.game == "sokoban":
-      if self.room_size < 3 or 2 * self.num_boxes + 1 > (self.room_size - 2) ** 2:
-        raise ValueError(f"{self.num_boxes} boxes do not fit in a {self.room_size}x{self.room_size} room "
+
+  def check(self, geometry: games.Geometry) -> None:
+    """Raises ValueError if this environment cannot be built for `geometry`: boxes that do not fit the
+    room (or that the generator cannot place), or level files for a game other than Sokoban."""
+    if geometry.game == "sokoban":
+      room = geometry.room_size
+      if 2 * self.num_boxes + 1 > (room - 2) ** 2:
+        raise ValueError(f"{self.num_boxes} boxes do not fit in a {room}x{room} room "
                          "(the outer wall takes one cell on each side).")
       if self.levels is None:  # Generated levels: refuse a room the generator cannot fill, now.
         from envs.sokoban import config as sokoban_config  # pylint: disable=g-import-not-at-top
-        sokoban_config.check_generated(self.room_size, self.room_size, self.num_boxes)
+        sokoban_config.check_generated(room, room, self.num_boxes)
     elif self.levels is not None:
       raise ValueError("Level files (levels=...) are for Sokoban only.")
-
-  @property
-  def geometry(self) -> games.Geometry:
-    """The game settings of this environment (an agent playing it must have the same)."""
-    return games.Geometry(self.game, self.task, self.room_size, self.pixels_per_cell)
-
 
 
 @functools.lru_cache(maxsize=8)
@@ -90,8 +83,10 @@ def load_levels(path: str, room_size: int, num_boxes: int) -> np.ndarray:
   return sokoban_config.validate_levels(levels, room_size, room_size, num_boxes, source=f"levels in {path}")
 
 
-def build_env(config: EnvConfig, num_envs: int, seed: Optional[int] = None) -> batched.BatchedEnvironment:
-  """`num_envs` copies of the configured game; copy i is seeded with `seed + i` (unseeded if None).
+def build_env(geometry: games.Geometry, config: EnvConfig, num_envs: int,
+              seed: Optional[int] = None) -> batched.BatchedEnvironment:
+  """`num_envs` copies of the game `geometry` names, behaving as `config` says; copy i is seeded with
+  `seed + i` (unseeded if None).
 
   Generated Sokoban levels with `level_workers` > 0 come from one level supply seeded with `seed`,
   shared by the copies; `close()` the environment to stop its worker processes (they also stop when
@@ -100,20 +95,22 @@ def build_env(config: EnvConfig, num_envs: int, seed: Optional[int] = None) -> b
   Raises:
     ValueError: for a bad level file or argument (the message names the file).
   """
-  if config.game == "sokoban":
+  config.check(geometry)
+  if geometry.game == "sokoban":
+    room = geometry.room_size
     from envs import sokoban  # pylint: disable=g-import-not-at-top
     levels = supply = None
     if config.levels is not None:
-      levels = load_levels(config.levels, config.room_size, config.num_boxes)
+      levels = load_levels(config.levels, room, config.num_boxes)
     elif config.level_workers:
       from envs.sokoban import level_supply  # pylint: disable=g-import-not-at-top
       supply = level_supply.LevelSupply(
-          config.room_size, config.room_size, config.num_boxes, seed=seed, num_workers=config.level_workers,
+          room, room, config.num_boxes, seed=seed, num_workers=config.level_workers,
           pool_size=config.level_pool_size, when_dry=config.level_when_dry,
           replay_size=config.level_replay_size)
-    return sokoban.BatchedSokoban(num_envs, width=config.room_size, height=config.room_size,
+    return sokoban.BatchedSokoban(num_envs, width=room, height=room,
                                   num_boxes=config.num_boxes, max_steps=config.max_steps,
-                                  pixels_per_cell=config.pixels_per_cell, levels=levels, seed=seed,
+                                  pixels_per_cell=geometry.pixels_per_cell, levels=levels, seed=seed,
                                   level_supply=supply)
   from envs import minipacman  # pylint: disable=g-import-not-at-top
-  return minipacman.BatchedMiniPacman(num_envs, task=config.task, seed=seed, frame_cap=config.frame_cap)
+  return minipacman.BatchedMiniPacman(num_envs, task=geometry.task, seed=seed, frame_cap=config.frame_cap)

@@ -38,16 +38,17 @@ def play(policy: Policy, env: batched.BatchedEnvironment, episodes_per_env: int
   return np.array(returns), np.array(terminal)
 
 
-def sokoban_generated(make_policy: Callable[[int], Policy], env_config: environments.EnvConfig,
-                      box_counts: Sequence[int], num_levels: int, num_envs: int, seed: int) -> list[dict]:
+def sokoban_generated(make_policy: Callable[[int], Policy], geometry: games.Geometry,
+                      env_config: environments.EnvConfig, box_counts: Sequence[int], num_levels: int,
+                      num_envs: int, seed: int) -> list[dict]:
   """One row per box count: the fraction of `num_levels` (rounded up to whole batches) newly generated
-  levels solved. `make_policy(n)` gives a fresh policy for n copies."""
+  levels of `geometry`'s rooms solved. `make_policy(n)` gives a fresh policy for n copies."""
   rows = []
   for boxes in box_counts:
     n = min(num_envs, num_levels)
     # Every evaluation level fresh and fixed by the seed: the level supply waits rather than replays.
-    env = environments.build_env(dataclasses.replace(env_config, num_boxes=boxes, level_when_dry="wait"), n,
-                                 seed=seed + 1000 * boxes)
+    env = environments.build_env(geometry, dataclasses.replace(env_config, num_boxes=boxes, level_when_dry="wait"),
+                                 n, seed=seed + 1000 * boxes)
     _, solved = play(make_policy(n), env, -(-num_levels // n))
     env.close()
     rows.append(dict(levels="generated", box_count=boxes, episodes=len(solved), solved=int(solved.sum()),
@@ -55,17 +56,18 @@ def sokoban_generated(make_policy: Callable[[int], Policy], env_config: environm
   return rows
 
 
-def sokoban_level_files(make_policy: Callable[[int], Policy], env_config: environments.EnvConfig,
-                        num_envs: int) -> list[dict]:
+def sokoban_level_files(make_policy: Callable[[int], Policy], geometry: games.Geometry,
+                        env_config: environments.EnvConfig, num_envs: int) -> list[dict]:
   """One row: the fraction of the Boxoban levels in `env_config.levels` solved, each played once."""
   from envs import sokoban  # pylint: disable=g-import-not-at-top
-  levels = environments.load_levels(env_config.levels, env_config.room_size, env_config.num_boxes)
+  room = geometry.room_size
+  levels = environments.load_levels(env_config.levels, room, env_config.num_boxes)
   solved = []
   for start in range(0, len(levels), num_envs):
     env = batched.StackedEnvs([
-        sokoban.BatchedSokoban(1, width=env_config.room_size, height=env_config.room_size,
-                               num_boxes=env_config.num_boxes, max_steps=env_config.max_steps,
-                               pixels_per_cell=env_config.pixels_per_cell, levels=[level], seed=0)
+        sokoban.BatchedSokoban(1, width=room, height=room, num_boxes=env_config.num_boxes,
+                               max_steps=env_config.max_steps, pixels_per_cell=geometry.pixels_per_cell,
+                               levels=[level], seed=0)
         for level in levels[start:start + num_envs]])
     solved.extend(play(make_policy(env.num_envs), env, 1)[1])
   return [dict(levels=env_config.levels, box_count=env_config.num_boxes, episodes=len(solved),
@@ -75,13 +77,14 @@ def sokoban_level_files(make_policy: Callable[[int], Policy], env_config: enviro
 def minipacman_tasks(make_policy: Callable[[int], Policy], env_config: environments.EnvConfig,
                      tasks: Sequence[str], episodes: int, num_envs: int, seed: int) -> list[dict]:
   """One row per task: mean and standard deviation of the return over `episodes` (rounded up to whole
-  batches) episodes."""
+  batches) episodes. The policy keeps its own task (an I2A's imagined rewards stay its training
+  task's); only the environment's rewards change."""
   rows = []
   for task in tasks:
     if task not in games.MINIPACMAN_TASKS:
       raise ValueError(f"Unknown MiniPacman task {task!r}; expected one of {games.MINIPACMAN_TASKS}.")
     n = min(num_envs, episodes)
-    env = environments.build_env(dataclasses.replace(env_config, task=task), n, seed=seed)
+    env = environments.build_env(games.Geometry("minipacman", task), env_config, n, seed=seed)
     returns, _ = play(make_policy(n), env, -(-episodes // n))
     env.close()
     rows.append(dict(task=task, episodes=len(returns), mean_return=float(returns.mean()),

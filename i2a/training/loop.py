@@ -22,6 +22,7 @@ from tensorflow.python.framework import config as tf_config  # Op determinism on
 
 from i2a import configs
 from i2a import factory
+from i2a import games
 from i2a import imagination
 from i2a.training import backends
 from i2a.training import checkpointing
@@ -43,7 +44,9 @@ class TrainConfig:
   """One training run.
 
   Attributes:
-    agent, env, learner: the agent, environment and optimisation configs.
+    agent, env, learner: the agent, environment and optimisation configs. The game, task, room and
+      sprite size are the agent's (`agent.geometry`, also `geometry` here); the environment is built
+      for them, so they are stored once.
     logdir: TensorBoard summaries, `checkpoints/` and `resumes.jsonl` go here.
     num_actors, envs_per_actor: actors, and the environment copies each steps in one batch.
     batch_size: environment copies per learner batch; a multiple of `envs_per_actor`.
@@ -111,9 +114,7 @@ class TrainConfig:
     for name in ("log_every_secs", "ray_connect_timeout_secs"):
       if getattr(self, name) < 0:
         raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}.")
-    if self.env.geometry != self.agent.geometry:  # The one rule: games.Geometry.
-      raise ValueError(f"The agent is built for {self.agent.geometry}, the environment is {self.env.geometry}; "
-                       "give both the same game settings.")
+    self.env.check(self.geometry)
     resolved = self.agent.resolved()
     if self.agent.uses_imagination and resolved.env_model == "learned" and not self.env_model_checkpoint:
       raise ValueError("env_model='learned' needs env_model_checkpoint: I2A's environment model is "
@@ -122,6 +123,11 @@ class TrainConfig:
       raise ValueError("env_model_checkpoint is set but this agent has no learned environment model "
                        f"(variant={self.agent.variant!r}, imag_path={resolved.imag_path!r}, "
                        f"env_model={resolved.env_model!r}).")
+
+  @property
+  def geometry(self) -> games.Geometry:
+    """The game settings of the run: the agent's, which its environments are built with."""
+    return self.agent.geometry
 
 
 def make_backend(config: TrainConfig, builder: backends.ActorBuilder) -> backends.Backend:
@@ -208,7 +214,7 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
   frames = int(learner.num_frames.numpy())
   # The frame count resumed from numbers the session: new environment seeds after every resume.
   env = config.env
-  if config.deterministic and env.game == "sokoban":  # Generated levels in seed order, never replays.
+  if config.deterministic and config.geometry.game == "sokoban":  # Generated levels in seed order, never replays.
     env = dataclasses.replace(env, level_when_dry="wait")
   builder = backends.ActorBuilder(config.agent, env, config.envs_per_actor, config.unroll_length,
                                   config.seed, session=frames,
@@ -240,9 +246,9 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
         window.add(parts, logs, step_before)
         done = frames >= config.total_frames or time.monotonic() >= deadline or stop.requested
         if done or time.monotonic() - window.start_time >= config.log_every_secs:
-          scalars = window.scalars(frames, config.env.game)
+          scalars = window.scalars(frames, config.geometry.game)
           scalars["actor_restarts"] = float(backend.actor_restarts)
-          logging.info(progress_line(scalars, frames, config.total_frames, config.env.game))
+          logging.info(progress_line(scalars, frames, config.total_frames, config.geometry.game))
           summaries.write_scalars(writer, scalars, frames)
           window = progress.Window(frames)
         now = time.monotonic()

@@ -7,6 +7,9 @@ old learning rate whatever a new flag says.
 
 Settings that may change on resume (how long, how often, on how many actors, where) are
 `MAY_CHANGE_ON_RESUME`; any other difference is refused unless the caller allows it.
+
+Older runs stored the game settings twice, in the agent's and in the environment's config; `load`
+reads them into today's form, where they are the agent's alone (`_moved_geometry`).
 """
 import dataclasses
 import json
@@ -17,9 +20,11 @@ from typing import Any, Optional
 
 from absl import logging
 
+from i2a import games
 from i2a.training import rundir
 
 CONFIG_FILE = "config.json"
+_GEOMETRY_FIELDS = tuple(f.name for f in dataclasses.fields(games.Geometry))
 # Dotted field names of TrainConfig that do not change what is being learned.
 MAY_CHANGE_ON_RESUME = (
     "total_frames", "max_seconds", "log_every_secs", "checkpoint_every_secs", "checkpoint_every_frames",
@@ -89,9 +94,29 @@ def load(logdir: str, cls=None):
     return None
   try:
     with open(file) as f:
-      return from_dict(cls, json.load(f), where=file)
+      return from_dict(cls, _moved_geometry(json.load(f)), where=file)
   except (OSError, ValueError, TypeError) as error:
     raise ValueError(f"Cannot read the stored run config {file}: {error}") from error
+
+
+def _moved_geometry(values: dict) -> dict:
+  """`values` (a stored TrainConfig) with the game settings that older versions also stored in the
+  environment's config ('env.game', 'env.task', 'env.room_size', 'env.pixels_per_cell') removed; they
+  always equalled the agent's, which is checked.
+
+  Raises:
+    ValueError: the two disagree (a file edited by hand).
+  """
+  env, agent = values.get("env"), values.get("agent")
+  if not isinstance(env, dict) or not isinstance(agent, dict) or not set(_GEOMETRY_FIELDS) & set(env):
+    return values
+  if "game" in env and "game" in agent:
+    defaults = {f.name: f.default for f in dataclasses.fields(games.Geometry) if f.name != "game"}
+    of_env, of_agent = (games.Geometry(**{**defaults, **{n: c[n] for n in _GEOMETRY_FIELDS if n in c}})
+                        for c in (env, agent))
+    if of_env != of_agent:
+      raise ValueError(f"its agent is built for {of_agent} but its environment is {of_env}")
+  return dict(values, env={k: v for k, v in env.items() if k not in _GEOMETRY_FIELDS})
 
 
 def _flatten(values: dict, prefix: str = "") -> dict:

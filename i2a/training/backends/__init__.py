@@ -26,7 +26,8 @@ class ActorBuilder:
   """A picklable recipe for actor `actor_id`: its own agent copy and its own environment copies.
 
   Attributes:
-    agent: the agent's config (the actors' copies take their weights from the learner).
+    agent: the agent's config (the actors' copies take their weights from the learner); its geometry
+      is the environment's.
     env: the environment's config.
     envs_per_actor: N, environment copies stepped together by one actor.
     unroll_length: T.
@@ -61,7 +62,7 @@ class ActorBuilder:
   def __call__(self, actor_id: int, source: Optional[actor_lib.VariableSource]) -> actor_lib.Actor:
     env_seed, agent_seed = self.seeds(actor_id)
     agent = factory.build_agent(dataclasses.replace(self.agent, seed=agent_seed))
-    env = environments.build_env(self.env, self.envs_per_actor, seed=env_seed)
+    env = environments.build_env(self.agent.geometry, self.env, self.envs_per_actor, seed=env_seed)
     return actor_lib.Actor(agent, env, self.unroll_length, source, actor_id=actor_id,
                            ship_imagination=self.ship_imagination, jit_compile=self.jit_compile)
 
