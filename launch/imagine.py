@@ -22,6 +22,7 @@ from i2a.model_pipeline import export
 from i2a.model_pipeline import imagination
 from i2a.model_pipeline import metrics
 from i2a.training import checkpointing
+from i2a.training import env_model_metadata
 from i2a.training import environments
 from i2a.training import inference
 from launch import common_flags
@@ -45,7 +46,7 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
   try:
     if not fv.env_model_checkpoint or not fv.out:
       raise ValueError("--env_model_checkpoint and --out are required.")
-    metadata = export.load_metadata(fv.env_model_checkpoint)
+    metadata = env_model_metadata.load_metadata(fv.env_model_checkpoint)
     if fv["env"].present and fv.env != metadata["game"]:
       raise ValueError(f"--env={fv.env} but the model {fv.env_model_checkpoint!r} was trained for "
                        f"{metadata['game']}.")

@@ -12,6 +12,7 @@ from absl import flags
 
 from i2a import configs
 from i2a import frame_processing
+from i2a.training import env_model_metadata
 from i2a.training import environments
 from i2a.training import learner as learner_lib
 from i2a.training import loop
@@ -94,8 +95,7 @@ def check_paths(config: loop.TrainConfig) -> None:
   if path and not (os.path.exists(path) or glob.glob(glob.escape(path) + ".*")):
     raise ValueError(f"--env_model_checkpoint={path!r} does not exist; train an environment model first.")
   if path:  # A model of another game, size (--env_model_size) or head: refused before anything starts.
-    from i2a.model_pipeline import export  # pylint: disable=g-import-not-at-top
-    export.check_checkpoint_compatible(path, config.agent)
+    env_model_metadata.check_checkpoint_compatible(path, config.agent)
   if config.env.levels is not None:
     environments.build_env(config.geometry, config.env, 1, seed=0).close()  # Loads and validates the level files.
 

@@ -24,6 +24,7 @@ from i2a.env_models import CopyModel
 from i2a.env_models import MiniPacmanEnvModel
 from i2a.env_models import SizePreservingConvNetModel
 from i2a.env_models import SokobanEnvModel
+from i2a.training import env_model_metadata
 from launch import train_env_model
 
 PALETTE = np.array([[0, 0, 0], [255, 255, 255], [255, 0, 0]], np.uint8)
@@ -198,8 +199,8 @@ def _agent(**kwargs):
                  id="talk_conv_model"),
 ])
 def test_matching_models_are_accepted(metadata, agent):
-  export.check_env_model_compatible(metadata, agent)
-  assert export.agent_config_for(metadata).resolved().env_model == metadata["model_kind"]
+  env_model_metadata.check_env_model_compatible(metadata, agent)
+  assert env_model_metadata.agent_config_for(metadata).resolved().env_model == metadata["model_kind"]
 
 
 @pytest.mark.parametrize("metadata,agent,message", [
@@ -228,12 +229,12 @@ def test_matching_models_are_accepted(metadata, agent):
 ])
 def test_incompatible_models_are_refused_with_the_difference_named(metadata, agent, message):
   with pytest.raises(ValueError, match=message):
-    export.check_env_model_compatible(metadata, agent)
+    env_model_metadata.check_env_model_compatible(metadata, agent)
 
 
 def test_missing_metadata_is_a_clear_error(tmp_path):
   with pytest.raises(ValueError, match="No environment-model metadata"):
-    export.load_metadata(str(tmp_path / "env_model"))
+    env_model_metadata.load_metadata(str(tmp_path / "env_model"))
 
 
 @pytest.mark.parametrize("field,value", [pytest.param("steps", 0, id="steps"),
@@ -263,16 +264,16 @@ def test_trained_model_is_exported_for_launch_train_and_training_resumes(tmp_pat
   assert result["step"] == 3 and set(result) >= {"pixel_error", "event_accuracy", "rollout_error/2"}
   assert tf.train.latest_checkpoint(logdir) == os.path.join(logdir, "env_model") == result["export"]
   assert {"train/loss", "eval/pixel_error", "eval/rollout_error/1", "eval/imagination"} <= _events(logdir)
-  metadata = export.load_metadata(logdir)
+  metadata = env_model_metadata.load_metadata(logdir)
   assert (metadata["game"], metadata["model_kind"], metadata["frame_shape"]) == ("minipacman", "learned",
                                                                                 [15, 19, 3])
   # launch.train's learner loads it (the directory form of --env_model_checkpoint, as in the flag files).
   agent_config = configs.AgentConfig(
       game="minipacman", variant="i2a", hidden_size=8, lstm_size=8, rollout_hidden_size=8,
       torso=frame_processing.TorsoConfig((4,), (3,), (2,)))
-  export.check_checkpoint_compatible(logdir, agent_config)
+  env_model_metadata.check_checkpoint_compatible(logdir, agent_config)
   with pytest.raises(ValueError, match="frame_head"):
-    export.check_checkpoint_compatible(logdir, configs.AgentConfig(game="minipacman", frame_head="bernoulli"))
+    env_model_metadata.check_checkpoint_compatible(logdir, configs.AgentConfig(game="minipacman", frame_head="bernoulli"))
   learner, _ = loop.build_learner(loop.TrainConfig(
       agent=agent_config, env=environments.EnvConfig(), logdir=str(tmp_path / "i2a"),
       env_model_checkpoint=logdir))

@@ -24,6 +24,7 @@ from i2a.model_pipeline import pictures
 from i2a.training import loop
 from i2a import types
 from i2a.env_models import CopyModel
+from i2a.training import env_model_metadata
 from launch import imagine
 
 MINIPACMAN = games.Geometry("minipacman")
@@ -156,7 +157,7 @@ def test_write_pictures_draws_the_real_rollout_and_one_row_per_action(tmp_path):
 
 def _export_conv_model(path):
   """A talk-sized MiniPacman model exported as launch.train_env_model does."""
-  config = export.agent_config_for(dict(game="minipacman", task="regular", model_kind="conv",
+  config = env_model_metadata.agent_config_for(dict(game="minipacman", task="regular", model_kind="conv",
                                      frame_head="bernoulli", predict_reward=True))
   model = factory.build_env_model(config)
   model(tf.zeros([1, 15, 19, 3]), tf.zeros([1], tf.int32))
@@ -184,7 +185,7 @@ def test_export_to_a_relative_logdir_loads_by_directory(tmp_path, monkeypatch):
   model, _ = _export_conv_model(str(tmp_path / "scratch"))
   monkeypatch.chdir(tmp_path)
   os.makedirs("runs/model")
-  prefix = export.export_model(model, "runs/model", export.load_metadata(str(tmp_path / "scratch")))
+  prefix = export.export_model(model, "runs/model", env_model_metadata.load_metadata(str(tmp_path / "scratch")))
   assert prefix == os.path.join("runs/model", "env_model")
   assert tf.train.latest_checkpoint("runs/model") == prefix
   loaded = export.load_model("runs/model", MINIPACMAN)

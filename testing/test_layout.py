@@ -23,9 +23,6 @@ ALLOWED = {
     "model_pipeline": {"talk", "envs", "training"},
     "launch": {"talk", "envs", "planning", "training", "model_pipeline"},
 }
-# One deliberate back-edge, imported inside a function so that `import i2a.training` never loads the
-# pipeline: the training loop checks a frozen environment model's export metadata before it builds I2A.
-LAZY_EXCEPTIONS = {("i2a/training/loop.py", "i2a.model_pipeline.export")}
 
 
 def package_of(module: str) -> str:
@@ -86,12 +83,11 @@ def test_every_module_has_a_package():
 @pytest.mark.parametrize("path", sorted(source_files()))
 def test_imports_point_one_way(path):
   package = source_files()[path]
-  for module, top_level in imports_of(os.path.join(REPO, path)):
+  for module, _ in imports_of(os.path.join(REPO, path)):
     target = package_of(module)
     if target is None or target == package or target in ALLOWED[package]:
       continue
-    assert (path, module) in LAZY_EXCEPTIONS and not top_level, (
-        f"{path} ({package}) imports {module} ({target}): against the layout's direction.")
+    assert False, f"{path} ({package}) imports {module} ({target}): against the layout's direction."
 
 
 @pytest.mark.parametrize("path", sorted(p for p, package in source_files().items() if package == "launch"))

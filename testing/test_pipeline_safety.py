@@ -11,9 +11,9 @@ import pytest
 
 from i2a import games
 from i2a.model_pipeline import data as model_data
-from i2a.model_pipeline import export
 from i2a.model_pipeline import loop as model_loop
 from i2a.model_pipeline import training as model_training
+from i2a.training import env_model_metadata
 from i2a.training import interrupt
 from testing import signalled_runs
 from testing import test_env_model_training
@@ -59,7 +59,7 @@ def test_bad_shards_are_skipped_and_counted_when_asked(tmp_path, damage, caplog)
     result = model_loop.train_env_model(CONFIG, data, str(tmp_path / "model"), skip_bad_shards=True)
   assert result["step"] == 4 and result["bad_shards"] == 1 and result["export"]
   assert "Skipping a bad shard" in caplog.text and "shard-00002.npz" in caplog.text
-  assert export.load_metadata(str(tmp_path / "model"))["bad_shards"] == ["shard-00002.npz"]
+  assert env_model_metadata.load_metadata(str(tmp_path / "model"))["bad_shards"] == ["shard-00002.npz"]
 
 
 def test_a_stop_request_saves_the_model_trainer_and_skips_the_export(tmp_path):
@@ -127,15 +127,14 @@ def test_sigint_writes_the_collected_steps_as_a_last_shard(tmp_path):
 BENCHMARK_MODEL = textwrap.dedent("""
     import sys
     from i2a import configs, frame_processing
-    from i2a.model_pipeline import export
-    from i2a.training import environments, loop
+    from i2a.training import env_model_metadata, environments, loop
     from launch import benchmark_train  # Its flags clash with launch.train's: a process of its own.
     agent = configs.AgentConfig(game="minipacman", variant="i2a", env_model="learned", hidden_size=8,
                                 lstm_size=8, rollout_hidden_size=8,
                                 torso=frame_processing.TorsoConfig((4,), (3,), (2,)))
     env = environments.EnvConfig()
     prefix = benchmark_train.random_env_model(agent, env, sys.argv[1])
-    export.check_checkpoint_compatible(prefix, agent)
+    env_model_metadata.check_checkpoint_compatible(prefix, agent)
     loop.build_learner(loop.TrainConfig(agent=agent, env=env, logdir=sys.argv[1] + "/run",
                                         env_model_checkpoint=prefix))
     print("loaded", flush=True)

@@ -22,6 +22,7 @@ from i2a.training import environments
 from i2a.training import inference
 from i2a.training import loop
 from i2a.training import profiling
+from i2a.training import env_model_metadata
 
 
 def _conv(kernel, c_in, c_out):
@@ -91,10 +92,10 @@ def test_poor_model_trains_exports_reports_rollout_errors_and_is_refused_for_a_g
   # The k-step open-loop errors of the good model's metrics, k = 1..5, beside the copy model's.
   for k in range(1, 6):
     assert 0.0 <= result[f"rollout_error/{k}"] <= 1.0 and f"rollout_error/{k}" in result["copy_baseline"]
-  metadata = export.load_metadata(logdir)
+  metadata = env_model_metadata.load_metadata(logdir)
   assert metadata["model_size"] == "poor" and metadata["eval_metrics"]["rollout_error/5"] >= 0
   # Loaded by an agent configured for the poor model (I2A or MC) ...
-  export.check_checkpoint_compatible(logdir, _agent("poor"))
+  env_model_metadata.check_checkpoint_compatible(logdir, _agent("poor"))
   learner, _ = loop.build_learner(loop.TrainConfig(agent=_agent("poor", "mc"), env=ENV,
                                                    logdir=str(tmp_path / "mc"), env_model_checkpoint=logdir))
   assert sum(int(np.prod(v.shape)) for v in learner.agent.frozen_variables) == _count(
@@ -115,14 +116,14 @@ def test_good_model_is_refused_where_a_poor_one_is_expected():
   good = export.model_metadata("learned", manifest, "palette")
   poor_agent = configs.AgentConfig(game="sokoban", variant="mc", env_model_size="poor")
   with pytest.raises(ValueError, match="model_size is 'good' but the agent needs 'poor'"):
-    export.check_env_model_compatible(good, poor_agent)
-  export.check_env_model_compatible(good, dataclasses.replace(poor_agent, env_model_size="good"))
+    env_model_metadata.check_env_model_compatible(good, poor_agent)
+  env_model_metadata.check_env_model_compatible(good, dataclasses.replace(poor_agent, env_model_size="good"))
   # Exports written before the field existed are good models.
   legacy = {k: v for k, v in good.items() if k != "model_size"}
-  export.check_env_model_compatible(legacy, configs.AgentConfig(game="sokoban"))
+  env_model_metadata.check_env_model_compatible(legacy, configs.AgentConfig(game="sokoban"))
   with pytest.raises(ValueError, match="model_size"):
-    export.check_env_model_compatible(legacy, poor_agent)
-  assert export.agent_config_for(dict(good, model_size="poor")).env_model_size == "poor"
+    env_model_metadata.check_env_model_compatible(legacy, poor_agent)
+  assert env_model_metadata.agent_config_for(dict(good, model_size="poor")).env_model_size == "poor"
 
 
 def test_launch_train_refuses_a_poor_model_for_a_good_agent_in_one_line(tmp_path):

@@ -27,6 +27,7 @@ from i2a.model_pipeline import pictures
 from i2a.model_pipeline import streaming
 from i2a.model_pipeline import training as model_training
 from i2a.training import checkpointing
+from i2a.training import env_model_metadata
 from i2a.training import interrupt
 from i2a.training import rundir
 from i2a.training import summaries
@@ -81,7 +82,7 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
   eval_names = [n for n in eval_names if n not in bad_shards]
   metadata = export.model_metadata(model_kind, manifest, frame_head, predict_reward, model_size)
   if model is None:
-    agent_config = export.agent_config_for(metadata)
+    agent_config = env_model_metadata.agent_config_for(metadata)
     game_palette = agent_config.game_spec().palette
     if np.asarray(manifest["palette"]).shape != game_palette.shape or not np.array_equal(
         manifest["palette"], game_palette):
@@ -89,8 +90,8 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
                        f"{manifest['game']} now has {game_palette.tolist()}: recollect the data.")
     model = factory.build_env_model(agent_config)
   ckpt_dir = os.path.join(logdir, "checkpoints")
-  if os.path.exists(os.path.join(ckpt_dir, export.METADATA_FILE)):
-    old = dict(export.load_metadata(ckpt_dir))
+  if os.path.exists(os.path.join(ckpt_dir, env_model_metadata.METADATA_FILE)):
+    old = dict(env_model_metadata.load_metadata(ckpt_dir))
     old.setdefault("model_size", "good")  # Written before the poor model existed.
     changed = [k for k in metadata if old.get(k) != json.loads(json.dumps(metadata[k]))]
     if changed:

@@ -26,6 +26,7 @@ from i2a import games
 from i2a import imagination
 from i2a.training import backends
 from i2a.training import checkpointing
+from i2a.training import env_model_metadata
 from i2a.training import environments
 from i2a.training import interrupt
 from i2a.training import learner as learner_lib
@@ -159,8 +160,7 @@ def build_learner(config: TrainConfig) -> tuple[learner_lib.Learner, checkpointi
   learner = learner_lib.Learner(agent, config.learner)
   if config.env_model_checkpoint:
     # Refuse a model trained for another game, frame shape, head or task before touching its weights.
-    from i2a.model_pipeline import export  # pylint: disable=g-import-not-at-top
-    export.check_checkpoint_compatible(config.env_model_checkpoint, config.agent)
+    env_model_metadata.check_checkpoint_compatible(config.env_model_checkpoint, config.agent)
     checkpointing.load_env_model(agent.env_model, config.env_model_checkpoint)
   checkpointer = checkpointing.Checkpointer(os.path.join(config.logdir, "checkpoints"),
                                             config.max_checkpoints, **learner.trackables())
