@@ -36,6 +36,10 @@ def hashed_uniform(seed: tf.Tensor, counter: tf.Tensor, shape: tf.Tensor) -> tf.
 class Sampler(snt.Module):
   """Draws categorical samples from a seeded, checkpointable stream.
 
+  Args:
+    seed: starts the stream; None draws one at random (non-deterministic).
+    name: module name.
+
   Attributes:
     state: int64 [2] non-trainable variable (seed, number of draws so far).
   """

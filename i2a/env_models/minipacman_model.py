@@ -72,7 +72,16 @@ def _validate_event_weights(event_weights: Sequence[float]) -> np.ndarray:
 
 
 class BasicBlock(snt.Module):
-  """Fig. 7's basic block: pool-and-inject, two conv branches, 1x1 conv, merge with the input."""
+  """Fig. 7's basic block: pool-and-inject, two conv branches, 1x1 conv, merge with the input.
+
+  Args:
+    n1: channels of the large-kernel branch (1x1 then `large_kernel` x `large_kernel`).
+    n2: channels of the 3x3 branch (1x1 then 3x3).
+    n3: output channels of the closing 1x1 conv (with merge 'add', the input's channels).
+    large_kernel: side of the large branch's kernel (paper Fig. 7: 9).
+    merge: 'add' (residual) or 'concat' (see the module docstring).
+    name: module name.
+  """
 
   def __init__(self, n1: int, n2: int, n3: int, large_kernel: int = 9, merge: str = "add",
                name: Optional[str] = None):

@@ -28,7 +28,13 @@ SESSION_SEED_STRIDE = 100_003  # Seed of a (resumed) session: seed + stride * (s
 
 
 class Progress:
-  """A one-line progress bar on a terminal, a log line every 10% otherwise."""
+  """A one-line progress bar on a terminal, a log line every 10% otherwise.
+
+  Args:
+    total: steps the collection aims at.
+    done: steps already in the data directory (a continued collection starts there).
+    stream: where the bar is drawn; a terminal gets the bar, anything else the log lines.
+  """
 
   def __init__(self, total: int, done: int, stream=sys.stderr):
     self._total, self._start_done, self._start = total, done, time.monotonic()

@@ -103,6 +103,10 @@ class EnvModelTrainer:
   """Owns the model's optimiser and update counter, and the compiled update.
 
   Call `build(batch)` once before restoring a checkpoint (it creates every variable).
+
+  Args:
+    model: the environment model to fit (its `logits` give the frame and reward/event heads).
+    config: learning rate, loss weights and the other settings of the fit.
   """
 
   def __init__(self, model: snt.Module, config: EnvModelTrainConfig):

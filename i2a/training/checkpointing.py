@@ -36,6 +36,10 @@ _PREFIX = "ckpt"
 class CheckpointError(RuntimeError):
   """A checkpoint is missing, corrupt, or does not match the objects it is restored into.
 
+  Args:
+    message: what went wrong and how to fix it (shown to the user as one line).
+    kind: see Attributes.
+
   Attributes:
     kind: 'missing' (no index file), 'unreadable' (truncated or corrupt files) or 'mismatch' (other
       objects, shapes or dtypes: another agent variant or config).

@@ -10,7 +10,11 @@ import numpy as np
 
 
 class Window:
-  """Episode and learner statistics since the last progress line."""
+  """Episode and learner statistics since the last progress line.
+
+  Args:
+    frames: the learner's frame count when the window opens (frames/s are counted from it).
+  """
 
   def __init__(self, frames: int):
     self.start_time, self.start_frames = time.monotonic(), frames

@@ -20,7 +20,11 @@ class QueueClosed(Exception):
 
 
 class UnrollQueue:
-  """A thread-safe bounded FIFO of `ActorOutput`s that producers can fail or close."""
+  """A thread-safe bounded FIFO of `ActorOutput`s that producers can fail or close.
+
+  Args:
+    maxsize: unrolls held before `put` blocks (the actors wait for the learner).
+  """
 
   def __init__(self, maxsize: int):
     if maxsize < 1:
@@ -105,7 +109,12 @@ def stack_unrolls(trajectories: Sequence[types.Trajectory]) -> types.Trajectory:
 
 
 class Batcher:
-  """Takes unrolls off a queue until they fill a learner batch of `batch_size` environment copies."""
+  """Takes unrolls off a queue until they fill a learner batch of `batch_size` environment copies.
+
+  Args:
+    unroll_queue: where the actors put their unrolls.
+    batch_size: environment copies per learner batch (a multiple of each unroll's copies).
+  """
 
   def __init__(self, unroll_queue: UnrollQueue, batch_size: int):
     if batch_size < 1:

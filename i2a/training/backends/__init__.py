@@ -68,7 +68,11 @@ class ActorBuilder:
 
 
 class Backend(abc.ABC):
-  """Runs `num_actors` actors that put `ActorOutput`s into `unroll_queue`."""
+  """Runs `num_actors` actors that put `ActorOutput`s into `unroll_queue`.
+
+  Args:
+    queue_size: unrolls buffered between the actors and the learner.
+  """
 
   def __init__(self, queue_size: int):
     self.unroll_queue = queues.UnrollQueue(queue_size)

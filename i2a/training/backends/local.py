@@ -33,7 +33,13 @@ class WeightsBox(actor_lib.VariableSource):
 
 
 class LocalBackend(backends.Backend):
-  """`num_actors` actor threads; an exception in any of them is raised by the queue's `get`."""
+  """`num_actors` actor threads; an exception in any of them is raised by the queue's `get`.
+
+  Args:
+    builder: makes actor i's agent and environments.
+    num_actors: actor threads.
+    queue_size: unrolls buffered between the actors and the learner.
+  """
 
   def __init__(self, builder: backends.ActorBuilder, num_actors: int, queue_size: int):
     super().__init__(queue_size)

@@ -119,6 +119,14 @@ class RayBackend(backends.Backend):
 
   If it initialised Ray, `stop` shuts Ray down (also when the constructor fails), so no actor or local
   cluster outlives the run.
+
+  Args:
+    builder: the picklable recipe each Ray actor builds its agent and environments from.
+    num_actors: Ray actors; one that dies is replaced (counted in `actor_restarts`).
+    queue_size: unrolls buffered between the actors and the learner.
+    address: a Ray cluster to join; None starts a local one.
+    cpus_per_actor: CPUs Ray reserves for each actor (and its TensorFlow threads).
+    connect_timeout: seconds to wait for `address` before giving up with an error.
   """
 
   def __init__(self, builder: backends.ActorBuilder, num_actors: int, queue_size: int,

@@ -38,7 +38,12 @@ class _OnDemandUnrolls:
 
 
 class SyncBackend(backends.Backend):
-  """`num_actors` actors stepped in turn by the learner's thread (see the module docstring)."""
+  """`num_actors` actors stepped in turn by the learner's thread (see the module docstring).
+
+  Args:
+    builder: makes actor i's agent and environments.
+    num_actors: actors stepped in turn, one unroll per `get`.
+  """
 
   def __init__(self, builder: backends.ActorBuilder, num_actors: int):
     super().__init__(queue_size=1)
