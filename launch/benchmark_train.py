@@ -203,7 +203,7 @@ def main(argv):
                 f"{100 * achieved / peaks[precision]:>6.1f}% {ratio:>10.1f} {peak_rss_gib():>6.2f}Gi",
                 flush=True)
           if config.uses_imagination:
-            print(flop_ceiling(config, flops / (_UNROLL.value * _BATCH.value), peaks[precision]), flush=True)
+            print(flop_ceiling(config, flops / (fv.unroll_length * fv.batch_size), peaks[precision]), flush=True)
 
 
 if __name__ == "__main__":
