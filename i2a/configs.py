@@ -8,6 +8,7 @@ import dataclasses
 from typing import Optional
 
 from i2a import games
+from i2a import hardware
 from i2a.frame_processing import TALK_TORSO
 from i2a.frame_processing import TorsoConfig
 
@@ -82,9 +83,9 @@ class AgentConfig:
       (the talk's for variant 'talk').
     precision: the dtype the networks compute in: 'bfloat16' (matmuls and convolutions about 4x faster
       than float32 on CPUs with AMX / avx512_bf16, and as accurate for acting, learning and imagining;
-      see i2a/layers.py), 'float32', or 'float16' (GPUs); None picks bfloat16 for agents that imagine
-      and float32 for the model-free ones and the talk's demo. Variables, heads, losses and V-trace stay
-      float32.
+      see i2a/layers.py), 'float32', or 'float16' (GPUs); None picks bfloat16 for agents that imagine on
+      hardware with bfloat16 arithmetic (`hardware.default_precision`) and float32 otherwise, for the
+      model-free agents and for the talk's demo. Variables, heads, losses and V-trace stay float32.
     seed: seeds the modules' action sampling; None for non-deterministic. Initial weights come from
       TF's global generator: call tf.random.set_seed before the first call, as the training loop does.
   """
@@ -177,9 +178,9 @@ class AgentConfig:
         self, torso=torso, hidden_size=hidden, imag_path=imag_path, env_model=env_model,
         lstm_size=self.lstm_size or PAPER_LSTM[self.game],
         rollout_hidden_size=self.rollout_hidden_size or PAPER_HIDDEN[self.game],
-        # bfloat16 pays where the environment model runs; the small model-free networks were faster in
-        # float32 on our CPU (WORKSPACE.md, deviation 22).
-        precision=self.precision or ("bfloat16" if imag_path == "imag" else "float32"))
+        # bfloat16 pays where the environment model runs, on hardware with bfloat16 arithmetic; the small
+        # model-free networks were faster in float32 (WORKSPACE.md, deviation 22).
+        precision=self.precision or hardware.default_precision(imagines=imag_path == "imag"))
 
   def game_spec(self) -> games.GameSpec:
     return self.geometry.spec()

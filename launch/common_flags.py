@@ -78,7 +78,8 @@ ROLLOUT_HIDDEN = flags.DEFINE_integer("rollout_hidden_size", 0, "Width of the pe
                                       "feature's FC; 0 for the variant's (paper: 512/256).")
 PRECISION = flags.DEFINE_enum("precision", None, list(configs.PRECISIONS),
                               "Compute dtype of the networks (variables, heads and losses stay float32). "
-                              "Default: bfloat16 for agents that imagine, float32 for model-free ones; "
+                              "Default: bfloat16 for agents that imagine on a GPU or a CPU with AMX / "
+                              "AVX-512 BF16, float32 otherwise and for model-free agents; "
                               "bfloat16 for every agent in launch.benchmark_agent.")
 # Experiment: the learner.
 LEARNING_RATE = flags.DEFINE_float("learning_rate", None, "Learning rate. Default: 1e-3 (RMSProp, "
