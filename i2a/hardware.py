@@ -4,7 +4,7 @@ bfloat16 pays only where the hardware has bfloat16 arithmetic: a GPU, or a CPU w
 BF16 instructions, on which TensorFlow's oneDNN kernels run bfloat16 matmuls and convolutions about 4x
 faster than float32 (measured on a 2-core Intel CPU with amx_bf16). Elsewhere TensorFlow emulates it:
 on a 2-core AMD EPYC with AVX2 only, the bfloat16 matmul peak was below float32's and paper-size
-MiniPacman I2A's learner ran about 2x slower in bfloat16 (WORKSPACE.md, deviation 22). So an agent
+MiniPacman I2A's learner ran about 2x slower in bfloat16 (WORKSPACE.md, deviations 22 and 42). So an agent
 that imagines computes in bfloat16 by default only where `native_bfloat16()` holds.
 
     precision = hardware.default_precision(imagines=True)  # 'bfloat16' or 'float32'

@@ -1,4 +1,4 @@
-"""One list of every talk module with example inputs, for the conformance suite (STYLE.md, after
+"""One list of every talk module with example inputs, for the conformance suite (modelled on
 Sonnet's own conformance tests). Small widths keep it fast; frames are MiniPacman-sized (15x19)."""
 from typing import Callable, NamedTuple
 

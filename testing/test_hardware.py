@@ -7,7 +7,7 @@ from i2a import configs
 from i2a import hardware
 
 CPUINFO = """processor\t: 0
-vendor_id\t: {vendor}
+vendor_id\t: GenuineIntel
 flags\t\t: fpu sse2 avx avx2 fma {extra}
 bugs\t\t: spectre_v1
 
@@ -16,9 +16,9 @@ flags\t\t: fpu sse2 avx avx2 fma {extra}
 """
 
 
-def _cpuinfo(tmp_path, extra, vendor="GenuineIntel"):
+def _cpuinfo(tmp_path, extra):
   path = tmp_path / "cpuinfo"
-  path.write_text(CPUINFO.format(vendor=vendor, extra=extra))
+  path.write_text(CPUINFO.format(extra=extra))
   return str(path)
 
 
