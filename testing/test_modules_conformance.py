@@ -1,5 +1,6 @@
 """Every talk module, through eager, tf.function, jit_compile=True, unknown batch size and checkpoint
-round-trip, at batch sizes 1 and 3, giving the same numbers (STYLE.md: one list, one parameterised test)."""
+round-trip, at batch sizes 1 and 3, giving the same numbers: one list of cases (module_cases.py), one
+parameterised test, as Sonnet's own conformance tests are built."""
 import numpy as np
 import pytest
 import tensorflow as tf
