@@ -6,6 +6,11 @@ seeded agent would act differently when compiled. We instead hash (seed, counter
 arithmetic, which every backend computes bit for bit alike, turn the hash into uniforms and sample with
 the Gumbel-max trick: argmax(logits + G) ~ Categorical(softmax(logits)). The seed and counter live in a
 non-trainable variable, so they are checkpointed with the module and a resumed run continues its stream.
+
+The uniforms and the Gumbel noise are computed in float64 and only G is cast to float32. A 32-bit hash
+k gives u = (k + 1/2) / 2^32, exact in float64 and strictly inside (0, 1). In float32 the largest 128
+hashes round u to exactly 1.0, so G = -log(-log(u)) = +inf and that action would be chosen whatever the
+logits (about 3e-8 per draw).
 """
 from typing import Optional
 
@@ -23,14 +28,18 @@ def _mix32(x: tf.Tensor) -> tf.Tensor:
   return tf.bitwise.right_shift(x, 16) ^ x
 
 
+def uniform_from_bits(bits: tf.Tensor) -> tf.Tensor:
+  """int64 hashes in [0, 2^32) -> float64 uniforms (bits + 1/2) / 2^32, exact and strictly in (0, 1)."""
+  return (tf.cast(bits, tf.float64) + 0.5) / 4294967296.0
+
+
 def hashed_uniform(seed: tf.Tensor, counter: tf.Tensor, shape: tf.Tensor) -> tf.Tensor:
-  """float32 uniforms in (0, 1) of `shape`, a pure function of (seed, counter, element index)."""
+  """float64 uniforms in (0, 1) of `shape`, a pure function of (seed, counter, element index)."""
   size = tf.reduce_prod(shape)
   index = tf.range(size, dtype=tf.int64)
   key = _mix32(tf.bitwise.bitwise_and(seed * 0x9E3779B1 + _mix32(counter), _MASK32))
   bits = _mix32(tf.bitwise.bitwise_and(key ^ _mix32(index), _MASK32))
-  uniform = (tf.cast(bits, tf.float64) + 0.5) / 4294967296.0
-  return tf.reshape(tf.cast(uniform, tf.float32), shape)
+  return tf.reshape(uniform_from_bits(bits), shape)
 
 
 class Sampler(snt.Module):
@@ -60,5 +69,5 @@ class Sampler(snt.Module):
     state = self.state.read_value()
     self.state.assign_add(tf.constant([0, 1], tf.int64))
     uniform = hashed_uniform(state[0], state[1], tf.shape(logits, out_type=tf.int64))
-    gumbel = -tf.math.log(-tf.math.log(uniform))
+    gumbel = tf.cast(-tf.math.log(-tf.math.log(uniform)), tf.float32)  # Finite: see the module doc.
     return tf.argmax(logits + gumbel, axis=-1, output_type=tf.int32)
