@@ -3,7 +3,9 @@
 Arrows point one way: the talk's modules (i2a/ top level and i2a/env_models) <- the planning code, the
 training system (i2a/training) and the environment-model pipeline (i2a/model_pipeline) <- the binaries
 (launch/). envs/ imports nothing from i2a/ or launch/, and no binary imports another (only the shared
-flags module and the flags-to-config module). The test reads every module's imports with `ast`, so it also sees imports inside functions.
+flags module and the flags-to-config module). Studies (i2a/study) run the binaries as subprocesses, so
+they import from the training system only what they read (checkpoints, Ray's start-up, run summaries).
+The test reads every module's imports with `ast`, so it also sees imports inside functions.
 """
 import ast
 import collections
@@ -13,7 +15,7 @@ from typing import Dict, List, Tuple
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ("envs", "talk", "planning", "training", "model_pipeline", "launch")
+PACKAGES = ("envs", "talk", "planning", "training", "model_pipeline", "study", "launch")
 # package -> the packages it may import from (besides itself).
 ALLOWED = {
     "envs": set(),
@@ -21,7 +23,8 @@ ALLOWED = {
     "planning": {"talk", "envs"},
     "training": {"talk", "envs", "planning"},
     "model_pipeline": {"talk", "envs", "training"},
-    "launch": {"talk", "envs", "planning", "training", "model_pipeline"},
+    "study": {"training"},
+    "launch": {"talk", "envs", "planning", "training", "model_pipeline", "study"},
 }
 
 
@@ -32,7 +35,7 @@ def package_of(module: str) -> str:
     return parts[0]
   if parts[0] != "i2a":
     return None
-  if len(parts) > 1 and parts[1] in ("training", "model_pipeline", "planning"):
+  if len(parts) > 1 and parts[1] in ("training", "model_pipeline", "planning", "study"):
     return parts[1]
   return "talk"
 

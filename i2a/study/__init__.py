@@ -1,0 +1,9 @@
+"""Studies: the runs of a reproduction study declared once, as data, and run with one command.
+
+graph (runs, what each waits for, its command) -> completion (is a run done, from what its binary
+leaves behind) -> estimates (machine-hours left, the dry-run plan) -> execute (one run as a subprocess
+with its log) -> runner (the graph locally, N runs side by side) and ray_runner (the graph as Ray tasks).
+studies declares the studies themselves from the flag files in launch/configs; flagfiles reads those.
+Each run is a subprocess of a launch binary, so this package imports from the training system only
+what it reads (checkpoints, Ray's start-up, run summaries), and never the binaries.
+"""

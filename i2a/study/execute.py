@@ -1,0 +1,103 @@
+"""One run as a subprocess: its output appended to `<run dir>/study.log`, its outcome with the log's tail.
+
+    outcome = execute.execute(execute.Job(run, cwd=os.getcwd()))
+
+Plain data in and out, so a thread of the local runner and a Ray task on another machine call the same
+function. An interrupted run needs nothing special: the binaries resume from their own checkpoints
+when the same command runs again. After a zero exit, a run whose completion is the runner's own marker
+gets its study_done.json here, beside its log, and every run's completion is read again: a binary
+stopped by SIGTERM exits 0 as well, and the runs that wait for it must not start.
+"""
+import dataclasses
+import datetime
+import os
+import subprocess
+import sys
+import time
+from typing import Optional
+
+from i2a.study import completion
+from i2a.study import graph
+
+TAIL_LINES = 15  # Of a failed run's log, in the failure report.
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+  """What a worker needs to run one run.
+
+  Attributes:
+    run: the run.
+    cwd: the directory its command runs in and its paths are relative to (the repository root, where
+      the flag files are).
+  """
+  run: graph.Run
+  cwd: str
+
+  @property
+  def log_path(self) -> str:
+    return os.path.join(self.cwd, self.run.run_dir, graph.LOG_FILE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+  """How a run ended.
+
+  Attributes:
+    key: the run's key.
+    exit_code: the subprocess's exit status (negative: killed by that signal); None if it never ran.
+    status: the run's completion.Status after a zero exit (a run stopped early by a signal exits 0
+      too), else None.
+    seconds: its wall time.
+    tail: the last lines this attempt wrote to the log, if it did not finish.
+    skipped_because: for a run that did not start, the upstream run that did not finish.
+  """
+  key: str
+  exit_code: Optional[int]
+  status: Optional[completion.Status] = None
+  seconds: float = 0.0
+  tail: tuple[str, ...] = ()
+  skipped_because: str = ""
+
+  @property
+  def ok(self) -> bool:
+    """The run exited 0 and is done: what lets the runs that wait for it start."""
+    return self.exit_code == 0 and self.status is not None and self.status.done
+
+
+def tail(path: str, offset: int, lines: int = TAIL_LINES) -> tuple[str, ...]:
+  """The last `lines` lines written to `path` from byte `offset` on."""
+  try:
+    with open(path, "rb") as f:
+      f.seek(offset)
+      text = f.read().decode("utf-8", errors="replace")
+  except OSError:
+    return ()
+  return tuple(text.rstrip("\n").splitlines()[-lines:])
+
+
+def execute(job: Job) -> Outcome:
+  """Runs `job` to its end with the worker's interpreter (its output goes to the log only), then reads
+  whether the run is done."""
+  run = job.run
+  os.makedirs(os.path.dirname(job.log_path), exist_ok=True)
+  start = time.monotonic()
+  with open(job.log_path, "ab") as log:
+    started = datetime.datetime.now().isoformat(timespec="seconds")
+    log.write(f"=== {run.key} at {started}: {run.command}\n".encode())
+    log.flush()
+    offset = log.tell()
+    try:
+      exit_code = subprocess.run([sys.executable, *run.args], cwd=job.cwd, stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, check=False).returncode
+    except OSError as error:  # The interpreter itself could not start.
+      log.write(f"Cannot start the run: {error}\n".encode())
+      exit_code = 127
+  seconds = time.monotonic() - start
+  status = None
+  if exit_code == 0:
+    if isinstance(run.completion, completion.Marker):
+      completion.write_marker(os.path.join(job.cwd, run.run_dir), run.command, seconds)
+    status = run.completion.status(run, job.cwd)
+  outcome = Outcome(run.key, exit_code, status, seconds)
+  return outcome if outcome.ok else dataclasses.replace(outcome, tail=tail(job.log_path, offset))
