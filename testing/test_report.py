@@ -15,6 +15,7 @@ import tensorflow as tf
 from i2a.training import report_plots
 from i2a.training import report_tables
 from i2a.training import reporting
+from i2a.training import run_reader
 from i2a.training import summaries
 from launch import report
 
@@ -105,12 +106,22 @@ def test_curves_csv_is_mean_and_range_over_seeds_on_the_common_frames(reported):
                                  [(low + high) / 2, (high - low) / 2, low, high], rtol=1e-6)
 
 
+def tables(text: str) -> list[list[dict]]:
+  """Every Markdown table of `text`: per table, its rows as header -> cell."""
+  found, block = [], []
+  for line in text.splitlines() + [""]:
+    if line.startswith("|"):
+      block.append([c.strip() for c in line.strip("|").split("|")])
+    elif block:
+      found.append([dict(zip(block[0], cells)) for cells in block[2:]])
+      block = []
+  return found
+
+
 def _table(reported: str) -> dict:
+  """The first table of report.md (one row per agent), by agent."""
   with open(os.path.join(reported, "report.md")) as f:
-    lines = [line for line in f.read().splitlines() if line.startswith("|")]
-  header = [c.strip() for c in lines[0].strip("|").split("|")]
-  return {cells[0]: dict(zip(header, cells)) for cells in (
-      [c.strip() for c in line.strip("|").split("|")] for line in lines[2:])}
+    return {row["Agent"]: row for row in tables(f.read())[0]}
 
 
 def test_markdown_has_a_row_per_agent_with_final_values_and_evaluations(reported):
@@ -157,7 +168,7 @@ def test_resumed_run_replaces_rewound_points_and_sums_its_segments_wall_time(tmp
     with tf.io.TFRecordWriter(str(tmp_path / name)) as writer:
       for wall, step, value in events:
         writer.write(_event(wall, step, "episode_return", value))
-  scalars, wall_seconds = reporting.read_scalars(str(tmp_path))
+  scalars, wall_seconds = run_reader.read_scalars(str(tmp_path))
   np.testing.assert_array_equal(scalars["episode_return"][0], [1000, 2000, 2500, 3500])
   np.testing.assert_array_equal(scalars["episode_return"][1], [0.25, 0.5, 1.0, 1.5])
   assert wall_seconds == 30 + 20
@@ -199,7 +210,7 @@ def test_minipacman_runs_draw_the_return(tmp_path):
 
 @pytest.mark.parametrize("runs,message", [
     ("{root}/nowhere", "matches no directory"),
-    ("{root}/not_a_run", "has no TensorBoard event files"),
+    ("{root}/not_a_run", "has neither TensorBoard event files"),
     ("{root}/not_*", "none of these directories has TensorBoard event files")])
 def test_bad_runs_are_usage_errors(runs_root, tmp_path, parse_flags, runs, message):
   parse_flags(report, f"--runs={runs.format(root=runs_root)}", f"--out={tmp_path}")
@@ -214,6 +225,6 @@ def test_bad_runs_exit_with_one_line_and_no_traceback(runs_root, tmp_path):
   assert result.returncode != 0
   assert "Traceback" not in result.stderr
   assert result.stderr.strip().splitlines()[-1] == (
-      f"{runs_root}/not_a_run has no TensorBoard event files (events.out.tfevents.*); pass launch.train "
-      "logdirs to --runs.")
+      f"{runs_root}/not_a_run has neither TensorBoard event files (events.out.tfevents.*) nor a run summary "
+      "(summary.json); pass launch.train logdirs or exported summaries to --runs.")
   assert not os.listdir(tmp_path)  # Nothing written.

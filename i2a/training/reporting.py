@@ -1,32 +1,26 @@
 """Reads finished or running training runs for launch.report: their TensorBoard scalars, stored config
 and evaluation results, and names the agent each run belongs to.
 
-A run is a launch.train logdir: `events.out.tfevents.*` (the scalars of `summaries.write_scalars`, the
-step being the frame count), optionally `config.json` (the run's TrainConfig) and any number of
-`**/results.json` written by launch.evaluate. Runs of one agent that differ only in their seed are
-grouped (paper Fig. 4 and App. B draw one line per agent over several seeds).
+A run is a launch.train logdir or the summary `run_summary.export_run_summary` exported of one (see
+`run_reader`, which reads either). Runs of one agent that differ only in their seed are grouped (paper
+Fig. 4 and App. B draw one line per agent over several seeds).
 
     runs = reporting.load_runs(["runs/sokoban_*"], labels=[("i2a", "runs/*i2a*")])
+    runs = reporting.load_runs(["results/sokoban_small/runs/*"])  # The same, from exported summaries.
 """
 import dataclasses
 import fnmatch
 import glob
-import json
 import os
 import re
 from typing import Optional, Sequence
 
 from absl import logging
-import numpy as np
-import tensorflow as tf
 
-CONFIG_FILES = ("config.json", "run_config.json")  # The TrainConfig a run stored (newest name first).
-EVENTS_GLOB = "events.out.tfevents.*"
+from i2a.training import run_reader
+
+ReportError = run_reader.ReportError  # One error type for every user mistake launch.report names.
 _SEED_SUFFIX = re.compile(r"^(.+?)[_-](?:s|seed)(\d+)$")
-
-
-class ReportError(ValueError):
-  """A user mistake in the runs to report (no such directory, no event files, no curve)."""
 
 
 @dataclasses.dataclass
@@ -34,14 +28,16 @@ class Run:
   """One training run.
 
   Attributes:
-    path: its logdir.
+    path: its logdir or exported summary directory.
     agent: the agent label it is grouped under.
     panel: what its curve is comparable with (game, task, room), '' when no config is stored.
     seed: the run's seed (from the config, else from the directory name), None if unknown.
     scalars: tag -> (frames [N] int64, values [N] float64), frames strictly increasing.
     wall_seconds: time spent writing its event files, summed over resumed segments.
-    evaluations: '<mode>, <levels or task>' -> solve rate or mean return (see `read_evaluations`).
+    evaluations: '<mode>, <levels or task>' -> solve rate or mean return (see
+      `run_reader.read_evaluations`).
     config: the stored TrainConfig as a dict, None if none.
+    evaluation_counts: the evaluations' keys that count levels -> (solved, played) ints.
   """
   path: str
   agent: str
@@ -51,111 +47,11 @@ class Run:
   wall_seconds: float
   evaluations: dict
   config: Optional[dict] = None
+  evaluation_counts: dict = dataclasses.field(default_factory=dict)
 
   @property
   def name(self) -> str:
     return os.path.basename(os.path.normpath(self.path))
-
-
-def _events(path: str):
-  try:
-    for record in tf.data.TFRecordDataset(path):
-      yield tf.compat.v1.Event.FromString(record.numpy())
-  except tf.errors.DataLossError:  # A run killed mid-write leaves a truncated last record.
-    logging.warning("%s ends in a truncated record; reading the records before it.", path)
-
-
-def _scalar(value) -> Optional[float]:
-  if value.WhichOneof("value") == "simple_value":
-    return float(value.simple_value)
-  if value.WhichOneof("value") == "tensor":
-    array = tf.make_ndarray(value.tensor)
-    if array.size == 1 and np.issubdtype(array.dtype, np.number):
-      return float(array.reshape(()))
-  return None
-
-
-def read_scalars(logdir: str) -> tuple[dict, float]:
-  """The scalars of every event file in `logdir` (not its subdirectories), and their wall time.
-
-  Where a resumed run logs a frame count at or below one already logged (it restarted from an older
-  checkpoint), its new points replace the old ones from there on, as TensorBoard shows them.
-
-  Returns:
-    (tag -> (frames [N] int64, values [N] float64), seconds between the first and last event of each
-    event file, summed).
-  Raises:
-    ReportError: `logdir` holds no event files.
-  """
-  files = sorted(glob.glob(os.path.join(glob.escape(logdir), EVENTS_GLOB)))
-  if not files:
-    raise ReportError(f"{logdir} has no TensorBoard event files ({EVENTS_GLOB}); pass launch.train "
-                      "logdirs to --runs.")
-  points, wall_seconds = {}, 0.0
-  for file in files:
-    times = []
-    for event in _events(file):
-      times.append(event.wall_time)
-      for value in event.summary.value:
-        number = _scalar(value)
-        if number is not None:
-          points.setdefault(value.tag, []).append((event.wall_time, event.step, number))
-    wall_seconds += max(times) - min(times) if times else 0.0
-  scalars = {}
-  for tag, tagged in points.items():
-    kept = []
-    for _, step, number in sorted(tagged, key=lambda p: p[0]):  # Stable: write order within a second.
-      while kept and kept[-1][0] >= step:
-        kept.pop()
-      kept.append((step, number))
-    scalars[tag] = (np.array([s for s, _ in kept], np.int64), np.array([v for _, v in kept], np.float64))
-  return scalars, wall_seconds
-
-
-def read_config(logdir: str) -> Optional[dict]:
-  """The run's stored TrainConfig as a dict, or None if it stored none."""
-  for name in CONFIG_FILES:
-    path = os.path.join(logdir, name)
-    if os.path.exists(path):
-      try:
-        with open(path) as f:
-          return json.load(f)
-      except (OSError, ValueError) as error:
-        raise ReportError(f"Cannot read the run config {path}: {error}") from error
-  return None
-
-
-def read_evaluations(logdir: str) -> dict:
-  """The launch.evaluate results under `logdir` (any `**/results.json`).
-
-  Returns:
-    '<mode>, <what>' -> value, with mode 'greedy', 'sampled' or 'outer search' and, for Sokoban,
-    what = '<n> boxes' (or the level files' name) and value the fraction solved; for MiniPacman,
-    what = the task and value the mean return. Where several files give one key, the one evaluated
-    at the most frames (then the newest file) wins.
-  """
-  found = {}
-  for path in glob.glob(os.path.join(glob.escape(logdir), "**", "results.json"), recursive=True):
-    try:
-      with open(path) as f:
-        rows = json.load(f)
-    except (OSError, ValueError) as error:
-      raise ReportError(f"Cannot read the evaluation results {path}: {error}") from error
-    for row in rows if isinstance(rows, list) else []:
-      mode = ("outer search" if "mean_model_steps" in row else
-              "greedy" if row.get("greedy") else "sampled")
-      if "fraction_solved" in row:
-        levels = row.get("levels", "generated")
-        what = f"{row['box_count']} boxes" if levels == "generated" else os.path.basename(str(levels))
-        key, value = f"{mode}, {what}", row["fraction_solved"]
-      elif "mean_return" in row:
-        key, value = f"{mode}, {row['task']}", row["mean_return"]
-      else:
-        continue
-      rank = (row.get("num_frames") or 0, os.path.getmtime(path))
-      if key not in found or rank > found[key][0]:
-        found[key] = (rank, float(value))
-  return {key: found[key][1] for key in sorted(found)}
 
 
 def config_label(config: dict) -> tuple[str, str]:
@@ -198,11 +94,11 @@ def name_label(name: str) -> tuple[str, Optional[int]]:
 def expand_runs(patterns: Sequence[str]) -> list[str]:
   """The directories named by `patterns` (paths or globs), in order, without duplicates.
 
-  A glob's directories without event files are skipped (a glob of runs/ may catch other outputs);
-  an explicitly named directory must have them.
+  A run is a directory with event files or an exported summary's marker. A glob's other directories
+  are skipped (a glob of runs/ may catch other outputs); an explicitly named directory must be a run.
 
   Raises:
-    ReportError: a pattern matches no directory, an explicit one has no event files, or no run is left.
+    ReportError: a pattern matches no directory, an explicit one is no run, or no run is left.
   """
   paths = []
   for pattern in patterns:
@@ -211,15 +107,16 @@ def expand_runs(patterns: Sequence[str]) -> list[str]:
       raise ReportError(f"--runs: {pattern!r} matches no directory.")
     is_glob = glob.has_magic(pattern)
     for path in matches:
-      if not glob.glob(os.path.join(glob.escape(path), EVENTS_GLOB)):
+      if not (run_reader.has_events(path) or run_reader.is_summary(path)):
         if not is_glob:
-          read_scalars(path)  # Raises, naming the directory.
-        logging.warning("Skipping %s: no event files.", path)
+          run_reader.read_scalars(path)  # Raises, naming the directory.
+        logging.warning("Skipping %s: no event files and no run summary.", path)
       elif os.path.normpath(path) not in paths:
         paths.append(os.path.normpath(path))
   if not paths:
     raise ReportError(f"--runs={','.join(patterns)}: none of these directories has TensorBoard event "
-                      f"files ({EVENTS_GLOB}); pass launch.train logdirs.")
+                      f"files ({run_reader.EVENTS_GLOB}) or a run summary ({run_reader.SUMMARY_FILE}); "
+                      "pass launch.train logdirs or exported summaries.")
   return paths
 
 
@@ -235,11 +132,21 @@ def parse_labels(items: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def load_runs(patterns: Sequence[str], labels: Sequence[tuple[str, str]] = ()) -> list[Run]:
-  """Reads every run of `patterns`; a run whose path or name matches a `labels` glob (first match)
-  takes that label, else the label of its stored config, else its name without the seed suffix."""
+  """Reads every run of `patterns` (logdirs or exported summaries, see `expand_runs`); a run whose path
+  or name matches a `labels` glob (first match) takes that label, else the label of its stored config,
+  else its name without the seed suffix.
+
+  Args:
+    patterns: paths or globs of runs.
+    labels: (agent label, glob) pairs, as `parse_labels` gives them.
+  Returns:
+    The runs, in the order of `expand_runs`.
+  Raises:
+    ReportError: see `expand_runs`, or a run's files are unreadable.
+  """
   runs = []
   for path in expand_runs(patterns):
-    config = read_config(path)
+    config = run_reader.read_config(path)
     agent, seed = name_label(os.path.basename(path))
     panel = ""
     if config is not None:
@@ -249,6 +156,7 @@ def load_runs(patterns: Sequence[str], labels: Sequence[tuple[str, str]] = ()) -
       if fnmatch.fnmatch(path, os.path.normpath(pattern)) or fnmatch.fnmatch(os.path.basename(path), pattern):
         agent = name
         break
-    scalars, wall_seconds = read_scalars(path)
-    runs.append(Run(path, agent, panel, seed, scalars, wall_seconds, read_evaluations(path), config))
+    scalars, wall_seconds = run_reader.read_run_scalars(path)
+    evaluations, counts = run_reader.read_evaluations(path)
+    runs.append(Run(path, agent, panel, seed, scalars, wall_seconds, evaluations, config, counts))
   return runs
