@@ -1,14 +1,20 @@
-r"""Learning curves, points and a summary table of training runs (issue 13's report).
+r"""Learning curves, points, a summary table and statistics over seeds of training runs (issues 13, 20).
 
   python -m launch.report --runs='runs/sokoban_*' --out=results/sokoban
   python -m launch.report --runs=runs/hunt_std_s0,runs/hunt_std_s1,runs/hunt_i2a_s0 --out=results/hunt \
       --smoothing=10 --labels='I2A=*i2a*,standard=*std*'
+  python -m launch.report --runs='results/sokoban_small/runs/*' --out=results/sokoban_small \
+      --band=bootstrap --compare_to=i2a
+  python -m launch.report --export_run=runs/study_sokoban_small_i2a_s1 --out=results/sokoban_small/runs
 
-Reads each run's TensorBoard scalars, its stored config and any launch.evaluate results.json below it.
-Runs are grouped into agents by --labels, else by their stored config (variant and ablation options),
-else by their directory name without a `_s<n>`/`_seed<n>` suffix; each agent's seeds are averaged and
-shaded. Writes to --out: curves.png, points.csv (every run's points), curves.csv (the drawn lines)
-and report.md.
+Reads each run's TensorBoard scalars, its stored config and any launch.evaluate results.json below it,
+from its logdir or from the summary --export_run wrote of it (scalars as CSV, config, results: the
+report is rebuilt from results/ alone). Runs are grouped into agents by --labels, else by their stored
+config (variant and ablation options), else by their directory name without a `_s<n>`/`_seed<n>`
+suffix; each agent's seeds are averaged and shaded. Writes to --out: curves.png, points.csv (every
+run's points), curves.csv (the drawn lines), stats.csv (interquartile means and medians over seeds with
+bootstrap intervals, Wilson intervals of the evaluation levels, P(--compare_to > other); Agarwal et
+al. 2021) and report.md. With --export_run, writes that run's summary to --out/<run name> instead.
 """
 import os
 
@@ -17,12 +23,16 @@ from absl import flags
 from absl import logging
 
 from i2a.training import report_plots
+from i2a.training import report_stats
+from i2a.training import report_stats_tables
 from i2a.training import report_tables
 from i2a.training import reporting
+from i2a.training import run_summary
 from launch import common_flags  # pylint: disable=unused-import  (defines the shared --out)
 
 flags.declare_key_flag("out")  # Shared (launch/common_flags.py); shown in --help.
-_RUNS = flags.DEFINE_list("runs", None, "Training logdirs: paths or globs, comma-separated.")
+_RUNS = flags.DEFINE_list("runs", None, "Training logdirs or exported run summaries: paths or globs, "
+                          "comma-separated.")
 _LABELS = flags.DEFINE_list("labels", [], "name=glob,...: runs whose path or directory name matches glob "
                             "are the agent `name` (first match wins); overrides the stored config.")
 _METRIC = flags.DEFINE_string("metric", "auto", "Scalar to draw; auto: solve_rate (Sokoban) where "
@@ -31,31 +41,71 @@ _SMOOTHING = flags.DEFINE_integer("smoothing", 1, "Moving-average window in logg
 _LAST_POINTS = flags.DEFINE_integer("last_points", 10, "The table's final value: mean of each run's "
                                     "last N logged points.", lower_bound=1)
 _BAND = flags.DEFINE_enum("band", "minmax", list(report_tables.BANDS), "Shading over an agent's runs: "
-                          "between min and max, or mean +- std.")
+                          "between min and max, mean +- std, or the 95% bootstrap interval of their "
+                          "interquartile mean (then drawn as the line).")
+_COMPARE_TO = flags.DEFINE_string("compare_to", None, "An agent (its label, or the label's first word, "
+                                  "e.g. i2a) to give P(it beats each other agent) for; default: none.")
+_FRAMES_TO = flags.DEFINE_list("frames_to", ["0.5", "0.9"], "Solve rates whose frames-to-reach are "
+                               "reported (solve-rate curves only).")
+_BOOTSTRAP_SEED = flags.DEFINE_integer("bootstrap_seed", 0, "Seed of the bootstrap resampling.")
+_BOOTSTRAP_RESAMPLES = flags.DEFINE_integer("bootstrap_resamples", report_stats.RESAMPLES, "Bootstrap "
+                                            "resamples per interval.", lower_bound=100)
+_EXPORT_RUN = flags.DEFINE_string("export_run", None, "Instead of a report: write this launch.train "
+                                  "logdir's summary (scalars CSV, config, evaluations) to --out/<run name>.")
 
-FILES = ("curves.png", "points.csv", "curves.csv", "report.md")
+FILES = ("curves.png", "points.csv", "curves.csv", "stats.csv", "report.md")
+
+
+def _levels(items) -> list[float]:
+  try:
+    levels = [float(item) for item in items]
+  except ValueError as e:
+    raise reporting.ReportError(f"--frames_to={','.join(items)}: give solve rates such as 0.5,0.9.") from e
+  if any(not 0 < level <= 1 for level in levels):
+    raise reporting.ReportError(f"--frames_to={','.join(items)}: each solve rate must be in (0, 1].")
+  return levels
+
+
+def _export(out: str) -> None:
+  if _RUNS.value:
+    raise app.UsageError("--export_run and --runs exclude each other: export one run, or report runs.")
+  try:
+    written = run_summary.export_run_summary(_EXPORT_RUN.value, out)
+  except reporting.ReportError as e:
+    raise app.UsageError(str(e)) from e
+  print(written)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  if not _RUNS.value:
-    raise app.UsageError("--runs is required: launch.train logdirs or globs, comma-separated.")
   out = flags.FLAGS.out
   if not out:
-    raise app.UsageError("--out is required: the directory to write the report to.")
+    raise app.UsageError("--out is required: the directory to write the report (or the run summary) to.")
+  if _EXPORT_RUN.value:
+    return _export(out)
+  if not _RUNS.value:
+    raise app.UsageError("--runs is required: launch.train logdirs, exported summaries or globs, "
+                         "comma-separated.")
+  seed, resamples = _BOOTSTRAP_SEED.value, _BOOTSTRAP_RESAMPLES.value
   try:
     runs = reporting.load_runs(_RUNS.value, reporting.parse_labels(_LABELS.value))
-    curves, notes = report_tables.build_curves(runs, _METRIC.value, _SMOOTHING.value, _BAND.value)
+    curves, notes = report_tables.build_curves(runs, _METRIC.value, _SMOOTHING.value, _BAND.value, seed,
+                                               resamples)
+    rows, stat_notes = report_stats_tables.compute(curves, _LAST_POINTS.value, _levels(_FRAMES_TO.value),
+                                                   _COMPARE_TO.value, seed, resamples)
   except reporting.ReportError as e:
     raise app.UsageError(str(e)) from e
+  notes += stat_notes
   for note in notes:
     logging.warning("%s", note)
   os.makedirs(out, exist_ok=True)
   report_plots.plot_curves(curves, os.path.join(out, "curves.png"))
   report_tables.write_points(curves, os.path.join(out, "points.csv"))
   report_tables.write_curves(curves, os.path.join(out, "curves.csv"))
-  text = report_tables.markdown(curves, notes, _LAST_POINTS.value, _SMOOTHING.value, _BAND.value)
+  report_stats_tables.write_csv(rows, os.path.join(out, "stats.csv"))
+  text = report_tables.markdown(curves, notes, _LAST_POINTS.value, _SMOOTHING.value, _BAND.value,
+                                report_stats_tables.markdown(rows, seed, resamples))
   report_tables.write_markdown(text, os.path.join(out, "report.md"))
   logging.info("%d runs, %d curves -> %s", len(runs), len(curves),
                ", ".join(os.path.join(out, name) for name in FILES))

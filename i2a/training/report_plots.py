@@ -22,7 +22,7 @@ def plot_curves(curves: Sequence[report_tables.Curve], path: str, dpi: int = 100
     for index, curve in enumerate(members):
       color = f"C{index % 10}"
       runs = len(curve.runs)
-      ax.plot(curve.frames, curve.mean, color=color, label=f"{curve.agent} ({runs} run{'s' * (runs > 1)})")
+      ax.plot(curve.frames, curve.center, color=color, label=f"{curve.agent} ({runs} run{'s' * (runs > 1)})")
       if runs > 1:
         ax.fill_between(curve.frames, curve.low, curve.high, color=color, alpha=0.25, linewidth=0)
     ax.set_title(panel or metric)

@@ -2,8 +2,9 @@
 Markdown summary table.
 
 A curve is the mean over an agent's runs of a scalar against frames (paper Fig. 4 for Sokoban's solve
-rate, App. B's MiniPacman return curves), shaded between the runs' min and max (or mean +- std). Runs
-log at different frame counts, so their (optionally smoothed) points are linearly interpolated onto the
+rate, App. B's MiniPacman return curves), shaded between the runs' min and max (or mean +- std); or,
+with band 'bootstrap', their interquartile mean shaded with its 95% stratified bootstrap interval over
+runs (Agarwal et al. 2021; see report_stats). Runs log at different frame counts, so their (optionally smoothed) points are linearly interpolated onto the
 union of their frame counts within the range that every run covers; one run's curve is its own points.
 """
 import collections
@@ -14,10 +15,11 @@ from typing import Sequence
 
 import numpy as np
 
+from i2a.training import report_stats
 from i2a.training import reporting
 
 AUTO_METRICS = ("solve_rate", "episode_return")  # Sokoban's curve if logged, else the return.
-BANDS = ("minmax", "std")
+BANDS = ("minmax", "std", "bootstrap")
 # Settings that do not change what is learned: runs differing only in these are seeds of one agent.
 _NOT_EXPERIMENT = {"seed", "agent.seed", "logdir", "total_frames", "max_seconds", "log_every_secs",
                    "checkpoint_every_secs", "checkpoint_every_frames", "max_checkpoints", "num_actors",
@@ -33,7 +35,9 @@ class Curve:
     panel, metric, agent: where it is drawn, the scalar drawn, the label.
     runs: the runs it averages.
     points: per run, (frames [N] int64, values [N] float64, smoothed values [N] float64).
-    frames, mean, std, low, high: the line and its band, [M] each (M = 0 if the runs share no range).
+    frames, mean, std, low, high: the runs' mean and standard deviation and the band's edges, [M]
+      each (M = 0 if the runs share no range).
+    center: [M] the line drawn: the mean, or the interquartile mean with band 'bootstrap'.
   """
   panel: str
   metric: str
@@ -45,6 +49,7 @@ class Curve:
   std: np.ndarray
   low: np.ndarray
   high: np.ndarray
+  center: np.ndarray
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -55,18 +60,23 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
   return (sums[ends] - sums[starts]) / (ends - starts)
 
 
-def _band(points: list, band: str):
+def _band(points: list, band: str, seed: int, resamples: int):
   if len(points) == 1:
     frames, _, values = points[0]
-    return frames, values, np.zeros_like(values), values, values
+    return frames, values, np.zeros_like(values), values, values, values
   lo, hi = max(p[0][0] for p in points), min(p[0][-1] for p in points)
   frames = np.unique(np.concatenate([p[0] for p in points]))
   frames = frames[(frames >= lo) & (frames <= hi)]
   stacked = np.stack([np.interp(frames, f, v) for f, _, v in points]) if len(frames) else np.zeros((2, 0))
   mean, std = stacked.mean(axis=0), stacked.std(axis=0)
   if band == "std":
-    return frames, mean, std, mean - std, mean + std
-  return frames, mean, std, stacked.min(axis=0), stacked.max(axis=0)
+    return frames, mean, std, mean - std, mean + std, mean
+  if band == "bootstrap":
+    if not len(frames):
+      return frames, mean, std, mean, mean, mean
+    low, high = report_stats.bootstrap_interval([stacked.T], report_stats.iqm, seed, resamples)
+    return frames, mean, std, low, high, report_stats.iqm(stacked, axis=0)
+  return frames, mean, std, stacked.min(axis=0), stacked.max(axis=0), mean
 
 
 def _flat(values: dict, prefix: str = "") -> dict:
@@ -83,14 +93,18 @@ def _config_differences(runs: list) -> list[str]:
 
 
 def build_curves(runs: Sequence[reporting.Run], metric: str = "auto", window: int = 1,
-                 band: str = "minmax") -> tuple[list[Curve], list[str]]:
+                 band: str = "minmax", seed: int = 0,
+                 resamples: int = report_stats.RESAMPLES) -> tuple[list[Curve], list[str]]:
   """Groups `runs` by (panel, metric, agent) into curves.
 
   Args:
     runs: the runs, in the order their agents should be listed.
     metric: the scalar tag to draw, or 'auto': solve_rate where a run logged it, else episode_return.
     window: moving-average window in logged points (1: no smoothing).
-    band: 'minmax' or 'std' (mean +- standard deviation over runs).
+    band: 'minmax', 'std' (mean +- standard deviation over runs) or 'bootstrap' (the IQM's 95%
+      bootstrap interval over runs, pointwise).
+    seed: the bootstrap's seed (band 'bootstrap').
+    resamples: the bootstrap's resamples (band 'bootstrap').
   Returns:
     (curves, notes): notes name runs left out and groups whose configs differ beyond their seeds.
   Raises:
@@ -114,7 +128,7 @@ def build_curves(runs: Sequence[reporting.Run], metric: str = "auto", window: in
   curves = []
   for (panel, chosen, agent), members in groups.items():
     points = [(*m.scalars[chosen], smooth(m.scalars[chosen][1], window)) for m in members]
-    curves.append(Curve(panel, chosen, agent, members, points, *_band(points, band)))
+    curves.append(Curve(panel, chosen, agent, members, points, *_band(points, band, seed, resamples)))
     if len(members) > 1 and not len(curves[-1].frames):
       notes.append(f"{agent}: its runs cover no common frame range, so no mean is drawn.")
     differing = _config_differences(members)
@@ -137,13 +151,15 @@ def write_points(curves: Sequence[Curve], path: str) -> None:
 
 
 def write_curves(curves: Sequence[Curve], path: str) -> None:
-  """The drawn lines: panel, metric, agent, runs, frames, mean, std, low, high (the band's edges)."""
+  """The drawn lines: panel, metric, agent, runs, frames, mean, std, low, high (the band's edges),
+  center (the line: the mean, or the IQM with band 'bootstrap')."""
   with open(path, "w", newline="") as f:
     writer = csv.writer(f)
-    writer.writerow(["panel", "metric", "agent", "runs", "frames", "mean", "std", "low", "high"])
+    writer.writerow(["panel", "metric", "agent", "runs", "frames", "mean", "std", "low", "high", "center"])
     for c in curves:
       writer.writerows([c.panel, c.metric, c.agent, len(c.runs), int(x), float(m), float(s), float(lo),
-                        float(hi)] for x, m, s, lo, hi in zip(c.frames, c.mean, c.std, c.low, c.high))
+                        float(hi), float(mid)]
+                       for x, m, s, lo, hi, mid in zip(c.frames, c.mean, c.std, c.low, c.high, c.center))
 
 
 def _spread(values: Sequence[float], fmt: str = "{:.3f}") -> str:
@@ -152,12 +168,29 @@ def _spread(values: Sequence[float], fmt: str = "{:.3f}") -> str:
   return f"{fmt.format(np.mean(values))} [{fmt.format(min(values))}, {fmt.format(max(values))}]"
 
 
+_BAND_WORDS = {"minmax": "mean over each agent's runs against environment frames, shaded between min "
+               "and max over runs",
+               "std": "mean over each agent's runs against environment frames, shaded mean +- std over runs",
+               "bootstrap": "interquartile mean over each agent's runs against environment frames, shaded "
+                            "with its 95% stratified bootstrap interval over runs (Agarwal et al. 2021)"}
+
+
 def markdown(curves: Sequence[Curve], notes: Sequence[str], last_points: int, window: int,
-             band: str) -> str:
-  """The report: per panel, a table with one row per agent (values over runs: mean [min, max])."""
+             band: str, statistics: str = "") -> str:
+  """The report: per panel, a table with one row per agent (values over runs: mean [min, max]).
+
+  Args:
+    curves: the curves of `build_curves`.
+    notes: its notes, listed at the end.
+    last_points: how many logged points the final value averages.
+    window: the smoothing window, in logged points.
+    band: the curves' band (see `build_curves`).
+    statistics: Markdown placed after the tables and before the totals (report_stats_tables).
+  Returns:
+    The report's Markdown text.
+  """
   lines = ["# Training report", "",
-           f"Curves: mean over each agent's runs against environment frames, shaded "
-           f"{'between min and max' if band == 'minmax' else 'mean +- std'} over runs"
+           f"Curves: {_BAND_WORDS[band]}"
            f"{f', smoothed over {window} logged points' if window > 1 else ''}. Final: the mean of "
            f"each run's last {last_points} logged points. At equal frames: each run's (smoothed) curve "
            "read at the largest frame count every run of the panel reached, so agents that ran for "
@@ -187,6 +220,8 @@ def markdown(curves: Sequence[Curve], notes: Sequence[str], last_points: int, wi
         cells.append("-" if not got else _spread(got) + (
             f" ({len(got)} of {len(c.runs)} runs)" if len(got) < len(c.runs) else ""))
       lines.append("| " + " | ".join(cells) + " |")
+  if statistics:
+    lines += ["", statistics.rstrip("\n")]
   total = sum(r.wall_seconds for c in curves for r in c.runs) / 3600
   lines += ["", f"Runs: {sum(len(c.runs) for c in curves)}; total wall time {total:.2f} h."]
   if notes:
