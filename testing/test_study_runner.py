@@ -151,7 +151,8 @@ def test_a_run_stopped_early_with_exit_status_0_is_not_done_and_resumes_on_the_n
   code, recorder = run_study([stopping, fake_run(stage, tmp_path, "agent", needs=("data",))], tmp_path)
   assert code == 1
   failed = next(line for line in recorder.lines if "FAILED" in line)
-  assert "toy/data after 0:00:0" in failed and "exited 0 but is not done (partial: 1/4 steps); rerun to resume" in failed
+  assert "toy/data after 0:00:0" in failed
+  assert "exited 0 but is not done (partial: 1/4 steps); rerun to resume" in failed
   assert recorder.lines[recorder.lines.index(failed) + 2] == "    | stopped early, like a SIGTERM"
   assert "skip toy/agent" in recorder.events() and not times(tmp_path, "agent")
   resumed = dataclasses.replace(stopping, args=tuple(a for a in stopping.args if not a.startswith("--stop_after")))
