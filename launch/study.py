@@ -9,6 +9,8 @@ Runs already done are skipped (read from what the binaries leave: checkpoints, m
 interrupted runs resume from their checkpoints, and a failed run is reported with the last lines of
 its log (<run dir>/study.log) while the runs that do not wait for it go on. After each run, its
 summary is exported to <results_dir>/<study>/runs. The studies are declared in i2a/study/studies.py.
+Here the shared --backend and --ray_address say where the runs go (--backend=ray: each run is a Ray
+task); each run's own actors keep the backend of its flag files.
 """
 import os
 

@@ -240,3 +240,14 @@ def test_each_attempt_appends_its_command_to_the_log(stage, tmp_path):
   assert code == 0 and len(headers) == 2
   assert headers[0].startswith("=== toy/a at ") and headers[0].endswith("--steps=2 --stop_after=2 --fail")
   assert headers[1].endswith(f": python {stage} --out={tmp_path / 'a'} --steps=2")
+
+
+def test_ctrl_c_waits_for_the_running_runs_and_starts_no_more(stage, tmp_path, monkeypatch):
+  def interrupted(*args, **kwargs):
+    raise KeyboardInterrupt  # As if Ctrl-C came while the runner waited (the runs get their own SIGINT).
+  monkeypatch.setattr(runner.concurrent.futures, "wait", interrupted)
+  code, recorder = run_study([fake_run(stage, tmp_path, "a"), fake_run(stage, tmp_path, "b", needs=("a",))], tmp_path)
+  assert code == runner.INTERRUPTED
+  assert recorder.lines[-1].endswith("Interrupted: waiting for toy/a to save and stop; the same command resumes "
+                                     "the study.")
+  assert [what for what, _ in times(tmp_path, "a")] == ["start", "end"] and not times(tmp_path, "b")

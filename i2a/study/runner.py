@@ -22,6 +22,7 @@ from i2a.study import execute
 from i2a.study import graph
 
 Exporter = Callable[[str, str], str]  # (run_dir, out_dir) -> the directory written.
+INTERRUPTED = 130  # The shell's exit status for a program stopped by Ctrl-C.
 
 
 def export_run_summary(run_dir: str, out_dir: str) -> str:
@@ -144,22 +145,27 @@ def run_local(tracker: Tracker, jobs: int) -> int:
   running = {}
   tracker.begin()
   with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-    while waiting or running:
-      ready = sorted((k for k in waiting if set(study[k].needs) <= may_follow), key=lambda k: -priority[k])
-      for key in ready[:jobs - len(running)]:
-        waiting.remove(key)
-        tracker.started(key)
-        running[pool.submit(execute.execute, execute.Job(study[key], tracker.cwd))] = key
-      if not running:
-        break
-      ended, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
-      for future in ended:
-        key = running.pop(future)
-        if tracker.ended(future.result()):
-          may_follow.add(key)
-          continue
-        for dependant in study.dependants(key):
-          if dependant in waiting:
-            waiting.remove(dependant)
-            tracker.ended(execute.Outcome(dependant, None, skipped_because=key))
+    try:
+      while waiting or running:
+        ready = sorted((k for k in waiting if set(study[k].needs) <= may_follow), key=lambda k: -priority[k])
+        for key in ready[:jobs - len(running)]:
+          waiting.remove(key)
+          tracker.started(key)
+          running[pool.submit(execute.execute, execute.Job(study[key], tracker.cwd))] = key
+        if not running:
+          break
+        ended, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+        for future in ended:
+          key = running.pop(future)
+          if tracker.ended(future.result()):
+            may_follow.add(key)
+            continue
+          for dependant in study.dependants(key):
+            if dependant in waiting:
+              waiting.remove(dependant)
+              tracker.ended(execute.Outcome(dependant, None, skipped_because=key))
+    except KeyboardInterrupt:  # The runs got the Ctrl-C too; leaving `with` waits while they checkpoint.
+      tracker.line(f"Interrupted: waiting for {', '.join(running.values()) or 'no run'} to save and stop; "
+                   "the same command resumes the study.")
+      return INTERRUPTED
   return tracker.end()
