@@ -6,8 +6,8 @@ stops them early (they save a checkpoint so that a rerun resumes). So each binar
   (`CheckpointFrames`); the same logdir may be asked for twice, as the study's data agent at 1M
   frames and then as the baseline continued to 2M;
 - launch.collect: the data manifest counts the steps asked for (`DataManifest`);
-- launch.train_env_model: eval_metrics.json names the exported model, written only once every update
-  is done (`ExportedModel`);
+- launch.train_env_model: eval_metrics.json names the exported model, which only a run that made
+  every update exports (a run stopped early writes the file with no export) (`ExportedModel`);
 - launch.evaluate: results.json, of the agent's final checkpoint (`EvalResults`);
 - anything else (launch.report): the runner's own study_done.json, written after a zero exit with the
   command it ran (`Marker`).

@@ -133,7 +133,7 @@ def _runs(spec: AgentStudy, seeds: int, runs_dir: str, results_dir: str, data_di
   collect_args = [f"--flagfile={spec.flagfile('collect')}"]
   collect = flagfiles.flag_values(collect_args)
   data = _relocated(flagfiles.required(collect, "out", collect_args[0]), data_dir)
-  collect_args += _overrides(collect, {"agent_checkpoint": logdir(first, 1), "out": data})
+  collect_args += _overrides(collect, {"agent_checkpoint": logdir(first, 1), "out": data})  # The data agent.
   model_args = [f"--flagfile={spec.flagfile('env_model')}"]
   model = flagfiles.flag_values(model_args)
   if flagfiles.required(model, "data", model_args[0]) != collect["out"]:
@@ -141,27 +141,28 @@ def _runs(spec: AgentStudy, seeds: int, runs_dir: str, results_dir: str, data_di
   model_dir = _relocated(flagfiles.required(model, "logdir", model_args[0]), runs_dir)
   model_args += _overrides(model, {"data": data, "logdir": model_dir})
 
-  def agent_args(agent, seed, **extra):
+  def agent_args(agent, seed):
     args = [f"--flagfile={spec.flagfile(agent)}"]
-    wanted = dict(seed=seed, logdir=logdir(agent, seed), **extra)
+    wanted = dict(seed=seed, logdir=logdir(agent, seed))
     if agent in spec.imagining:
       wanted["env_model_checkpoint"] = model_dir
     return args + _overrides(agent_values[agent], wanted)
 
   speed = lambda agent: spec.speeds[agent].frames_per_sec
   total = lambda agent: int(flagfiles.required(agent_values[agent], "total_frames", spec.flagfile(agent)))
-  data_dir = logdir(first, 1)
+  data_agent_dir = logdir(first, 1)
   runs = [
       graph.Run(key("data_agent"), ("-m", "launch.train", *agent_args(first, 1),
-                                    f"--total_frames={spec.data_agent_frames}"), data_dir,
-                completion.CheckpointFrames(data_dir, spec.data_agent_frames),
+                                    f"--total_frames={spec.data_agent_frames}"), data_agent_dir,
+                completion.CheckpointFrames(data_agent_dir, spec.data_agent_frames),
                 work=graph.Work(spec.data_agent_frames, speed(first)), cpus=2),
       graph.Run(key("collect"), ("-m", "launch.collect", *collect_args), data,
                 completion.DataManifest(data, int(collect["num_transitions"])),
                 needs=(key("data_agent"),), work=graph.Work(seconds=spec.collect_seconds)),
       graph.Run(key("env_model"), ("-m", "launch.train_env_model", *model_args), model_dir,
                 completion.ExportedModel(model_dir, int(model["steps"])), needs=(key("collect"),),
-                work=graph.Work(seconds=spec.env_model_seconds), cpus=2),  # Not an agent: no summary.
+                # No summary: launch.report would read every exported summary as an agent's run.
+                work=graph.Work(seconds=spec.env_model_seconds), cpus=2),
   ]
   trained, evaluations = [], []  # Listed together: each agent's run, then its evaluations.
   for seed in range(1, seeds + 1):
