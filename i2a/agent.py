@@ -62,6 +62,14 @@ class I2AAgent(snt.RNNCore):
     self._value_and_logits = layers.Linear(1 + num_actions, name="value_and_logits")
     self._sampler = sampling.Sampler(seed)
 
+  # Imagined episode ends are not recorded: the rollout encoder reads frames and rewards (Sec. 3.2).
+  records_terminal = False
+
+  @property
+  def rollout_depth(self) -> Optional[int]:
+    """Imagined steps per rollout, or None for an agent that does not imagine (`NoImagPath`)."""
+    return getattr(self.imag_path, "rollout_depth", None)
+
   @property
   def env_model(self) -> Optional[snt.Module]:
     """The frozen environment model inside the imagination path, or None."""

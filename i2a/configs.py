@@ -187,6 +187,18 @@ class AgentConfig:
 
 
 def talk_config(env_model: str = "copy", seed: Optional[int] = None) -> AgentConfig:
+  def with_resolved_precision(self) -> "AgentConfig":
+    """This config with `precision` decided: the given one, else this machine's default.
+
+    A training run resolves it once, before it builds its actors and stores its config: Ray actors see
+    neither the learner's GPU nor its CPU's AMX, and would otherwise pick another precision than the
+    learner (behaviour and target policies then differ with no policy lag), and an evaluation or a
+    resume on other hardware would silently change it.
+    """
+    if self.precision is not None:
+      return self
+    return dataclasses.replace(self, precision=self.resolved().precision)
+
   """The talk notebook's demo agent on MiniPacman 'regular' ("putting it all together").
 
   Frame stack 4, rollout depth 3, CopyModel(3) (env_model 'copy') or SizePreservingConvNetModel with

@@ -11,6 +11,7 @@ from i2a import games
 from i2a import imag_path as imag_path_lib
 from i2a import mc_agent
 from i2a import policies
+from i2a import rl_losses
 from i2a.env_models import copy_model
 from i2a.env_models import small_model
 
@@ -41,13 +42,16 @@ def build_env_model(config: configs.AgentConfig, spec: Optional[games.GameSpec] 
 
 
 def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = None,
-                env_model: Optional[snt.Module] = None) -> agent_lib.I2AAgent | mc_agent.MCAgent:
+                env_model: Optional[snt.Module] = None, discount: float = rl_losses.DISCOUNT
+                ) -> agent_lib.I2AAgent | mc_agent.MCAgent:
   """Builds the I2AAgent of `config` (an MCAgent for variant 'mc', with the same call contract).
 
   Args:
     config: the variant and its options.
     spec: the game's facts; defaults to `config.game_spec()`.
     env_model: an already built (e.g. restored) environment model to use instead of a new one.
+    discount: gamma of the Monte Carlo agent's imagined returns (variant 'mc' only); the training
+      system passes its learner's (`LearnerConfig.discount`).
 
   Returns:
     An I2AAgent. Model-free variants get a NoImagPath, so their network is the paper's standard agent:
@@ -69,7 +73,7 @@ def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = No
     return mc_agent.MCAgent(spec.num_actions, config.rollout_depth,
                             env_model or build_env_model(config, spec), rollout_policy,
                             mc_agent.ValueNet(config.hidden_size, config.torso), spec.height, spec.width,
-                            config.stack_size, seed=config.seed)
+                            config.stack_size, discount=discount, seed=config.seed)
   model_free_path = frame_processing.FrameProcessing(feature_size, config.torso, name="model_free_path")
   if config.imag_path == "none":
     imag = imag_path_lib.NoImagPath()

@@ -25,6 +25,8 @@ SOKOBAN_REWARD_BINS = tuple(round(r, 6) for r in (
     sokoban_config.STEP_REWARD,
     sokoban_config.STEP_REWARD + sokoban_config.BOX_ON_REWARD,
     sokoban_config.STEP_REWARD + sokoban_config.BOX_ON_REWARD + sokoban_config.SOLVE_REWARD))
+# The solving push's reward: the step that ends an episode by solving the level (paper App. D).
+SOKOBAN_SOLVING_REWARD = SOKOBAN_REWARD_BINS[-1]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,9 +10,9 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a import frame_processing
-from i2a import frame_stack as frame_stack_lib
 from i2a import imagination as imagination_lib
 from i2a import layers
+from i2a import rollouts
 
 
 @snt.allow_empty_variables
@@ -117,16 +117,13 @@ class ImagPath(snt.Module):
 
   def _tile_by_actions(self, tensor: tf.Tensor) -> tf.Tensor:
     """[B, ...] -> [B, num_actions, ...] (the talk's helper; Sonnet 1's TileByDim)."""
-    return tf.repeat(tf.expand_dims(tensor, axis=1), self.num_actions, axis=1)
+    return rollouts.tile_by_actions(tensor, self.num_actions)
 
   def _per_depth(self, inputs: tf.Tensor) -> list[tf.Tensor]:
     """[B, A, D, ...] -> D tensors [B, A, ...]. One unstack, whose gradient is one stack: indexing each
     depth (inputs[:, :, d]) computes the same, but its gradient zero-fills a [B, A, D, ...] tensor per
     depth (the learner's largest non-model cost in launch.profile_train)."""
     return tf.unstack(inputs, num=self.rollout_depth, axis=2)
-
-  def _frozen_env_model(self, frame_stack: tf.Tensor, action: tf.Tensor):
-    return tf.nest.map_structure(tf.stop_gradient, self.env_model(frame_stack, action))
 
   def __call__(self, frame_stack: tf.Tensor) -> tf.Tensor:
     """float [B, H, W, C] -> float32 [B, num_actions * lstm_size], the imagination code c_ia.
@@ -137,28 +134,10 @@ class ImagPath(snt.Module):
 
   def imagine(self, frame_stack: tf.Tensor) -> imagination_lib.Imagination:
     """The rollouts: float [B, H, W, C] -> Imagination (frames [B, A, D, H, W, 3] float32, rewards,
-    actions). Only the frozen model and the sampled rollout policy run here: nothing to differentiate."""
-    batch_size = tf.shape(frame_stack)[0]
-    frame_stack = self._tile_by_actions(frame_stack)  # [B, A, H, W, C]
-    env_model = snt.BatchApply(self._frozen_env_model)
-    rollout_policy = snt.BatchApply(self.rollout_policy)
-
-    # Step 1: rollout i starts with action i, in every batch entry (paper Sec. 3.1).
-    action = tf.tile(tf.range(self.num_actions, dtype=tf.int32)[tf.newaxis], tf.stack([batch_size, 1]))
-    frame, reward, _ = env_model(frame_stack, action)
-    frames, rewards, actions = [frame], [reward], [action]
-    # Steps 2..depth: actions from the rollout policy on the last imagined frame (talk, ImagPath slide).
-    for _ in range(self.rollout_depth - 1):
-      frame_stack = frame_stack_lib.update_frame_stack(frame_stack, frame)
-      action, _ = rollout_policy(tf.cast(frame, frame_stack.dtype))
-      frame, reward, _ = env_model(frame_stack, action)
-      frames.append(frame)
-      rewards.append(reward)
-      actions.append(action)
-    return imagination_lib.Imagination(
-        frames=tf.stack([tf.cast(f, tf.float32) for f in frames], axis=2),
-        rewards=tf.stack([tf.cast(r, tf.float32) for r in rewards], axis=2),
-        actions=tf.stack(actions, axis=2))
+    actions; `i2a.rollouts.imagine`). Only the frozen model and the sampled rollout policy run here:
+    nothing to differentiate."""
+    return rollouts.imagine(frame_stack, self.num_actions, self.rollout_depth, self.env_model,
+                            self.rollout_policy)
 
   def encode(self, imagination: imagination_lib.Imagination, dtype: tf.DType = tf.float32) -> tf.Tensor:
     """Imagination -> float32 [B, num_actions * lstm_size].

@@ -25,10 +25,14 @@ class Imagination(NamedTuple):
     frames: float32 [B, A, D, H, W, 3] in [0, 1], the imagined frames as the model output them.
     rewards: float32 [B, A, D], the imagined rewards.
     actions: int32 [B, A, D], the imagined actions (step 0: the rollout's own action).
+    terminal: None, or float32 [B, A, D], 1 where the model predicts that the step ends the episode
+      (`predicted_terminal` of the environment model). Recorded for agents that sum imagined returns
+      (the Monte Carlo agent); I2A's encoder reads frames and rewards only (paper Sec. 3.2).
   """
   frames: tf.Tensor
   rewards: tf.Tensor
   actions: tf.Tensor
+  terminal: Optional[tf.Tensor] = None
 
 
 class CompactImagination(NamedTuple):
@@ -38,10 +42,12 @@ class CompactImagination(NamedTuple):
     frame_index: uint8 [..., A, D, H, W], palette index of every imagined pixel.
     reward: float32 [..., A, D].
     action: uint8 [..., A, D].
+    terminal: None, or uint8 [..., A, D] (see `Imagination.terminal`).
   """
   frame_index: tf.Tensor
   reward: tf.Tensor
   action: tf.Tensor
+  terminal: Optional[tf.Tensor] = None
 
 
 def palette_of(agent) -> Optional[np.ndarray]:
@@ -88,28 +94,41 @@ def compact(imagination: Imagination, palette: np.ndarray) -> CompactImagination
     key = levels[..., 0] * 65536 + levels[..., 1] * 256 + levels[..., 2]
     hit = tf.cast(tf.equal(key[..., tf.newaxis], tf.constant(keys)), tf.int32)  # [..., P], one 1 per pixel.
     index = tf.reduce_sum(hit * tf.range(len(keys), dtype=tf.int32), axis=-1)
+  terminal = None if imagination.terminal is None else tf.cast(imagination.terminal, tf.uint8)
   return CompactImagination(tf.cast(index, tf.uint8), tf.cast(imagination.rewards, tf.float32),
-                            tf.cast(imagination.actions, tf.uint8))
+                            tf.cast(imagination.actions, tf.uint8), terminal)
 
 
 def expand(compact_imagination: CompactImagination, palette: np.ndarray) -> Imagination:
   """The inverse of `compact`: frames float32 [..., H, W, 3], rewards float32, actions int32."""
   colours = tf.constant(palette, tf.float32)
   frames = tf.gather(colours, tf.cast(compact_imagination.frame_index, tf.int32))
+  terminal = compact_imagination.terminal
   return Imagination(frames, tf.cast(compact_imagination.reward, tf.float32),
-                     tf.cast(compact_imagination.action, tf.int32))
+                     tf.cast(compact_imagination.action, tf.int32),
+                     None if terminal is None else tf.cast(terminal, tf.float32))
 
 
-def bytes_per_step(num_actions: int, rollout_depth: int, height: int, width: int) -> int:
-  """Bytes of one environment step's `CompactImagination`: indices, float32 rewards, uint8 actions."""
+def bytes_per_step(num_actions: int, rollout_depth: int, height: int, width: int,
+                   terminal: bool = False) -> int:
+  """Bytes of one environment step's `CompactImagination`: indices, float32 rewards, uint8 actions and,
+  with `terminal`, uint8 episode ends."""
   rollouts = num_actions * rollout_depth
-  return rollouts * (height * width + 4 + 1)
+  return rollouts * (height * width + 4 + 1 + int(terminal))
+
+
+def stack_arrays(steps: list) -> Optional[CompactImagination]:
+  """T per-step `CompactImagination`s of NumPy arrays [B, ...] -> one of [T, B, ...]; None if the
+  steps carry none. Fields a step leaves None stay None."""
+  if steps[0] is None:
+    return None
+  return CompactImagination(*(None if field[0] is None else np.stack(field) for field in zip(*steps)))
 
 
 def batch_bytes(agent, batch_size: int, unroll_length: int) -> int:
   """Bytes of the imagination in one learner batch of [T+1, B] steps (0 when nothing is shipped)."""
-  path = getattr(agent, "imag_path", None)
-  if palette_of(agent) is None or not hasattr(path, "rollout_depth"):
+  if palette_of(agent) is None or agent.rollout_depth is None:
     return 0
-  per_step = bytes_per_step(agent.num_actions, path.rollout_depth, agent.height, agent.width)
+  per_step = bytes_per_step(agent.num_actions, agent.rollout_depth, agent.height, agent.width,
+                            terminal=agent.records_terminal)
   return per_step * (unroll_length + 1) * batch_size

@@ -9,6 +9,17 @@ of a learned encoder:
 and the policy is softmax(Q / delta) over the first actions, delta > 0 a learned temperature. No
 model-free path: only V, pi-hat (by distillation) and delta are learned (paper Sec. 4.2). V is one value
 network, read on the real frame for the actor-critic baseline and on the last imagined frame for Q.
+
+Three choices the paper leaves open (WORKSPACE.md, "The Monte Carlo agent"):
+- V inside Q is `stop_gradient`ed: V is trained as a value function by the baseline loss only. The
+  agent's Q is a fixed summary of the rollout (Sec. 4.2: "rollout-encoder-free"); letting the policy
+  gradient and the entropy bonus shape V would make V a learned encoder of the last imagined frame,
+  the very thing the ablation removes. So the policy gradient trains delta alone.
+- A rollout's return stops where the model predicts that the episode ends (a Sokoban solve, a
+  MiniPacman death): no later reward and no value is added (`rollouts.imagined_returns`).
+- The actor ships its rollouts to the learner like I2A's (i2a/imagination.py). The rollouts are the
+  policy's own randomness: re-imagined ones would give the learner another policy than the one that
+  acted, so V-trace's ratios would be noisy and clipped even with equal weights.
 """
 import math
 from typing import Optional
@@ -18,7 +29,9 @@ import tensorflow as tf
 
 from i2a import frame_processing
 from i2a import frame_stack as frame_stack_lib
+from i2a import imagination as imagination_lib
 from i2a import policies
+from i2a import rollouts
 from i2a import sampling
 from i2a import types
 
@@ -50,8 +63,11 @@ class MCAgent(snt.RNNCore):
   `(AgentOutput(action [B] int32, policy_logits [B, A] = Q / delta, baseline [B] = V(real frame)),
   next_state)`. The environment model's outputs are `stop_gradient`ed and its variables are left out of
   `trainable_variables` (paper Sec. 3.2: pretrained, then frozen). Imagined actions after the first are
-  sampled, so no gradient reaches pi-hat except the distillation loss's.
+  sampled, so no gradient reaches pi-hat except the distillation loss's; V inside Q is
+  `stop_gradient`ed (module docstring), so policy_logits carry gradient to delta alone.
   """
+  # The imagined returns stop at predicted episode ends, so the shipped rollouts carry them.
+  records_terminal = True
 
   def __init__(self, num_actions: int, rollout_depth: int, env_model: snt.Module, rollout_policy: snt.Module,
                value_net: snt.Module, height: int, width: int, stack_size: int = 1, discount: float = 0.99,
@@ -66,7 +82,8 @@ class MCAgent(snt.RNNCore):
       value_net: V, `value_net(frame_stack [B, H, W, 3 * stack_size]) -> [B]`.
       height, width: frame size in pixels.
       stack_size: frames in the state.
-      discount: gamma of the imagined return (the learner's default, 0.99).
+      discount: gamma of the imagined return; the training system passes the learner's
+        (`LearnerConfig.discount`), so that Q and V-trace discount alike.
       initial_temperature: delta's initial value, > 0.
       seed: seeds action sampling; None for non-deterministic.
       name: module name.
@@ -117,48 +134,59 @@ class MCAgent(snt.RNNCore):
     return tf.zeros(tf.stack([batch_size, self.height, self.width,
                               frame_stack_lib.FRAME_CHANNELS * self.stack_size]), dtype=tf.float32)
 
-  def _frozen_env_model(self, frame_stack: tf.Tensor, action: tf.Tensor):
-    return tf.nest.map_structure(tf.stop_gradient, self._env_model(frame_stack, action))
+  def imagine(self, frame_stack: tf.Tensor) -> imagination_lib.Imagination:
+    """float32 [B, H, W, C] -> one rollout per first action, with predicted episode ends
+    (`rollouts.imagine`; frames [B, A, D, H, W, 3], rewards and terminal [B, A, D])."""
+    return rollouts.imagine(frame_stack, self.num_actions, self.rollout_depth, self._env_model,
+                            self._rollout_policy, record_terminal=True)
 
-  def imagined_returns(self, frame_stack: tf.Tensor) -> tf.Tensor:
-    """float32 [B, H, W, C] -> Q, float32 [B, num_actions]: one imagined rollout per first action, its
-    discounted predicted rewards plus the discounted value of its last imagined frame stack."""
-    batch_size = tf.shape(frame_stack)[0]
-    stack = tf.repeat(tf.expand_dims(frame_stack, 1), self.num_actions, axis=1)  # [B, A, H, W, C]
-    env_model = snt.BatchApply(self._frozen_env_model)
-    rollout_policy = snt.BatchApply(self._rollout_policy)
-    # Rollout i starts with action i; later actions come from pi-hat (paper Sec. 3.1 and 4.2).
-    action = tf.tile(tf.range(self.num_actions, dtype=tf.int32)[tf.newaxis], tf.stack([batch_size, 1]))
-    returns, scale, frame = 0.0, 1.0, None
-    for step in range(self.rollout_depth):
-      if step:
-        action, _ = rollout_policy(frame)
-      frame, reward, _ = env_model(stack, action)
-      stack = frame_stack_lib.update_frame_stack(stack, frame)
-      returns += scale * reward
-      scale *= self.discount
-    return returns + scale * snt.BatchApply(self.value_net)(stack)
+  def imagined_returns(self, frame_stack: tf.Tensor,
+                       imagination: Optional[imagination_lib.Imagination] = None) -> tf.Tensor:
+    """Q, float32 [B, num_actions]: each rollout's discounted predicted rewards plus the discounted,
+    `stop_gradient`ed value of its last imagined frame stack, cut at a predicted episode end.
 
-  def __call__(self, frame: tf.Tensor, prev_state: tf.Tensor) -> tuple[types.AgentOutput, tf.Tensor]:
-    """One agent step; see the class docstring for shapes."""
+    Args:
+      frame_stack: float32 [B, H, W, C], the real frame stack the rollouts start from.
+      imagination: the rollouts `imagine` returned for this stack (shipped by an actor), or None to
+        imagine them now.
+    """
+    if imagination is None:
+      imagination = self.imagine(frame_stack)
+    last_stack = rollouts.last_frame_stack(frame_stack, imagination)  # [B, A, H, W, C]
+    last_values = tf.stop_gradient(snt.BatchApply(self.value_net)(last_stack))
+    return rollouts.imagined_returns(imagination, last_values, self.discount)
+
+  def __call__(self, frame: tf.Tensor, prev_state: tf.Tensor,
+               imagination: Optional[imagination_lib.Imagination] = None
+               ) -> tuple[types.AgentOutput, tf.Tensor]:
+    """One agent step; see the class docstring for shapes (and `step` for `imagination`)."""
+    output, next_state, _ = self.step(frame, prev_state, imagination)
+    return output, next_state
+
+  def step(self, frame: tf.Tensor, prev_state: tf.Tensor,
+           imagination: Optional[imagination_lib.Imagination] = None
+           ) -> tuple[types.AgentOutput, tf.Tensor, imagination_lib.Imagination]:
+    """One agent step that also returns the rollouts it scored (I2AAgent's `step` contract).
+
+    Args:
+      frame: float32 [B, H, W, 3] in [0, 1].
+      prev_state: float32 [B, H, W, 3 * stack_size].
+      imagination: None to imagine now, or the `Imagination` an earlier call returned for the same
+        frame stack (the learner scores the actor's rollouts again with its own V and delta).
+
+    Returns:
+      (AgentOutput, next_state, the Imagination used).
+    """
     frame = tf.convert_to_tensor(frame)
     expected = (self.height, self.width, frame_stack_lib.FRAME_CHANNELS)
     if frame.dtype != tf.float32 or frame.shape.rank != 4 or tuple(frame.shape[1:]) != expected:
       raise ValueError(f"MCAgent: frame must be float32 [B, {', '.join(map(str, expected))}], got "
                        f"{frame.dtype.name} {frame.shape}.")
     next_state = frame_stack_lib.update_frame_stack(prev_state, frame)
+    if imagination is None:
+      imagination = self.imagine(next_state)
     # Policy: softmax over the per-action returns at temperature delta (paper Sec. 4.2).
-    policy_logits = self.imagined_returns(next_state) * tf.exp(-self.log_temperature)
+    policy_logits = self.imagined_returns(next_state, imagination) * tf.exp(-self.log_temperature)
     baseline = self.value_net(next_state)
     action = self._sampler(policy_logits)
-    return types.AgentOutput(action, policy_logits, baseline), next_state
-
-  def step(self, frame: tf.Tensor, prev_state: tf.Tensor, imagination=None
-           ) -> tuple[types.AgentOutput, tf.Tensor, None]:
-    """`__call__` with I2AAgent's `step` contract. The MC agent's rollouts are re-imagined by the learner
-    (nothing is shipped to reuse), so `imagination` must be None and None is returned for it."""
-    if imagination is not None:
-      raise ValueError("MCAgent imagines its rollouts itself; it cannot re-encode shipped ones.")
-    output, next_state = self(frame, prev_state)
-    return output, next_state, None
-
+    return types.AgentOutput(action, policy_logits, baseline), next_state, imagination

@@ -13,6 +13,7 @@ import tensorflow as tf
 import trfl
 
 REWARD_CLIPPING = ("none", "abs_one", "soft_asymmetric")
+DISCOUNT = 0.99  # gamma: the learner's default, and the Monte Carlo agent's imagined returns'.
 
 
 class ImpalaLossExtra(NamedTuple):

@@ -93,7 +93,8 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
       policy = inference.UniformActions(env.num_actions, session_seed)
     else:
       try:
-        agent = inference.restore_agent(config.agent, prefix, seed=session_seed).agent
+        agent = inference.restore_agent(config.agent, prefix, seed=session_seed,
+                                        discount=config.learner.discount).agent
       except checkpointing.CheckpointError as e:
         raise app.UsageError(str(e)) from e
       policy = inference.AgentActions(agent, fv.num_envs)

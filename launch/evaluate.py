@@ -53,7 +53,8 @@ _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where to write results; d
 
 def evaluate(config: loop.TrainConfig) -> list[dict]:
   """The result rows for the flags' evaluation settings (one per box count or per task)."""
-  restored = inference.restore_agent(config.agent, config.logdir, seed=config.seed)
+  restored = inference.restore_agent(config.agent, config.logdir, seed=config.seed,
+                                     discount=config.learner.discount)
   make_policy = evaluation.agent_policies(restored.agent, _GREEDY.value)
   geometry, env_config, num_envs = config.geometry, config.env, _NUM_ENVS.value
   if _OUTER_SEARCH.value:

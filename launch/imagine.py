@@ -55,7 +55,8 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
       config = run_configs.stored_train_config(  # The agent's run config, as launch.train stored it.
           fv, run_configs.logdir_of_checkpoint(fv.agent_checkpoint), model_free_may_name_env_model=True)
       geometry, env_config = config.geometry, config.env
-      agent = inference.restore_agent(config.agent, fv.agent_checkpoint, seed=max(fv.seed, 0)).agent
+      agent = inference.restore_agent(config.agent, fv.agent_checkpoint, seed=max(fv.seed, 0),
+                                      discount=config.learner.discount).agent
     else:
       geometry = games.Geometry(
           metadata["game"], task=fv.task,

@@ -35,7 +35,7 @@ def _imagine_like_the_learner(agent, traj):
   folded = tf.reshape(tf.stack(stacks), (-1,) + tuple(state.shape[1:]))
   imagined = agent.imag_path.imagine(tf.cast(folded, agent.compute_dtype))
   unfold = lambda x: tf.reshape(x, traj.step_type.shape + tuple(x.shape[1:]))
-  return imagination.Imagination(*(unfold(x) for x in imagined))
+  return imagination.Imagination(*(None if x is None else unfold(x) for x in imagined))
 
 
 @pytest.fixture
@@ -89,7 +89,8 @@ def test_actor_ships_its_imagination_compactly_and_exactly():
   # Rollout i starts with action i.
   np.testing.assert_array_equal(out.imagination.action[:, :, :, 0], np.broadcast_to(np.arange(a), (5, 3, a)))
   per_step = imagination.bytes_per_step(a, depth, 15, 19)
-  assert sum(x.nbytes for x in out.imagination) == per_step * 5 * 3
+  assert out.imagination.terminal is None  # I2A's encoder does not read episode ends.
+  assert sum(x.nbytes for x in out.imagination if x is not None) == per_step * 5 * 3
 
 
 def test_agents_without_palette_frames_ship_nothing():

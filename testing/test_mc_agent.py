@@ -39,6 +39,9 @@ class ScriptedModel(snt.Module):
     frame = tf.broadcast_to(code[:, None, None, :], tf.concat([tf.shape(frame_stack)[:3], [3]], 0))
     return i2a.EnvModelOutput(frame, reward, tf.zeros([tf.shape(reward)[0], 2]))
 
+  def predicted_terminal(self, output):
+    return tf.zeros(tf.shape(output.reward), tf.bool)  # Scripted rollouts never end.
+
 
 @snt.allow_empty_variables
 class ScriptedValue(snt.Module):

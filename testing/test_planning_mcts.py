@@ -121,3 +121,32 @@ def test_replay_solves_checks_the_plan():
 def test_bad_config_is_refused(kwargs):
   with pytest.raises(ValueError):
     mcts.MCTSConfig(**kwargs)
+
+
+def test_a_node_closed_through_another_parent_backs_up_its_best_mean_return():
+  # Right-then-down and down-then-right reach one position (a transposition). Once everything below
+  # it is closed through one parent, a simulation through the other parent must back up the node's
+  # value, not 0.
+  level = lvl(*OPEN_ROOM)
+  planner = mcts.MCTS(_env(level), mcts.MCTSConfig(budget=400, discount=0.9))
+  planner.solve(level)
+  root, i = planner.root, {a: mcts.MOVES.index(a) for a in (UP, DOWN, LEFT, RIGHT)}
+  shared = root.children[i[RIGHT]].children[i[DOWN]]
+  assert shared is root.children[i[DOWN]].children[i[RIGHT]] and shared.children is not None
+  for child in shared.children:  # As if searched to the end through the other parent.
+    if child is not None:
+      child.closed = True
+  best = max(shared.returns[j] / shared.visits[j] for j, c in enumerate(shared.children) if c is not None)
+  assert best != 0.0
+  parent = root.children[i[DOWN]]
+  for j, child in enumerate(parent.children):  # Make the simulation descend DOWN -> RIGHT -> shared.
+    if child is not None and j != i[RIGHT]:
+      child.closed = True
+  for j, child in enumerate(root.children):
+    if child is not None and j != i[DOWN]:
+      child.closed = True
+  returns, visits = parent.returns[i[RIGHT]], parent.visits[i[RIGHT]]
+  planner._simulate(root)  # pylint: disable=protected-access
+  assert shared.closed and parent.visits[i[RIGHT]] == visits + 1
+  np.testing.assert_allclose(parent.returns[i[RIGHT]] - returns,
+                             parent.rewards[i[RIGHT]] + 0.9 * best, rtol=1e-9)

@@ -115,6 +115,9 @@ class SolvesOnRight(snt.Module):
     reward = tf.reduce_sum(bins * tf.constant(i2a.games.SOKOBAN_REWARD_BINS), -1)
     return types.EnvModelOutput(frame_stack[..., -3:] + 0.1, reward, bins)
 
+  def predicted_terminal(self, output):
+    return tf.argmax(output.reward_bins, axis=-1) == 3
+
 
 def test_learned_model_reads_solved_from_the_solving_reward_bin():
   model = search_models.LearnedModel(SolvesOnRight(), stack_size=2)

@@ -59,7 +59,9 @@ def test_a_corrupt_newest_checkpoint_is_skipped_and_named(tmp_path):
 def test_the_resolved_config_is_stored_and_loads_back_equal(tmp_path):
   config = tiny_config(tmp_path, total_frames=T * B)
   loop.train(config)
-  assert run_config.load(str(tmp_path)) == config
+  stored = run_config.load(str(tmp_path))
+  assert stored.agent.precision == "float32"  # Resolved before it was stored (the standard agent's).
+  assert stored == dataclass_replace(config, agent=config.agent.with_resolved_precision())
   assert run_config.load(str(tmp_path / "nothing")) is None
 
 

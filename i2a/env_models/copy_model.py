@@ -36,3 +36,7 @@ class CopyModel(snt.Module):
     reward = tf.zeros(tf.expand_dims(batch_size, 0), dtype=tf.float32)
     reward_bins = tf.zeros(tf.stack([batch_size, self.num_reward_bins]), dtype=tf.float32)
     return types.EnvModelOutput(frame_stack_lib.last_frame(frame_stack), reward, reward_bins)
+
+  def predicted_terminal(self, output: types.EnvModelOutput) -> tf.Tensor:
+    """bool [B]: never; nothing happens in a copied frame, so no imagined episode ends."""
+    return tf.zeros(tf.shape(output.reward), tf.bool)

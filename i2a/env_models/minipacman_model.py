@@ -234,3 +234,7 @@ class MiniPacmanEnvModel(snt.Module):
     reward = tf.reduce_sum(probs * tf.constant(self._event_weights), axis=-1)  # Paper Sec. 5: r = w . e.
     return types.EnvModelOutput(frame=self._frame_head.frame(logits.frame_logits), reward=reward,
                                 reward_bins=probs)
+
+  def predicted_terminal(self, output: types.EnvModelOutput) -> tf.Tensor:
+    """bool [B]: the model gives Pacman's death, the event that ends an episode, probability > 1/2."""
+    return output.reward_bins[:, EVENTS.index("killed_by_ghost")] > 0.5

@@ -16,6 +16,7 @@ import numpy as np
 import sonnet as snt
 import tensorflow as tf
 
+from i2a import games
 from i2a import layers
 from i2a import types
 from i2a.env_models import action_tiling
@@ -180,3 +181,12 @@ class SokobanEnvModel(snt.Module):
     probs = tf.nn.softmax(logits.reward_logits, axis=-1)
     reward = tf.reduce_sum(probs * tf.constant(self.reward_bins), axis=-1)  # Expected reward.
     return types.EnvModelOutput(frame=frame, reward=reward, reward_bins=probs)
+
+  def predicted_terminal(self, output: types.EnvModelOutput) -> tf.Tensor:
+    """bool [B]: the most probable reward bin is the solving push's (10.9), the step that ends the
+    episode (paper App. D). Never for the frames-only model or bins without a solving reward."""
+    bins = self.reward_bins
+    solving = np.flatnonzero(np.abs(bins - games.SOKOBAN_SOLVING_REWARD) < 1e-6)
+    if not self._config.predict_reward or not solving.size:
+      return tf.zeros(tf.shape(output.reward), tf.bool)
+    return tf.equal(tf.argmax(output.reward_bins, axis=-1, output_type=tf.int32), int(solving[0]))

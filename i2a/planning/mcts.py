@@ -179,21 +179,33 @@ class MCTS:
         best, best_i = score, i
     return best_i
 
+  @staticmethod
+  def _best_mean_return(node: Node) -> float:
+    """The highest mean backed-up return over an expanded node's moves (0 if every move bumps)."""
+    means = [node.returns[i] / node.visits[i] for i, child in enumerate(node.children)
+             if child is not None and node.visits[i] > 0]
+    return max(means, default=0.0)
+
   def _simulate(self, root: Node) -> None:
     """One simulation: descend by UCT to a leaf, expand it, back its estimate up the path.
 
     Each simulation either spends simulator steps or closes a node, so a finite tree is never searched
     forever (e.g. once every line of play has hit the time limit)."""
     node, path, actions = root, [], []
+    value = None
     while node.children is not None and not node.terminal:
       i = self._select(node)
       if i < 0:  # Every child is closed (possibly through another parent): so is this node.
         node.closed = True
+        # Its value is its best move's mean return, searched below it through the other parent; a 0
+        # here would pull its parents' means toward 0 for a node that is merely finished.
+        value = self._best_mean_return(node)
         break
       path.append((node, i))
       actions.append(MOVES[i])
       node = node.children[i]
-    value = 0.0 if node.terminal or node.children is not None else self._expand(node, actions)
+    if value is None:
+      value = 0.0 if node.terminal else self._expand(node, actions)
     discount = self._config.discount
     for parent, i in reversed(path):
       value = parent.rewards[i] + discount * value

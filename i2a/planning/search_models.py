@@ -19,7 +19,7 @@ from i2a import games
 from i2a.planning import outer_search
 from i2a.planning import symbolic
 
-_SOLVE_REWARD = 10.9  # The solving push under our reward sum (-0.1 + 1 + 10; `i2a.games`).
+_SOLVE_REWARD = games.SOKOBAN_SOLVING_REWARD  # The solving push: -0.1 + 1 + 10 = 10.9.
 _NEVER = 1_000_000_000  # The simulator copies never hit a time limit: the search caps episodes itself.
 
 
@@ -80,7 +80,7 @@ class LearnedModel:
     if not getattr(getattr(env_model, "config", None), "predict_reward", True):
       raise ValueError("LearnedModel: this environment model predicts frames only, so it cannot say when "
                        "a level is solved; use a model with a reward head")
-    self._solve_bin = int(np.argmin([abs(b - _SOLVE_REWARD) for b in bins]))
+    self._terminal = env_model.predicted_terminal
     self._stack_size = stack_size
     self._call = tf.function(env_model.__call__)
     self._stack = None
@@ -95,7 +95,8 @@ class LearnedModel:
   def step(self, actions: np.ndarray) -> outer_search.ModelStep:
     out = self._call(self._stack, tf.constant(np.asarray(actions), tf.int32))
     self._stack = frame_stack_lib.update_frame_stack(self._stack, out.frame)
-    solved = tf.argmax(out.reward_bins, axis=-1, output_type=tf.int32) == self._solve_bin
+    # One rule for "this imagined step ends the episode", shared with the Monte Carlo agent's returns.
+    solved = self._terminal(out)
     return outer_search.ModelStep(out.frame.numpy(), out.reward.numpy(), solved.numpy())
 
 

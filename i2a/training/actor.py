@@ -173,9 +173,7 @@ class Actor:
       steps.append((timestep, output))
       imaginations.append(imagined)
     self._pending = (timestep, output, before, state, imagined)
-    imagination = None
-    if imaginations[0] is not None:
-      imagination = imagination_lib.CompactImagination(*(np.stack(x) for x in zip(*imaginations)))
+    imagination = imagination_lib.stack_arrays(imaginations)
     trajectory = types.Trajectory(
         step_type=np.stack([ts.step_type for ts, _ in steps]).astype(np.int32),
         observation=np.stack([ts.observation["rgb"] for ts, _ in steps]),

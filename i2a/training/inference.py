@@ -19,6 +19,7 @@ from i2a import agent as agent_lib
 from i2a import configs
 from i2a import factory
 from i2a import imagination as imagination_lib
+from i2a import rl_losses
 from i2a import types
 from i2a.training import checkpointing
 
@@ -69,7 +70,8 @@ class PolicyStep:
     output, next_state, imagination = self._step(timestep.observation["rgb"],
                                                  np.asarray(timestep.step_type, np.int32), state)
     if imagination is not None:
-      imagination = imagination_lib.CompactImagination(*(x.numpy() for x in imagination))
+      imagination = imagination_lib.CompactImagination(*(None if x is None else x.numpy()
+                                                         for x in imagination))
     return types.AgentOutput(*(x.numpy() for x in output)), next_state.numpy(), imagination
 
   def __call__(self, timestep: batched.BatchedTimeStep, state: np.ndarray
@@ -157,7 +159,8 @@ class RestoredAgent(NamedTuple):
   num_frames: int
 
 
-def restore_agent(agent_config: configs.AgentConfig, path: str, seed: Optional[int] = None) -> RestoredAgent:
+def restore_agent(agent_config: configs.AgentConfig, path: str, seed: Optional[int] = None,
+                  discount: float = rl_losses.DISCOUNT) -> RestoredAgent:
   """Builds the agent of `agent_config` and loads the weights of a `launch.train` checkpoint into it.
 
   Args:
@@ -165,6 +168,8 @@ def restore_agent(agent_config: configs.AgentConfig, path: str, seed: Optional[i
     path: a `launch.train` logdir, its checkpoints/ directory (the newest readable checkpoint is used;
       unreadable newer ones are skipped with a warning naming each and why), or a checkpoint prefix.
     seed: seeds the agent's action sampling (None: non-deterministic).
+    discount: the run's gamma (`LearnerConfig.discount`), which the Monte Carlo agent's imagined
+      returns use.
 
   Returns:
     The restored agent with the checkpoint's prefix, learner step and frame count.
@@ -174,7 +179,7 @@ def restore_agent(agent_config: configs.AgentConfig, path: str, seed: Optional[i
     checkpointing.CheckpointError: the checkpoint is unreadable or holds another agent.
   """
   candidates = checkpoint_candidates(path)
-  agent = factory.build_agent(dataclasses.replace(agent_config, seed=seed))
+  agent = factory.build_agent(dataclasses.replace(agent_config, seed=seed), discount=discount)
   agent_lib.build_variables(agent)
   learner_step = tf.Variable(0, dtype=tf.int64)
   num_frames = tf.Variable(0, dtype=tf.int64)

@@ -55,15 +55,18 @@ class LearnerConfig:
     reuse_imagination: re-encode the rollouts the actors imagined (`Trajectory.imagination`) instead of
       running the frozen environment model again; the loss and gradients are the same as recomputing
       the same rollouts (i2a/imagination.py). Trajectories without imagination are recomputed.
-    float16_loss_scale: the loss is multiplied by this before differentiation and the gradients divided
-      by it when the agent computes in float16 (keeps small float16 gradients from underflowing).
+    float16_loss_scale: when the agent computes in float16, the initial loss scale: the loss is
+      multiplied by it before differentiation and the gradients divided by it (keeps small float16
+      gradients from underflowing). The scale is dynamic: a step whose gradients overflow is skipped
+      and halves it, and `float16_loss_scale_period` finite steps in a row double it.
+    float16_loss_scale_period: finite float16 steps after which the loss scale doubles.
   """
   learning_rate: float = 6e-4
   rmsprop_decay: float = 0.99
   rmsprop_momentum: float = 0.0
   rmsprop_epsilon: float = 0.1
   optimizer: str = "rmsprop_tf1"
-  discount: float = 0.99
+  discount: float = rl_losses.DISCOUNT
   baseline_cost: float = 0.5
   entropy_cost: float = 0.01
   distillation_cost: float = 1.0
@@ -76,10 +79,12 @@ class LearnerConfig:
   device: Optional[str] = None
   reuse_imagination: bool = True
   float16_loss_scale: float = 1024.0
+  float16_loss_scale_period: int = 2000
 
   def __post_init__(self):
     checks = [("learning_rate", "> 0", lambda x: x > 0), ("rmsprop_epsilon", "> 0", lambda x: x > 0),
-              ("float16_loss_scale", "> 0", lambda x: x > 0)]
+              ("float16_loss_scale", "> 0", lambda x: x > 0),
+              ("float16_loss_scale_period", ">= 1", lambda x: x >= 1)]
     checks += [(n, ">= 0", lambda x: x >= 0) for n in ("baseline_cost", "entropy_cost", "distillation_cost",
                                                         "rmsprop_momentum")]
     checks += [(n, "in [0, 1]", lambda x: 0 <= x <= 1) for n in ("rmsprop_decay", "discount")]
@@ -114,14 +119,20 @@ def checked_trajectory(trajectory: types.Trajectory, agent: snt.RNNCore) -> type
                        f"(T+1={obs[0]}, B={obs[1]}).")
   imagination = trajectory.imagination
   if imagination is not None:
-    imagination = imagination_lib.CompactImagination(*(tf.convert_to_tensor(x) for x in imagination))
-    path = agent.imag_path
-    rollouts = obs[:2] + (agent.num_actions, getattr(path, "rollout_depth", 0))
+    imagination = imagination_lib.CompactImagination(
+        *(None if x is None else tf.convert_to_tensor(x) for x in imagination))
+    rollouts = obs[:2] + (agent.num_actions, agent.rollout_depth or 0)
     expected = imagination_lib.CompactImagination(
         frame_index=(tf.uint8, rollouts + frame[:2]), reward=(tf.float32, rollouts),
-        action=(tf.uint8, rollouts))
-    for name, (dtype, shape) in zip(expected._fields, expected):
+        action=(tf.uint8, rollouts), terminal=(tf.uint8, rollouts) if agent.records_terminal else None)
+    for name, spec in zip(expected._fields, expected):
       value = getattr(imagination, name)
+      if spec is None and value is None:
+        continue
+      if spec is None or value is None:
+        raise ValueError(f"Trajectory.imagination.{name} must be {'None' if spec is None else 'given'} "
+                         f"for this agent, got {'None' if value is None else 'an array'}.")
+      dtype, shape = spec
       if value.dtype != dtype or tuple(value.shape) != shape:
         raise ValueError(f"Trajectory.imagination.{name} must be {dtype.name} {shape}, got "
                          f"{value.dtype.name} {tuple(value.shape)}.")
@@ -158,7 +169,12 @@ class Learner:
     self._distil = agent.rollout_policy is not None and config.distillation_cost > 0
     self._palette = imagination_lib.palette_of(agent) if config.reuse_imagination else None
     compute_dtype = getattr(agent, "compute_dtype", tf.float32)
-    self._loss_scale = config.float16_loss_scale if compute_dtype == tf.float16 else 1.0
+    self._float16 = compute_dtype == tf.float16
+    with tf.device(self.device):
+      # Dynamic loss scaling (float16 only): a fixed scale would end the run at the first overflow.
+      self.loss_scale = tf.Variable(config.float16_loss_scale if self._float16 else 1.0, trainable=False,
+                                    name="loss_scale")
+      self._finite_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="finite_steps")
     # No Python control flow on tensors here (tf.cond is explicit), so AutoGraph is not needed; skipping
     # its conversion of the whole agent cuts the first trace from ~25 s to ~2 s on this machine.
     self._step_fn = tf.function(self._step, jit_compile=config.jit_compile, autograph=False)
@@ -166,8 +182,11 @@ class Learner:
 
   def trackables(self) -> dict:
     """What a checkpoint must hold to resume: pass as `Checkpointer(directory, **learner.trackables())`."""
-    return dict(agent=self.agent, optimizer=self.optimizer, learner_step=self.learner_step,
-                num_frames=self.num_frames)
+    objects = dict(agent=self.agent, optimizer=self.optimizer, learner_step=self.learner_step,
+                   num_frames=self.num_frames)
+    if self._float16:  # Only float16 runs have a loss scale; other checkpoints keep their layout.
+      objects.update(loss_scale=self.loss_scale, finite_steps=self._finite_steps)
+    return objects
 
   def variables(self) -> tuple[tf.Variable, ...]:
     """The agent's weights in `get_weights` order: trainable variables, then the frozen env model's
@@ -266,12 +285,17 @@ class Learner:
                    entropy_loss=config.entropy_cost * losses.entropy,
                    distillation_loss=config.distillation_cost * cross_entropy)
       total = tf.add_n(list(terms.values()))
-      scaled_total = total * self._loss_scale  # float16 only (LearnerConfig.float16_loss_scale).
+      loss_scale = self.loss_scale.read_value()
+      scaled_total = total * loss_scale if self._float16 else total  # LearnerConfig.float16_loss_scale.
     grads = tape.gradient(scaled_total, self._trainable)
-    if self._loss_scale != 1.0:
-      grads = [g / self._loss_scale for g in grads]
+    if self._float16:
+      grads = [g / loss_scale for g in grads]
     grad_norm = tf.linalg.global_norm(grads)
-    finite = tf.reduce_all(tf.math.is_finite(tf.stack(list(terms.values()) + [grad_norm])))
+    losses_finite = tf.reduce_all(tf.math.is_finite(tf.stack(list(terms.values()))))
+    grads_finite = tf.math.is_finite(grad_norm)
+    applied = tf.logical_and(losses_finite, grads_finite)
+    # In float16 an overflowing gradient is the loss scale's fault, not the run's: skip and rescale.
+    finite = losses_finite if self._float16 else applied
     if config.max_grad_norm is not None:
       grads, _ = tf.clip_by_global_norm(grads, config.max_grad_norm, use_norm=grad_norm)
 
@@ -281,9 +305,24 @@ class Learner:
       self.num_frames.assign_add(tf.cast(tf.size(trajectory.reward[1:]), tf.int64))
       return tf.constant(True)
 
-    tf.cond(finite, apply, lambda: tf.constant(False))
+    tf.cond(applied, apply, lambda: tf.constant(False))
     num_valid = tf.maximum(tf.reduce_sum(extra.mask), 1.0)
-    return dict(loss=total, **terms, entropy=tf.reduce_sum(extra.entropy * extra.mask) / num_valid,
+    logs = dict(loss=total, **terms, entropy=tf.reduce_sum(extra.entropy * extra.mask) / num_valid,
                 distillation_cross_entropy=cross_entropy / num_valid, grad_norm=grad_norm,
                 valid_fraction=tf.reduce_mean(extra.mask), learner_step=self.learner_step.read_value(),
                 num_frames=self.num_frames.read_value(), finite=finite)
+    if self._float16:
+      self._rescale(grads_finite)
+      logs.update(loss_scale=loss_scale, overflow=1.0 - tf.cast(grads_finite, tf.float32))
+    return logs
+
+  def _rescale(self, grads_finite: tf.Tensor) -> None:
+    """Dynamic loss scaling: halve the scale after an overflow (floor 1), double it after
+    `float16_loss_scale_period` finite steps in a row."""
+    period = self.config.float16_loss_scale_period
+    finite_steps = tf.where(grads_finite, self._finite_steps + 1, tf.zeros([], tf.int64))
+    grow = finite_steps >= period
+    scale = tf.where(grads_finite, tf.where(grow, self.loss_scale * 2.0, self.loss_scale),
+                     tf.maximum(self.loss_scale * 0.5, 1.0))
+    self.loss_scale.assign(scale)
+    self._finite_steps.assign(tf.where(grow, tf.zeros([], tf.int64), finite_steps))

@@ -156,7 +156,8 @@ def state_summary(learner: learner_lib.Learner) -> dict:
 
 def build_learner(config: TrainConfig) -> tuple[learner_lib.Learner, checkpointing.Checkpointer]:
   """The run's learner (with the pretrained environment model loaded) and its checkpointer."""
-  agent = factory.build_agent(dataclasses.replace(config.agent, seed=config.seed))
+  agent = factory.build_agent(dataclasses.replace(config.agent, seed=config.seed),
+                              discount=config.learner.discount)
   learner = learner_lib.Learner(agent, config.learner)
   if config.env_model_checkpoint:
     # Refuse a model trained for another game, frame shape, head or task before touching its weights.
@@ -173,7 +174,9 @@ def train(config: TrainConfig, allow_config_change: bool = False,
   `state_summary` and `stopped_by` (the signal that stopped the run early, or None).
 
   Args:
-    config: the run.
+    config: the run. An unset `agent.precision` is resolved here (`AgentConfig.with_resolved_precision`)
+      and stored resolved, so a resume that would compute in another precision is refused like any
+      other change of the experiment.
     allow_config_change: resume even if the stored config differs in settings that change the
       experiment (each difference is logged); otherwise such a resume raises ValueError naming them.
     stop: a StopRequest to use instead of catching SIGINT/SIGTERM here.
@@ -183,6 +186,8 @@ def train(config: TrainConfig, allow_config_change: bool = False,
     checkpointing.CheckpointError: checkpoints exist but none is readable, or they hold another agent.
     ValueError: a resume with a different config (see `run_config`).
   """
+  # The precision is decided here, once, for the learner, every actor and the stored config.
+  config = dataclasses.replace(config, agent=config.agent.with_resolved_precision())
   rundir.check_writable(config.logdir)
   with rundir.DirectoryLock(config.logdir, "logdir"):
     rundir.check_writable(os.path.join(config.logdir, "checkpoints"))
@@ -198,6 +203,11 @@ def train(config: TrainConfig, allow_config_change: bool = False,
 
 def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrupt.StopRequest) -> dict:
   stored = run_config.load(config.logdir)
+  if stored is not None and stored.agent.precision is None:
+    # Stored before runs recorded their precision: it was this default on the machine that ran it.
+    stored = dataclasses.replace(stored, agent=stored.agent.with_resolved_precision())
+    logging.warning("The stored config predates recorded precisions; taking %s, this machine's default, "
+                    "as the run's precision.", stored.agent.precision)
   changed = []
   if checkpointing.checkpoints_on_disk(os.path.join(config.logdir, "checkpoints")):
     changed = run_config.check_resume(stored, config, allow_config_change)  # Before any heavy work.
@@ -217,7 +227,7 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
   if config.deterministic and config.geometry.game == "sokoban":  # Generated levels in seed order, never replays.
     env = dataclasses.replace(env, level_when_dry="wait")
   builder = backends.ActorBuilder(config.agent, env, config.envs_per_actor, config.unroll_length,
-                                  config.seed, session=frames,
+                                  config.seed, session=frames, discount=config.learner.discount,
                                   ship_imagination=config.learner.reuse_imagination,
                                   jit_compile=config.actor_jit_compile)
   shipped = imagination.batch_bytes(learner.agent, config.batch_size, config.unroll_length)

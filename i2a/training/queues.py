@@ -102,7 +102,8 @@ def stack_unrolls(trajectories: Sequence[types.Trajectory]) -> types.Trajectory:
     raise ValueError("stack_unrolls: some unrolls carry their imagination and others do not.")
   imagination = None
   if imaginations[0] is not None:
-    imagination = type(imaginations[0])(*(np.concatenate(parts, axis=1) for parts in zip(*imaginations)))
+    imagination = type(imaginations[0])(*(None if parts[0] is None else np.concatenate(parts, axis=1)
+                                          for parts in zip(*imaginations)))
   return types.Trajectory(*(
       np.concatenate(fields, axis=0 if name == "initial_state" else 1)
       for name, fields in zip(types.Trajectory._fields[:-1], zip(*trajectories))), imagination=imagination)

@@ -18,6 +18,7 @@ from i2a.training import actor as actor_lib
 from i2a import configs
 from i2a.training import environments
 from i2a import factory
+from i2a import rl_losses
 from i2a.training import queues
 
 
@@ -40,6 +41,7 @@ class ActorBuilder:
       replays the same ones.
     ship_imagination: actors send their imagined rollouts for the learner to reuse (i2a/imagination.py).
     jit_compile: actors compile their policy step with XLA.
+    discount: the learner's gamma, which the Monte Carlo agent's imagined returns use too.
   """
   agent: configs.AgentConfig
   env: environments.EnvConfig
@@ -49,6 +51,7 @@ class ActorBuilder:
   session: int = 0
   ship_imagination: bool = False
   jit_compile: bool = False
+  discount: float = rl_losses.DISCOUNT
 
   def seeds(self, actor_id: int) -> tuple[Optional[int], Optional[int]]:
     """(environment seed, sampling seed) of actor `actor_id` in this session."""
@@ -61,7 +64,7 @@ class ActorBuilder:
 
   def __call__(self, actor_id: int, source: Optional[actor_lib.VariableSource]) -> actor_lib.Actor:
     env_seed, agent_seed = self.seeds(actor_id)
-    agent = factory.build_agent(dataclasses.replace(self.agent, seed=agent_seed))
+    agent = factory.build_agent(dataclasses.replace(self.agent, seed=agent_seed), discount=self.discount)
     env = environments.build_env(self.agent.geometry, self.env, self.envs_per_actor, seed=env_seed)
     return actor_lib.Actor(agent, env, self.unroll_length, source, actor_id=actor_id,
                            ship_imagination=self.ship_imagination, jit_compile=self.jit_compile)
