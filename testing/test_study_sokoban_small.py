@@ -8,9 +8,11 @@ from absl import flags
 import pytest
 
 from i2a.study import completion
+from i2a.study import graph
 from i2a.study import studies
 from launch import common_flags
 from launch import study as study_binary
+from testing import test_study_runner
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = "--flagfile=launch/configs/study_sokoban_small_"
@@ -132,3 +134,22 @@ def test_dry_run_of_a_fresh_study(tmp_path, capsys):
                        "alone; see the study's declaration).")
   assert lines[30].startswith("  sokoban_small/data_agent: python -m launch.train ") and len(lines) == 30 + 28
   assert not os.listdir(tmp_path)  # A dry run writes nothing.
+
+
+def test_the_binary_runs_a_study_and_returns_its_exit_status(tmp_path, monkeypatch, capsys):
+  """A fake study in place of the declared one: the real exporter only notes that the fakes have no
+  TensorBoard scalars to export."""
+  stage = tmp_path / "fake_stage.py"
+  stage.write_text(test_study_runner.FAKE_STAGE)
+  runs = (test_study_runner.fake_run(str(stage), tmp_path, "a"),
+          test_study_runner.fake_run(str(stage), tmp_path, "b", needs=("a",), fail=True))
+  monkeypatch.setattr(studies, "build", lambda *args: graph.Study("toy", runs, report_dir="toy"))
+  flags.FLAGS.unparse_flags()
+  flags.FLAGS(["study", "--study=toy", f"--results_dir={tmp_path}"])
+  try:
+    assert study_binary.main(["study"]) == 1
+  finally:
+    flags.FLAGS.unparse_flags()
+  out = capsys.readouterr().out
+  assert "done    toy/a" in out and "FAILED  toy/b" in out and "    | boom: failing as asked" in out
+  assert (tmp_path / "b" / graph.LOG_FILE).exists()
