@@ -201,6 +201,12 @@ def test_stored_config_and_labels_group_runs(tmp_path):
     assert image.size == (1200, 450)  # One 6-inch panel per game setting, side by side.
 
 
+def test_config_label_reads_the_room_from_old_and_new_configs():
+  old = {"agent": {"variant": "i2a", "game": "sokoban"}, "env": {"game": "sokoban", "room_size": 6, "num_boxes": 1}}
+  new = {"agent": {"variant": "i2a", "game": "sokoban", "room_size": 6}, "env": {"num_boxes": 1}}
+  assert reporting.config_label(old) == reporting.config_label(new) == ("i2a depth5", "sokoban 6x6, 1 box")
+
+
 def test_minipacman_runs_draw_the_return(tmp_path):
   _write_run(str(tmp_path / "hunt_s0"), [(100, {"episode_return": 2.0}), (200, {"episode_return": 4.0})])
   curves, _ = report_tables.build_curves(reporting.load_runs([str(tmp_path / "hunt_s0")]))

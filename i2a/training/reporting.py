@@ -78,7 +78,8 @@ def config_label(config: dict) -> tuple[str, str]:
     parts.append(f"stack{agent['stack_size']}")
   game = env.get("game", agent.get("game", ""))
   if game == "sokoban":
-    room, boxes = env.get("room_size"), env.get("num_boxes")
+    # The room size is the agent's geometry in configs stored since the geometry moved there, the env's before.
+    room, boxes = env.get("room_size", agent.get("room_size")), env.get("num_boxes")
     panel = f"sokoban {room}x{room}, {boxes} box{'es' if boxes != 1 else ''}"
   else:
     panel = f"{game} {env.get('task', agent.get('task', ''))}".strip()
