@@ -224,6 +224,18 @@ def test_bad_runs_are_usage_errors(runs_root, tmp_path, parse_flags, runs, messa
     report.main(["report"])
 
 
+@pytest.mark.parametrize("flag,message", [
+    ("--compare_to=a2c", "--compare_to=a2c: no agent is called so; choose one of: i2a, standard."),
+    ("--frames_to=half", "--frames_to=half: give solve rates such as 0.5,0.9."),
+    ("--frames_to=0.5,1.5", r"--frames_to=0.5,1.5: each solve rate must be in \(0, 1\]."),
+    ("--export_run=x", "--export_run and --runs exclude each other")])
+def test_bad_statistics_flags_are_usage_errors(runs_root, tmp_path, parse_flags, flag, message):
+  parse_flags(report, f"--runs={runs_root}/*", f"--out={tmp_path}", flag)
+  with pytest.raises(app.UsageError, match=message):
+    report.main(["report"])
+  assert not os.listdir(tmp_path)  # Nothing written.
+
+
 def test_bad_runs_exit_with_one_line_and_no_traceback(runs_root, tmp_path):
   result = subprocess.run([sys.executable, "-m", "launch.report", f"--runs={runs_root}/not_a_run",
                            f"--out={tmp_path}"], cwd=REPO, capture_output=True, text=True, timeout=120,
