@@ -33,13 +33,18 @@ def uniform_from_bits(bits: tf.Tensor) -> tf.Tensor:
   return (tf.cast(bits, tf.float64) + 0.5) / 4294967296.0
 
 
+def keyed_uniform(seed: tf.Tensor, counter: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+  """float64 uniforms in (0, 1), element by element: a pure function of int64 (seed, counter, index),
+  which broadcast together. `hashed_uniform` is this with the flat element index; central inference
+  (i2a/training/central/streams.py) keys each row by its own actor's stream with it."""
+  key = _mix32(tf.bitwise.bitwise_and(seed * 0x9E3779B1 + _mix32(counter), _MASK32))
+  return uniform_from_bits(_mix32(tf.bitwise.bitwise_and(key ^ _mix32(index), _MASK32)))
+
+
 def hashed_uniform(seed: tf.Tensor, counter: tf.Tensor, shape: tf.Tensor) -> tf.Tensor:
   """float64 uniforms in (0, 1) of `shape`, a pure function of (seed, counter, element index)."""
-  size = tf.reduce_prod(shape)
-  index = tf.range(size, dtype=tf.int64)
-  key = _mix32(tf.bitwise.bitwise_and(seed * 0x9E3779B1 + _mix32(counter), _MASK32))
-  bits = _mix32(tf.bitwise.bitwise_and(key ^ _mix32(index), _MASK32))
-  return tf.reshape(uniform_from_bits(bits), shape)
+  index = tf.range(tf.reduce_prod(shape), dtype=tf.int64)
+  return tf.reshape(keyed_uniform(seed, counter, index), shape)
 
 
 class Sampler(snt.Module):

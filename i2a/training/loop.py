@@ -37,6 +37,7 @@ from i2a.training import rundir
 from i2a.training import summaries
 
 BACKENDS = ("local", "ray")
+INFERENCE = ("actor", "central")  # Where the policy runs: in each actor, or one server (SEED RL).
 progress_line = progress.progress_line  # Also public here.
 
 
@@ -69,6 +70,9 @@ class TrainConfig:
     publish_every: learner steps between weight publications to the actors.
     max_seconds: also stop (with a checkpoint) after this many seconds of training; None for no limit.
     actor_jit_compile: actors compile their policy step with XLA.
+    inference: 'actor' (each actor runs the policy for its environments) or 'central' (environment
+      workers only step environments; one server beside the learner, on its device, batches every
+      worker's steps and runs the policy: i2a/training/central/, SEED RL).
   """
   agent: configs.AgentConfig = configs.AgentConfig(game="sokoban", variant="standard")
   env: environments.EnvConfig = environments.EnvConfig()
@@ -93,6 +97,7 @@ class TrainConfig:
   publish_every: int = 1
   max_seconds: Optional[float] = None
   actor_jit_compile: bool = False
+  inference: str = "actor"
 
   def __post_init__(self):
     for name in ("num_actors", "envs_per_actor", "batch_size", "unroll_length", "total_frames",
@@ -104,6 +109,8 @@ class TrainConfig:
                        f"{self.envs_per_actor} (a learner batch is made of whole actor unrolls).")
     if self.backend not in BACKENDS:
       raise ValueError(f"Unknown backend {self.backend!r}; expected one of {BACKENDS}.")
+    if self.inference not in INFERENCE:
+      raise ValueError(f"Unknown inference {self.inference!r}; expected one of {INFERENCE}.")
     if self.ray_address and self.backend != "ray":
       raise ValueError("ray_address is only used by backend='ray'.")
     if self.deterministic and (self.seed is None or self.backend != "local"):
@@ -133,6 +140,9 @@ class TrainConfig:
 
 def make_backend(config: TrainConfig, builder: backends.ActorBuilder) -> backends.Backend:
   queue_size = config.queue_size or 2 * config.num_actors
+  if config.inference == "central":
+    from i2a.training.central import build as central  # pylint: disable=g-import-not-at-top
+    return central.make_backend(config, builder, queue_size)
   if config.deterministic:
     from i2a.training.backends import sync  # pylint: disable=g-import-not-at-top
     return sync.SyncBackend(builder, config.num_actors)
@@ -258,6 +268,7 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
         if done or time.monotonic() - window.start_time >= config.log_every_secs:
           scalars = window.scalars(frames, config.geometry.game)
           scalars["actor_restarts"] = float(backend.actor_restarts)
+          scalars.update(backend.scalars())
           logging.info(progress_line(scalars, frames, config.total_frames, config.geometry.game))
           summaries.write_scalars(writer, scalars, frames)
           window = progress.Window(frames)

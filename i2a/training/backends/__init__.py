@@ -89,6 +89,11 @@ class Backend(abc.ABC):
   def publish(self, weights: Sequence[np.ndarray], step: int) -> None:
     """Makes `weights` (ordered as `actor.policy_variables`) of learner step `step` the newest."""
 
+  def scalars(self) -> dict:
+    """Transport statistics since the last call, for the progress scalars (none by default; central
+    inference reports its batch size and request wait)."""
+    return {}
+
   @abc.abstractmethod
   def stop(self) -> None:
     """Stops the actors and closes the queue (idempotent)."""
