@@ -120,6 +120,9 @@ RAY_ADDRESS = flags.DEFINE_string("ray_address", None, "Ray cluster address; def
 CKPT_SECS = flags.DEFINE_float("checkpoint_every_secs", 300.0, "Checkpoint period in seconds; 0: none.")
 CKPT_FRAMES = flags.DEFINE_integer("checkpoint_every_frames", 0, "Checkpoint period in frames; 0: none.")
 ACTOR_JIT = flags.DEFINE_boolean("actor_jit", False, "Compile the actors' policy step with XLA.")
+INFERENCE = flags.DEFINE_enum("inference", "actor", list(loop.INFERENCE), "Where the policy runs: 'actor' "
+                              "(each actor, for its environments) or 'central' (SEED RL: actors only step "
+                              "environments; one server beside the learner, on its device, batches them all).")
 LOG_SECS = flags.DEFINE_float("log_every_secs", 10.0, "Progress line period in seconds.")
 STEPS = flags.DEFINE_integer("steps", None, "Optimizer updates in total. Default: 20000 "
                               "(launch.train_env_model), 2000 (launch.train_value_net).")
@@ -154,7 +157,8 @@ EXPERIMENT_FLAGS = ("env", "task", "room_size", "num_boxes", "pixels_per_cell", 
                     "learning_rate", "optimizer", "entropy_cost", "baseline_cost", "distillation_cost", "discount",
                     "max_grad_norm", "reward_clipping", "num_actors", "envs_per_actor", "batch_size",
                     "unroll_length", "total_frames", "logdir", "seed", "backend", "ray_address",
-                    "checkpoint_every_secs", "checkpoint_every_frames", "log_every_secs", "actor_jit")
+                    "checkpoint_every_secs", "checkpoint_every_frames", "log_every_secs", "actor_jit",
+                    "inference")
 def declare_key_flags(names) -> None:
   """Shows the shared flags `names` in the calling binary's --help (absl lists a module's key flags;
   `flags.declare_key_flag` called from here would make them key flags of this module instead)."""

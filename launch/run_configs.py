@@ -86,7 +86,7 @@ def train_config_from_flags(fv: flags.FlagValues = flags.FLAGS,
       env_model_checkpoint=fv.env_model_checkpoint if imagines else None,
       checkpoint_every_secs=fv.checkpoint_every_secs or None,
       checkpoint_every_frames=fv.checkpoint_every_frames or None, log_every_secs=fv.log_every_secs,
-      actor_jit_compile=fv.actor_jit)
+      actor_jit_compile=fv.actor_jit, inference=fv.inference)
 
 
 def check_paths(config: loop.TrainConfig) -> None:
@@ -103,7 +103,7 @@ def check_paths(config: loop.TrainConfig) -> None:
 # Flags that evaluate, collect and imagine may set differently from the stored run config.
 EVALUATION_OVERRIDES = ("levels", "logdir", "num_actors", "envs_per_actor", "total_frames", "backend",
                         "ray_address", "checkpoint_every_secs", "checkpoint_every_frames",
-                        "log_every_secs", "seed")
+                        "log_every_secs", "seed", "inference")
 
 
 _FLAG_FIELDS = {"env": "game", "agent": "variant"}  # Flag name -> config field, where they differ.

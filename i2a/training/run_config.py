@@ -29,7 +29,7 @@ _GEOMETRY_FIELDS = tuple(f.name for f in dataclasses.fields(games.Geometry))
 MAY_CHANGE_ON_RESUME = (
     "total_frames", "max_seconds", "log_every_secs", "checkpoint_every_secs", "checkpoint_every_frames",
     "max_checkpoints", "num_actors", "queue_size", "backend", "ray_address", "ray_connect_timeout_secs",
-    "logdir", "deterministic", "learner.device", "learner.jit_compile", "env.level_workers",
+    "logdir", "deterministic", "inference", "learner.device", "learner.jit_compile", "env.level_workers",
     "env.level_pool_size")
 
 
