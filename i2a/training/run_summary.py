@@ -56,7 +56,7 @@ def export_run_summary(run_dir: str, out_dir: str) -> str:
       target exists and is not a summary (it is never overwritten then).
   """
   run_dir = os.path.normpath(run_dir)
-  name = os.path.basename(run_dir)
+  name = os.path.basename(os.path.abspath(run_dir))  # abspath: '.' or 'runs/x/..' still name the run.
   target = os.path.join(out_dir, name)
   if not os.path.isdir(run_dir):
     raise run_reader.ReportError(f"--export_run={run_dir}: no such directory; pass a launch.train logdir.")
