@@ -5,12 +5,13 @@ r"""Per-actor against central inference (SEED RL): full local training at launch
 
 For each game, agent variant and inference, trains with --num_actors environment workers (actor
 threads, or workers and one server thread) at launch.train's default sizes (--envs_per_actor=8,
---batch_size=8, --unroll_length=10, small Sokoban rooms) for 1.5 x --seconds in progress windows of
---seconds / 4, and reports medians over the windows after the first (tracing excluded): learner
-frames/s, policy lag, and for central inference the workers and environment rows per server batch and
-the time a request waits for its actions (arrival to reply: batching plus the policy step); and the
-process's resident memory half-way and at the end (flat: the queues are bounded). 'copy' is I2A with the copy model (no trained model needed). Rows of
-one game and agent run back to back, so they share the machine's load.
+--batch_size=8, --unroll_length=10, small Sokoban rooms) until 4 progress windows of --seconds / 4
+follow the first (tracing, however long it takes), and reports their medians: learner frames/s, policy
+lag, and for central inference the workers and environment rows per server batch and the time a
+request waits for its actions (arrival to reply: batching plus the policy step); and the process's
+resident memory after 2 and after 4 of those windows (flat: the queues are bounded). 'copy' is I2A
+with the copy model (no trained model needed). Rows of one game and agent run back to back, so they
+share the machine's load.
 """
 import glob
 import os
@@ -25,6 +26,7 @@ import tensorflow as tf
 from i2a import configs
 from i2a import frame_processing
 from i2a.training import environments
+from i2a.training import interrupt
 from i2a.training import learner as learner_lib
 from i2a.training import loop
 from launch import common_flags
@@ -39,8 +41,12 @@ flags.DEFINE_list("inferences", list(loop.INFERENCE), "Where the policy runs, ea
 
 
 def settings(fv: flags.FlagValues):
-  """The flags this binary reads, with its own defaults for the shared ones left unset."""
-  return common_flags.settings(fv, DEFAULTS, (*SHARED, "inferences"))
+  """The flags this binary reads, with its own defaults for the shared ones left unset (--num_actors,
+  whose shared default is launch.train's 2, is 4 here unless given)."""
+  values = common_flags.settings(fv, DEFAULTS, (*SHARED, "inferences"))
+  if not fv["num_actors"].present:
+    values.num_actors = DEFAULTS["num_actors"]
+  return values
 
 
 def resident_mib() -> float:
@@ -49,44 +55,51 @@ def resident_mib() -> float:
     return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-class MemoryProbe:
-  """Samples `resident_mib` at given offsets (seconds) from its start, in a thread."""
-
-  def __init__(self, offsets):
-    self.samples = []
-    self._thread = threading.Thread(target=self._run, args=(offsets,), daemon=True)
-    self._thread.start()
-
-  def _run(self, offsets):
-    start = time.monotonic()
-    for offset in offsets:
-      time.sleep(max(offset - (time.monotonic() - start), 0.0))
-      self.samples.append(resident_mib())
-
-
-def window_medians(logdir: str) -> dict:
-  """Each TensorBoard scalar's median over the run's progress windows after the first (tracing)."""
+def read_windows(logdir: str) -> dict:
+  """{tag: [value per progress window, in frame order]} from the run's TensorBoard events."""
   values = {}
   for path in glob.glob(os.path.join(logdir, "events.*")):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        values.setdefault(value.tag, []).append((event.step, float(tf.make_ndarray(value.tensor))))
-  return {tag: float(np.median([v for _, v in sorted(pairs)[1:]] or [np.nan])) for tag, pairs in values.items()}
+    try:
+      for event in tf.compat.v1.train.summary_iterator(path):
+        for value in event.summary.value:
+          values.setdefault(value.tag, []).append((event.step, float(tf.make_ndarray(value.tensor))))
+    except tf.errors.DataLossError:  # A record being written now: read it next time.
+      pass
+  return {tag: [v for _, v in sorted(pairs)] for tag, pairs in values.items()}
+
+
+def watch(logdir: str, windows: int, stop: interrupt.StopRequest, rss: list) -> None:
+  """Stops the run once it has written `windows` progress windows after the first (tracing), noting
+  the resident memory when half of them are written and at the end."""
+  while not stop.requested:
+    written = len(read_windows(logdir).get("frames_per_second", []))
+    if written >= 1 + windows // 2 and not rss:
+      rss.append(resident_mib())
+    if written >= 1 + windows:
+      rss.append(resident_mib())
+      stop.request("benchmark")
+    time.sleep(0.5)
 
 
 def train_once(agent: configs.AgentConfig, env: environments.EnvConfig, inference: str, fv) -> dict:
-  """Trains for --seconds plus windows of --seconds / 4; the medians of the windows after the first
-  (tracing), with the resident memory at 1/3 and at the end."""
+  """Trains until 4 progress windows of --seconds / 4 follow the first (tracing, however long); the
+  medians of those 4, with the resident memory after 2 and after 4."""
   with tempfile.TemporaryDirectory() as logdir:
     config = loop.TrainConfig(
         agent=agent, env=env, learner=learner_lib.LearnerConfig(learning_rate=1e-3, max_grad_norm=40.0),
         logdir=logdir, num_actors=fv.num_actors, envs_per_actor=fv.envs_per_actor, batch_size=fv.batch_size,
         unroll_length=fv.unroll_length, total_frames=10**12, checkpoint_every_secs=None,
-        log_every_secs=fv.seconds / 4, max_seconds=1.5 * fv.seconds, inference=inference)
-    probe = MemoryProbe([fv.seconds / 2])
-    loop.train(config)
-    result = window_medians(logdir)
-    result["rss"] = probe.samples[:1] + [resident_mib()]
+        log_every_secs=fv.seconds / 4, max_seconds=20 * fv.seconds, inference=inference)
+    stop, rss = interrupt.StopRequest(), []
+    watcher = threading.Thread(target=watch, args=(logdir, 4, stop, rss), daemon=True)
+    watcher.start()
+    loop.train(config, stop=stop)
+    stop.request("done")
+    watcher.join()
+    windows = read_windows(logdir)
+    result = {tag: float(np.median(values[1:5])) if len(values) > 1 else float("nan")
+              for tag, values in windows.items()}
+    result["rss"] = (rss + [resident_mib()] * 2)[:2]
     return result
 
 
@@ -94,7 +107,7 @@ def main(argv):
   del argv
   fv = settings(flags.FLAGS)
   print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; {fv.num_actors} workers x "
-        f"{fv.envs_per_actor} environments, B={fv.batch_size} T={fv.unroll_length}, {fv.seconds:g} s windows")
+        f"{fv.envs_per_actor} environments, B={fv.batch_size} T={fv.unroll_length}, {fv.seconds / 4:g} s windows")
   print(f"{'game':<11} {'agent':<9} {'inference':<9} {'frames/s':>9} {'lag':>5} {'batch workers':>13} "
         f"{'batch envs':>10} {'wait ms':>8} {'RSS MiB (mid -> end)':>20}")
   for game in fv.games:
