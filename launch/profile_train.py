@@ -12,7 +12,9 @@ Builds the agent of the shared experiment flags (launch/common_flags.py) with ra
 each after a warm-up (tracing), first timed without and then with `tf.profiler.experimental` tracing to
 --profile_logdir. It prints, per phase, the top costs: op types inside the compiled step (self-time,
 shared out over the in-graph time; i2a/training/op_profile.py) and the Python time outside it, as % of
-the traced wall time, classed 'model' (convolutions and matrix products) or 'other'.
+the traced wall time, classed 'model' (convolutions and matrix products) or 'other', and the same
+time by network module (the environment model, rollout policy, rollout encoder, model-free path, ...;
+backward ops with their module; `op_profile.module_of`).
 """
 import os
 import tempfile
@@ -89,9 +91,24 @@ def _timed(fn, timer: op_profile.Timer):
   return call
 
 
-def _run(phase: str, step_fn, steps: int, logdir: str, graph_timer: op_profile.Timer,
-         outside_timers: dict, top: int) -> tuple[float, list[op_profile.CostRow]]:
-  """Times `steps` calls of step_fn untraced, then traced; returns (untraced s/step, cost rows)."""
+# Readable names of the modules of `i2a.factory.build_agent`'s agents; ops in any other scope (loss
+# functions, gradient clipping, grappler's rewrites) count with the ops outside every module.
+MODULE_NAMES = {
+    "sokoban_env_model": "environment model", "minipacman_env_model": "environment model",
+    "copy_model": "environment model", "size_preserving_conv_net_model": "environment model",
+    "rollout_policy": "rollout policy", "single_imag_feature": "rollout encoder: per-step CNN",
+    "imag_path/rollout_encoder_lstm": "rollout encoder: LSTM",
+    "imag_path/rollout_encoder_lstm_forward": "rollout encoder: forward LSTM",
+    "imag_path": "imagination path: tiling, stacking", "model_free_path": "model-free path",
+    "i2a_agent": "policy and value heads", "value_net": "value network (MC agent)",
+    "mc_agent": "Monte Carlo agent: Q and softmax", op_profile.NO_MODULE: "losses, V-trace, optimizer, sampling",
+}
+
+
+def _run(phase: str, step_fn, steps: int, logdir: str, graph_timer: op_profile.Timer, outside_timers: dict,
+         top: int) -> tuple[float, list[op_profile.CostRow], list[op_profile.CostRow]]:
+  """Times `steps` calls of step_fn untraced, then traced; returns (untraced s/step, cost rows by op
+  type, cost rows by module)."""
   start = time.perf_counter()
   for _ in range(steps):
     step_fn()
@@ -109,15 +126,29 @@ def _run(phase: str, step_fn, steps: int, logdir: str, graph_timer: op_profile.T
     tf.profiler.experimental.stop()
   outside = {name: timer.seconds for name, timer in outside_timers.items()}
   rows = op_profile.cost_table(op_profile.op_stats(phase_dir), wall, graph_timer.seconds, steps, outside, top)
-  return untraced, rows
+  merged: dict[str, float] = {}
+  for stat in op_profile.op_stats(phase_dir, by="module"):
+    name = MODULE_NAMES.get(stat.type, MODULE_NAMES[op_profile.NO_MODULE])
+    merged[name] = merged.get(name, 0.0) + stat.self_seconds
+  modules = [op_profile.OpStat(name, seconds, 1) for name, seconds in merged.items()]
+  module_rows = op_profile.cost_table(modules, wall, graph_timer.seconds, steps, outside, top=len(modules))
+  return untraced, rows, module_rows
+
+
+def format_modules(title: str, rows: list[op_profile.CostRow]) -> str:
+  """A by-module cost table as text: one line per module (or outside-the-graph item), ms/step, % wall."""
+  lines = [title, f"{'module':<38} {'ms/step':>9} {'% wall':>7}"]
+  lines += [f"{row.cost:<38} {1e3 * row.seconds:>9.2f} {row.percent:>6.1f}%" for row in rows]
+  return "\n".join(lines)
 
 
 def profile(config: loop.TrainConfig, steps: int, logdir: str, top: int = 12) -> dict:
   """Profiles `steps` actor steps and `steps` learner steps of `config`'s agent (random weights).
 
   Returns:
-    {'actor': (untraced seconds per step, [CostRow]), 'learner': (...)}; an actor step acts in
-    config.envs_per_actor copies, a learner step trains on [unroll_length + 1, batch_size].
+    {'actor': (untraced seconds per step, [CostRow] by op type, [CostRow] by module), 'learner': (...)};
+    an actor step acts in config.envs_per_actor copies, a learner step trains on
+    [unroll_length + 1, batch_size].
   """
   seed = 0 if config.seed is None else config.seed
   agent = factory.build_agent(config.agent)
@@ -162,11 +193,13 @@ def main(argv):
           f"lstm={a.lstm_size} depth={a.rollout_depth} reuse={config.learner.reuse_imagination} "
           f"actor_jit={config.actor_jit_compile}; load average {os.getloadavg()[0]:.2f}")
     frames = {"actor": config.envs_per_actor, "learner": config.unroll_length * config.batch_size}
-    for phase, (untraced, rows) in results.items():
+    for phase, (untraced, rows, module_rows) in results.items():
       traced = sum(r.seconds for r in rows)
       title = (f"{phase} step ({frames[phase]} frames): {1e3 * untraced:.1f} ms untraced, "
                f"{1e3 * traced:.1f} ms traced; {_STEPS.value} steps")
       print(op_profile.format_table(title, rows), flush=True)
+      print(format_modules(f"{phase} step by module, {1e3 * untraced / frames[phase]:.2f} ms per frame "
+                           "untraced", module_rows), flush=True)
     if _PROFILE_LOGDIR.value:
       print(f"traces: {logdir}/{{actor,learner}} (TensorBoard's profile tab)")
 

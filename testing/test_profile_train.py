@@ -47,12 +47,38 @@ def test_in_graph_time_without_ops_is_its_own_row_and_small_groups_are_summed():
   assert "model 10.0%" in text and "executor/dispatch, feeds & fetches 60.0% (above the 10% bar)" in text
 
 
+@pytest.mark.parametrize("operation,module", [
+    ("sokoban_env_model/LeakyRelu_1", "sokoban_env_model"),
+    ("gradient_tape/single_imag_feature/frame_processing/Conv2DBackpropInput", "single_imag_feature"),
+    ("imag_path/rollout_encoder_lstm/MatMul", "imag_path/rollout_encoder_lstm"),
+    ("gradient_tape/imag_path/rollout_encoder_lstm/MatMul_1", "imag_path/rollout_encoder_lstm"),
+    ("imag_path/Repeat/Tile", "imag_path"), ("cond/then/_45", op_profile.NO_MODULE),
+    ("mul_3", op_profile.NO_MODULE)])
+def test_ops_are_attributed_to_their_module(operation, module):
+  assert op_profile.module_of(operation) == module
+
+
+def _module_tables(output: str) -> dict:
+  """{'actor': {module: percent}, 'learner': {...}} parsed from the binary's by-module tables."""
+  tables, current = {}, None
+  for line in output.splitlines():
+    if re.match(r"^(actor|learner) step by module", line):
+      current = tables.setdefault(line.split()[0], {})
+    elif re.match(r"^(actor|learner) step \(", line):
+      current = None
+    elif current is not None and (match := re.match(r"^(.+?)\s+([\d.]+)\s+([\d.]+)%$", line)):
+      current[match[1]] = float(match[3])
+  return tables
+
+
 def _tables(output: str) -> dict:
   """{'actor': [(cost, class, ms, percent)], 'learner': [...]} parsed from the binary's output."""
   tables, current = {}, None
   for line in output.splitlines():
     if re.match(r"^(actor|learner) step \(", line):
       current = tables.setdefault(line.split()[0], [])
+    elif re.match(r"^(actor|learner) step by module", line):
+      current = None  # A by-module table (`_module_tables`), whose 'environment model' row would match.
     elif current is not None and (match := re.match(r"^(.+?)\s+(model|other)\s+([\d.]+)\s+([\d.]+)%$", line)):
       current.append((match[1], match[2], float(match[3]), float(match[4])))
   return tables
@@ -72,3 +98,10 @@ def test_binary_prints_actor_and_learner_tables_summing_to_100(parse_flags, tmp_
     assert all(r[2] >= 0 for r in rows)
   assert "environment step (Python)" in {r[0] for r in tables["actor"]}
   assert list((tmp_path / "actor" / "plugins" / "profile").glob("*/*.xplane.pb"))  # The traces stay.
+  modules = _module_tables(output)
+  assert set(modules) == {"actor", "learner"}
+  for phase, shares in modules.items():
+    assert sum(shares.values()) == pytest.approx(100.0, abs=0.5), phase
+  # Acting imagines with the environment model; with imagination reused the learner never runs it.
+  assert modules["actor"]["environment model"] > 0 and "environment model" not in modules["learner"]
+  assert modules["learner"]["rollout encoder: LSTM"] > 0 and modules["learner"]["rollout policy"] > 0

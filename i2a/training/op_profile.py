@@ -45,7 +45,8 @@ class OpStat:
   """One kernel type's total self-time in a trace.
 
   Attributes:
-    type: the kernel type with oneDNN's prefixes removed ('Conv2D', 'MatMul', 'Cast', ...).
+    type: the kernel type with oneDNN's prefixes removed ('Conv2D', 'MatMul', 'Cast', ...); the module
+      (`module_of`) in the statistics of `op_stats(by='module')`.
     self_seconds: summed self-time of its kernels, seconds.
     occurrences: number of kernel executions.
   """
@@ -96,13 +97,35 @@ class Timer:
     self.seconds += time.perf_counter() - self._start
 
 
-def op_stats(logdir: str) -> list[OpStat]:
-  """Per kernel type self-time of the newest trace in `logdir` (written by tf.profiler.experimental).
+NO_MODULE = "(outside modules)"  # Ops in no network module: losses, V-trace, the optimizer, sampling.
+
+
+def module_of(operation: str) -> str:
+  """The network module an op belongs to, from its name scope: the first scope, backward ops included
+  ('gradient_tape/sokoban_env_model/trunk_0/Conv2D' -> 'sokoban_env_model'), the rollout encoder's LSTM
+  apart from the rest of the imagination path ('imag_path/rollout_encoder_lstm/MatMul' ->
+  'imag_path/rollout_encoder_lstm'), and NO_MODULE for ops outside every module (losses, V-trace, the
+  optimizer, sampling)."""
+  parts = operation.split("/")
+  if parts[0] == "gradient_tape":
+    parts = parts[1:]
+  if len(parts) < 2 or parts[0] in ("cond", "while"):
+    return NO_MODULE
+  if parts[0] == "imag_path" and parts[1].startswith("rollout_encoder"):
+    return "/".join(parts[:2])
+  return parts[0]
+
+
+def op_stats(logdir: str, by: str = "type") -> list[OpStat]:
+  """Per kernel type (by='type') or per module (by='module', `module_of`; the OpStat's `type` is then
+  the module) self-time of the newest trace in `logdir` (written by tf.profiler.experimental).
 
   Raises:
     FileNotFoundError: no *.xplane.pb under `logdir`.
     RuntimeError: this TensorFlow cannot convert the trace to op statistics.
   """
+  if by not in ("type", "module"):
+    raise ValueError(f"op_stats: by must be 'type' or 'module', got {by!r}")
   traces = sorted(glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb")))
   if not traces:
     raise FileNotFoundError(f"No profiler trace (*.xplane.pb) under {logdir}/plugins/profile.")
@@ -119,14 +142,16 @@ def op_stats(logdir: str) -> list[OpStat]:
   tables = json.loads(data)
   table = tables[1] if len(tables) > 1 else tables[0]  # The second table excludes idle time.
   columns = [c["id"] for c in table["cols"]]
-  kind, self_time, count = (columns.index(n) for n in ("type", "total_self_time", "occurrences"))
+  kind, name, self_time, count = (columns.index(n) for n in ("type", "operation", "total_self_time",
+                                                             "occurrences"))
   totals: dict[str, list[float]] = {}
   for row in table.get("rows", []):
     values = [cell.get("v") for cell in row["c"]]
     op_type = normalize_type(str(values[kind]))
     if op_type == "IDLE":
       continue
-    entry = totals.setdefault(op_type, [0.0, 0])
+    key = op_type if by == "type" else module_of(str(values[name]))
+    entry = totals.setdefault(key, [0.0, 0])
     entry[0] += float(values[self_time]) * 1e-6  # Microseconds.
     entry[1] += int(values[count])
   return sorted((OpStat(t, s, n) for t, (s, n) in totals.items()), key=lambda o: -o.self_seconds)
