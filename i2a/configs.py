@@ -19,7 +19,11 @@ ROLLOUT_POLICIES = ("distilled", "random")
 FRAME_HEADS = ("palette", "bernoulli")
 PRECISIONS = ("float32", "bfloat16", "float16")  # i2a/layers.py.
 ENCODER_DIRECTIONS = ("backward", "forward", "bidirectional")  # Paper Sec. 3.2, footnote 1.
-ENV_MODEL_SIZES = ("good", "poor")  # Paper Fig. 5: the poor model is Sokoban's.
+# Paper Fig. 5: the poor model is Sokoban's; 'small' is the good one sized for small grids (WORKSPACE.md,
+# deviation 45). Every size but 'good' is a Sokoban 'learned' model (i2a/env_models/sokoban_model.py).
+ENV_MODEL_SIZES = ("good", "poor", "small")
+_SIZE_NAMES = {"poor": "the paper's weak Sokoban model (Fig. 5)",
+               "small": "the Sokoban model sized for small grids (WORKSPACE.md, deviation 45)"}
 
 # Paper-size networks per game (paper App. B.1; MiniPacman's sizes match two public ports).
 # Sokoban: the 8/4/3 torso is the DQN-style Atari torso, which is VALID-padded (6x6x64 output at 80x80).
@@ -70,8 +74,9 @@ class AgentConfig:
     rollout_depth: imagined steps per rollout (paper: 1, 3, 5, 15 on Sokoban; 5 canonical).
     encoder_direction: the order the rollout encoder reads the imagined steps: 'backward' (default,
       the talk's and paper's), 'forward' or 'bidirectional' (paper Sec. 3.2, footnote 1).
-    env_model_size: 'good' (the paper's Sokoban model) or 'poor' (the deliberately weak one of paper
-      Fig. 5, far fewer parameters; Sokoban 'learned' models only).
+    env_model_size: 'good' (the paper's Sokoban model), 'poor' (the deliberately weak one of paper
+      Fig. 5, far fewer parameters) or 'small' (the good one with 32 channels, for the study's 6x6
+      grid); all but 'good' are Sokoban 'learned' models only.
     stack_size: frames in the agent's state; the paper's agents see one frame (paper Sec. 3.1), the talk four.
     predict_reward: False gives the paper's frames-only environment model (Sokoban only).
     frame_head: 'palette' (categorical over the game's colours; our default) or 'bernoulli' (the paper's).
@@ -124,11 +129,11 @@ class AgentConfig:
     _check("env_model_size", self.env_model_size, ENV_MODEL_SIZES)
     if self.variant == "mc" and self.encoder_direction != "backward":
       raise ValueError("Variant 'mc' has no rollout encoder (paper Sec. 4.2); encoder_direction is I2A's.")
-    if self.env_model_size == "poor" and (self.game != "sokoban" or self.env_model not in (None, "learned")
+    if self.env_model_size != "good" and (self.game != "sokoban" or self.env_model not in (None, "learned")
                                           or self.variant in ("copy", "talk", *MODEL_FREE_VARIANTS)
                                           or self.imag_path == "none"):
-      raise ValueError("env_model_size='poor' is the paper's weak Sokoban model (Fig. 5): it needs game "
-                       "'sokoban' and the learned environment model.")
+      raise ValueError(f"env_model_size={self.env_model_size!r} is {_SIZE_NAMES[self.env_model_size]}: "
+                       "it needs game 'sokoban' and the learned environment model.")
     if self.imag_path is not None:
       _check("imag_path", self.imag_path, IMAG_PATHS)
     if self.env_model is not None:

@@ -1,11 +1,12 @@
 r"""Training speed on this machine: frames/s of full training and of the learner alone, and FLOP/s.
 
   python -m launch.benchmark_train [--games=sokoban,minipacman] [--agents=standard,copy,i2a] \
-      [--precisions=bfloat16,float32] [--reuse=true,false] [--seconds=30] \
+      [--precisions=bfloat16,float32] [--reuse=true,false] [--env_model_sizes=good,small] [--seconds=30] \
       [--room_size=10 --pixels_per_cell=8] [--batch_size=32 --unroll_length=20] [--torso=paper]
 
-For each game, agent, compute precision and (for I2A with a palette environment model) imagination
-reuse on and off: (1) full training (local actor threads + learner, `i2a.training.loop.train`) for --seconds
+For each game, agent, environment-model size (--env_model_sizes, for agents with a 'learned' Sokoban
+model), compute precision and (for I2A with a palette environment model) imagination reuse on and
+off: (1) full training (local actor threads + learner, `i2a.training.loop.train`) for --seconds
 after warm-up, reporting the learner's consumed frames/s; (2) the learner alone, stepping on a fixed
 random trajectory [T+1, B] (with random imagined rollouts when reuse is on); (3) the learner step's
 FLOPs (TensorFlow's graph profiler: forward and backward convolutions and matrix products) times its
@@ -13,8 +14,10 @@ steps/s, against this machine's measured matmul peak in the same precision; (4) 
 agent to the standard agent at the same precision (learner-alone frames/s), and the process's peak
 resident memory so far; (5) for agents that imagine, the FLOP ceiling: the actor step's forward FLOPs
 per frame (environment model x rollouts x depth, rollout policy, encoder, the rest) plus the learner's
-per frame, and the frames/s the matmul peak would allow for them (an upper bound on full training). I2A uses a randomly initialised 'learned' environment model (speed only). Rows
-of one game and agent run back to back, so their comparison shares the machine's load.
+per frame, and the frames/s the matmul peak would allow for them (an upper bound on full training).
+I2A uses a randomly initialised 'learned' environment model (speed only). Rows of one game and agent
+run back to back, so their comparison shares the machine's load; repeating sizes
+(--env_model_sizes=good,small,good,small) interleaves a before/after comparison.
 """
 import os
 import resource
@@ -50,14 +53,16 @@ common_flags.declare_key_flags(SHARED)
 flags.DEFINE_list("agents", ["standard", "copy", "i2a"], "Agent variants to measure.")
 flags.DEFINE_list("precisions", ["bfloat16", "float32"], "Compute precisions to measure.")
 flags.DEFINE_list("reuse", ["true", "false"], "Imagination reuse settings for I2A (true,false).")
+flags.DEFINE_list("env_model_sizes", ["good"], "Sokoban 'learned' environment-model sizes to measure "
+                  f"for the agents that have one ({', '.join(configs.ENV_MODEL_SIZES)}).")
 flags.DEFINE_integer("learner_steps", 5, "Timed learner-alone steps (after warm-up).")
 flags.DEFINE_boolean("skip_full_training", False, "Measure the learner alone only.")
 
 
 def settings(fv: flags.FlagValues):
   """The flags this binary reads, with its own defaults for the shared ones left unset."""
-  return common_flags.settings(fv, DEFAULTS, (*SHARED, "agents", "precisions", "reuse", "learner_steps",
-                                              "skip_full_training"))
+  return common_flags.settings(fv, DEFAULTS, (*SHARED, "agents", "precisions", "reuse", "env_model_sizes",
+                                              "learner_steps", "skip_full_training"))
 
 
 def matmul_peak_flops(dtype: tf.DType, n: int = 2048, seconds: float = 3.0) -> float:
@@ -123,7 +128,8 @@ def random_env_model(config: configs.AgentConfig, env: environments.EnvConfig, d
   checkpoint = checkpointing.save_env_model(agent.env_model, os.path.join(directory, "env_model"))
   header = collection.data_header(config.geometry, env, "random", 0)  # What a collection of this game would record.
   export.write_metadata(directory, export.model_metadata(
-      "learned", header, config.frame_head, config.predict_reward, note="untrained (benchmark)"))
+      "learned", header, config.frame_head, config.predict_reward, config.env_model_size,
+      note="untrained (benchmark)"))
   return checkpoint
 
 
@@ -162,6 +168,14 @@ def flop_ceiling(config: configs.AgentConfig, learner_flops_per_frame: float, pe
           f"training at the {config.precision} matmul peak ({peak / 1e9:.0f} GFLOP/s)")
 
 
+def model_sizes(game: str, variant: str, sizes: list[str]) -> list[str]:
+  """The environment-model sizes to measure `variant` with: `sizes` for an agent with a 'learned'
+  Sokoban model (the only game with several sizes), else just 'good' (the size does not apply)."""
+  config = configs.AgentConfig(game=game, variant=variant)
+  learned = config.uses_imagination and config.resolved().env_model == "learned"
+  return list(sizes) if game == "sokoban" and learned else ["good"]
+
+
 def peak_rss_gib() -> float:
   """This process's peak resident memory so far, GiB (Linux reports ru_maxrss in KiB)."""
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
@@ -184,27 +198,29 @@ def main(argv):
   for game in fv.games:
     for variant in fv.agents:
       for precision in fv.precisions:
-        config = configs.AgentConfig(game=game, variant=variant, room_size=fv.room_size,
-                                     pixels_per_cell=fv.pixels_per_cell, precision=precision, seed=0,
-                                     torso=frame_processing.TorsoConfig.parse(fv.torso),
-                                     hidden_size=fv.hidden_size or None, lstm_size=fv.lstm_size or None,
-                                     rollout_hidden_size=fv.rollout_hidden_size or None)
-        reusable = imagination.palette_of(factory.build_agent(config)) is not None
-        env = environments.EnvConfig(num_boxes=fv.num_boxes if game == "sokoban" else 4)
-        for reuse in (reuse_settings if reusable else [False]):
-          fps, flops = learner_alone(config, reuse, fv.batch_size, fv.unroll_length, fv.learner_steps)
-          achieved = flops * fps / (fv.unroll_length * fv.batch_size)
-          train_fps = float("nan") if fv.skip_full_training else full_training(config, env, reuse, fv.seconds)
-          if variant == "standard":
-            standard_fps[(game, precision)] = fps
-          ratio = standard_fps.get((game, precision), float("nan")) / fps
-          print(f"{game:<11} {variant:<9} {precision:<9} {'on' if reuse else 'off':<5} {train_fps:>10,.0f} "
-                f"{fps:>12,.0f} {flops / 1e9:>10.2f} {achieved / 1e9:>8.1f} "
-                f"{100 * achieved / peaks[precision]:>6.1f}% {ratio:>10.1f} {peak_rss_gib():>6.2f}Gi",
-                flush=True)
-          if config.uses_imagination:
-            print(flop_ceiling(config, flops / (fv.unroll_length * fv.batch_size), peaks[precision]), flush=True)
-
+        for size in model_sizes(game, variant, fv.env_model_sizes):
+          config = configs.AgentConfig(game=game, variant=variant, room_size=fv.room_size,
+                                       pixels_per_cell=fv.pixels_per_cell, precision=precision, seed=0,
+                                       torso=frame_processing.TorsoConfig.parse(fv.torso),
+                                       hidden_size=fv.hidden_size or None, lstm_size=fv.lstm_size or None,
+                                       rollout_hidden_size=fv.rollout_hidden_size or None, env_model_size=size)
+          label = variant if size == "good" else f"{variant}/{size}"
+          reusable = imagination.palette_of(factory.build_agent(config)) is not None
+          env = environments.EnvConfig(num_boxes=fv.num_boxes if game == "sokoban" else 4)
+          for reuse in (reuse_settings if reusable else [False]):
+            fps, flops = learner_alone(config, reuse, fv.batch_size, fv.unroll_length, fv.learner_steps)
+            achieved = flops * fps / (fv.unroll_length * fv.batch_size)
+            train_fps = float("nan") if fv.skip_full_training else full_training(config, env, reuse, fv.seconds)
+            if variant == "standard":
+              standard_fps[(game, precision)] = fps
+            ratio = standard_fps.get((game, precision), float("nan")) / fps
+            print(f"{game:<11} {label:<9} {precision:<9} {'on' if reuse else 'off':<5} {train_fps:>10,.0f} "
+                  f"{fps:>12,.0f} {flops / 1e9:>10.2f} {achieved / 1e9:>8.1f} "
+                  f"{100 * achieved / peaks[precision]:>6.1f}% {ratio:>10.1f} {peak_rss_gib():>6.2f}Gi",
+                  flush=True)
+            if config.uses_imagination:
+              print(flop_ceiling(config, flops / (fv.unroll_length * fv.batch_size), peaks[precision]),
+                    flush=True)
 
 if __name__ == "__main__":
   app.run(main)

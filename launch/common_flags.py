@@ -62,9 +62,10 @@ ENCODER_DIRECTION = flags.DEFINE_enum(
     "reads the imagined steps (paper Sec. 3.2, footnote 1): backward (last step first), forward, or "
     "bidirectional (two LSTMs, outputs concatenated).")
 ENV_MODEL_SIZE = flags.DEFINE_enum(
-    "env_model_size", "good", list(configs.ENV_MODEL_SIZES), "Sokoban environment model: 'good' or "
-    "'poor' (paper Fig. 5: same family, far fewer parameters). launch.train_env_model trains and exports "
-    "it; launch.train refuses a model of the other size.")
+    "env_model_size", "good", list(configs.ENV_MODEL_SIZES), "Sokoban environment model: 'good', "
+    "'poor' (paper Fig. 5: same family, far fewer parameters) or 'small' (32 channels, for small grids "
+    "such as the study's 6x6 rooms). launch.train_env_model trains and exports it; launch.train refuses "
+    "a model of another size.")
 PREDICT_REWARD = flags.DEFINE_boolean("predict_reward", True, "False: frames-only env model (Sokoban).")
 STACK_SIZE = flags.DEFINE_integer("stack_size", 1, "Frames in the agent state.")
 TORSO = flags.DEFINE_string("torso", None, "Conv torso 'channels:kernel:stride,...' (SAME padding) or "

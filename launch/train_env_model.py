@@ -75,9 +75,9 @@ def main(argv):
     config = config_from_flags(fv)
     kind = model_kind(fv)
     manifest = model_data.read_manifest(fv.data)
-    if fv.env_model_size == "poor" and (kind != "learned" or manifest["game"] != "sokoban"):
-      raise ValueError(f"--env_model_size=poor is the weak Sokoban model (paper Fig. 5); this is "
-                       f"--env_model={kind} on {manifest['game']} data.")
+    if fv.env_model_size != "good" and (kind != "learned" or manifest["game"] != "sokoban"):
+      raise ValueError(f"--env_model_size={fv.env_model_size} is a Sokoban model (paper Fig. 5's weak one or "
+                       f"the small-grid one); this is --env_model={kind} on {manifest['game']} data.")
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   try:

@@ -34,7 +34,8 @@ DEFAULTS = {
                             envs_per_actor=16, room_size=10, num_boxes=4, pixels_per_cell=8, torso="paper",
                             hidden_size=0, num_actors=2, lstm_size=0, rollout_hidden_size=0, actor_jit=False,
                             agents=["standard", "copy", "i2a"], precisions=["bfloat16", "float32"],
-                            reuse=["true", "false"], learner_steps=5, skip_full_training=False),
+                            reuse=["true", "false"], env_model_sizes=["good"], learner_steps=5,
+                            skip_full_training=False),
     "describe": dict(games=["minipacman", "sokoban"], variants=["standard", "large", "copy", "i2a"], batch_size=4,
                      rollout_depth=5),
     "minipacman_random_play": dict(episodes=200, seed=0, frame_cap=minipacman.FRAME_CAP,
@@ -107,8 +108,9 @@ def test_benchmark_train_docstring_command_gives_its_values(parse_flags):
   args = max((a for b, a in documented_commands() if b == "benchmark_train"), key=len)
   assert "--torso=paper" in args and "--room_size=10" in args
   fv = module.settings(parse_flags(module, *args))
-  assert (fv.games, fv.agents, fv.precisions, fv.reuse) == (
-      ["sokoban", "minipacman"], ["standard", "copy", "i2a"], ["bfloat16", "float32"], ["true", "false"])
+  assert (fv.games, fv.agents, fv.precisions, fv.reuse, fv.env_model_sizes) == (
+      ["sokoban", "minipacman"], ["standard", "copy", "i2a"], ["bfloat16", "float32"], ["true", "false"],
+      ["good", "small"])
   assert (fv.seconds, fv.room_size, fv.pixels_per_cell, fv.batch_size, fv.unroll_length, fv.torso) == (
       30.0, 10, 8, 32, 20, "paper")
   short = module.settings(parse_flags(module, "--games=minipacman", "--seconds=2", "--batch_size=8"))

@@ -51,6 +51,8 @@ def test_study_agents_share_everything_but_the_agent(parse_train_config, monkeyp
   if agent in ("copy", "i2a"):
     assert (resolved.lstm_size, resolved.rollout_hidden_size, resolved.rollout_depth) == (128, 128, 5)
     assert resolved.env_model == ("copy" if agent == "copy" else "learned")
+  # The study's environment model is sized for its 6x6 grid (WORKSPACE.md, deviation 45).
+  assert resolved.env_model_size == ("small" if agent == "i2a" else "good")
 
 
 @pytest.mark.parametrize("task", ["hunt", "ambush"])

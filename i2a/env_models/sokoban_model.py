@@ -32,9 +32,13 @@ _LEAKY_SLOPE = 0.01  # Leaky ReLU slope 0.01 inside env models (paper App. B.2, 
 # channels and ONE trunk layer, so a grid cell sees only its 3x3 neighbourhood, while a push needs the cell
 # two squares ahead (is the box blocked?): some pushes are unpredictable by construction, and the errors
 # compound over a rollout. The 'good' sizes are the SokobanEnvModel defaults below.
+# 'small' is the good model's family sized for a small grid (WORKSPACE.md, deviation 45): the study's
+# 6x6 rooms at 2 pixels per cell have 7 kinds of square, where the paper's 128 channels were sized for
+# 10x10 rooms of 80x80 frames; it keeps the two trunk layers (a push needs the square two cells ahead).
 MODEL_SIZES = {
     "good": dict(channels=128, num_trunk_layers=2, reward_channels=32, reward_hidden=64),
     "poor": dict(channels=16, num_trunk_layers=1, reward_channels=8, reward_hidden=16),
+    "small": dict(channels=32, num_trunk_layers=2, reward_channels=16, reward_hidden=64),
 }
 
 
