@@ -39,6 +39,8 @@ def test_a_shipped_agent_has_the_runs_weights_and_config_but_no_optimizer(tmp_pa
   out = str(tmp_path / "shipped")
   shipped = shipping.ship_agent(str(tmp_path / "run"), out)
   assert shipped["num_frames"] == 1234 and shipped["bytes"] == shipping.directory_bytes(out) > 0
+  # The index names the checkpoint relative to its directory, so a clone anywhere finds it.
+  assert tf.train.latest_checkpoint(os.path.join(out, "checkpoints")) == shipped["path"]
   keys = [name for name, _ in tf.train.list_variables(inference.resolve_checkpoint(out))]
   assert not any(k.startswith("optimizer") for k in keys) and any(k.startswith("agent/") for k in keys)
   stored = run_config.load(out)
@@ -65,6 +67,7 @@ def test_models_are_shipped():
 @pytest.mark.parametrize("directory", SHIPPED_MODELS, ids=os.path.basename)
 def test_every_shipped_environment_model_loads_and_imagines_a_step(directory):
   prefix = os.path.join(directory, shipping.ENV_MODEL_PREFIX)
+  assert tf.train.latest_checkpoint(directory) == prefix
   metadata = env_model_metadata.load_metadata(prefix)
   model = factory.build_env_model(env_model_metadata.agent_config_for(metadata))
   height, width, _ = metadata["frame_shape"]

@@ -34,6 +34,14 @@ def directory_bytes(directory: str) -> int:
              for root, _, names in os.walk(directory) for name in names)
 
 
+def _point_index_at(directory: str, prefix: str) -> None:
+  """Writes the `checkpoint` index of `directory` naming `prefix` by its file name alone, so that the
+  shipped files work wherever the repository is cloned."""
+  name = os.path.basename(prefix)  # TensorFlow reads a relative name as relative to `directory`.
+  with open(os.path.join(directory, "checkpoint"), "w") as f:
+    f.write(f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
+
+
 def ship_env_model(model_dir: str, out_dir: str) -> str:
   """Copies an exported environment model (checkpoint prefix `env_model`, metadata, held-out metrics)
   from `model_dir` to `out_dir`; returns the shipped checkpoint prefix.
@@ -54,7 +62,7 @@ def ship_env_model(model_dir: str, out_dir: str) -> str:
     if os.path.exists(path) and not path.endswith(".json.tmp"):
       shutil.copy2(path, out_dir)
   prefix = os.path.join(out_dir, ENV_MODEL_PREFIX)
-  tf.compat.v1.train.update_checkpoint_state(out_dir, os.path.basename(prefix))
+  _point_index_at(out_dir, prefix)
   return prefix
 
 
@@ -90,7 +98,7 @@ def ship_agent(logdir: str, out_dir: str, env_model: Optional[str] = None) -> di
   # The learner's checkpoint layout minus its optimizer, under the name the Checkpointer gives.
   prefix = tf.train.Checkpoint(agent=restored.agent, learner_step=learner_step, num_frames=num_frames).write(
       os.path.join(checkpoints, f"ckpt-{restored.learner_step}"))
-  tf.compat.v1.train.update_checkpoint_state(checkpoints, os.path.basename(prefix))
+  _point_index_at(checkpoints, prefix)
   shipped = dataclasses.replace(config, logdir=out_dir, env_model_checkpoint=env_model if learned else None)
   run_config.save(shipped, out_dir)
   for results in glob.glob(os.path.join(logdir, "*", "results.json")):  # launch.evaluate's tables.
