@@ -187,11 +187,6 @@ class AgentConfig:
         # model-free networks were faster in float32 (WORKSPACE.md, deviation 22).
         precision=self.precision or hardware.default_precision(imagines=imag_path == "imag"))
 
-  def game_spec(self) -> games.GameSpec:
-    return self.geometry.spec()
-
-
-def talk_config(env_model: str = "copy", seed: Optional[int] = None) -> AgentConfig:
   def with_resolved_precision(self) -> "AgentConfig":
     """This config with `precision` decided: the given one, else this machine's default.
 
@@ -204,6 +199,11 @@ def talk_config(env_model: str = "copy", seed: Optional[int] = None) -> AgentCon
       return self
     return dataclasses.replace(self, precision=self.resolved().precision)
 
+  def game_spec(self) -> games.GameSpec:
+    return self.geometry.spec()
+
+
+def talk_config(env_model: str = "copy", seed: Optional[int] = None) -> AgentConfig:
   """The talk notebook's demo agent on MiniPacman 'regular' ("putting it all together").
 
   Frame stack 4, rollout depth 3, CopyModel(3) (env_model 'copy') or SizePreservingConvNetModel with
