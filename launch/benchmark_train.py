@@ -2,11 +2,13 @@ r"""Training speed on this machine: frames/s of full training and of the learner
 
   python -m launch.benchmark_train [--games=sokoban,minipacman] [--agents=standard,copy,i2a] \
       [--precisions=bfloat16,float32] [--reuse=true,false] [--env_model_sizes=good,small] [--seconds=30] \
-      [--room_size=10 --pixels_per_cell=8] [--batch_size=32 --unroll_length=20] [--torso=paper]
+      [--room_size=10 --pixels_per_cell=8] [--batch_size=32 --unroll_length=20] [--torso=paper] \
+      [--inference=central]
 
 For each game, agent, environment-model size (--env_model_sizes, for agents with a 'learned' Sokoban
 model), compute precision and (for I2A with a palette environment model) imagination reuse on and
-off: (1) full training (local actor threads + learner, `i2a.training.loop.train`) for --seconds
+off: (1) full training (local actor threads, or with --inference=central environment workers and one
+inference server, + learner, `i2a.training.loop.train`) for --seconds
 after warm-up, reporting the learner's consumed frames/s; (2) the learner alone, stepping on a fixed
 random trajectory [T+1, B] (with random imagined rollouts when reuse is on); (3) the learner step's
 FLOPs (TensorFlow's graph profiler: forward and backward convolutions and matrix products) times its
@@ -48,7 +50,7 @@ from launch import common_flags
 # 16 environment copies per actor thread in full training; --seconds measured per full-training run.
 DEFAULTS = dict(games=["sokoban", "minipacman"], seconds=30.0, batch_size=32, unroll_length=20,
                 envs_per_actor=16, room_size=10, num_boxes=4, pixels_per_cell=8, torso="paper", hidden_size=0)
-SHARED = (*DEFAULTS, "num_actors", "lstm_size", "rollout_hidden_size", "actor_jit")
+SHARED = (*DEFAULTS, "num_actors", "lstm_size", "rollout_hidden_size", "actor_jit", "inference")
 common_flags.declare_key_flags(SHARED)
 flags.DEFINE_list("agents", ["standard", "copy", "i2a"], "Agent variants to measure.")
 flags.DEFINE_list("precisions", ["bfloat16", "float32"], "Compute precisions to measure.")
@@ -146,7 +148,8 @@ def full_training(config: configs.AgentConfig, env: environments.EnvConfig, reus
         logdir=os.path.join(logdir, "run"), num_actors=fv.num_actors,
         envs_per_actor=fv.envs_per_actor, batch_size=fv.batch_size, unroll_length=fv.unroll_length,
         total_frames=10**12, env_model_checkpoint=checkpoint, checkpoint_every_secs=None,
-        log_every_secs=seconds, max_seconds=2 * seconds, actor_jit_compile=fv.actor_jit)
+        log_every_secs=seconds, max_seconds=2 * seconds, actor_jit_compile=fv.actor_jit,
+        inference=fv.inference)
     # Stops after 2 windows of `seconds`; the returned scalars are the second's (tracing excluded).
     return loop.train(train_config)["frames_per_second"]
 
@@ -190,7 +193,7 @@ def main(argv):
   print(f"torso={fv.torso} hidden={fv.hidden_size or 'paper'} lstm={fv.lstm_size or 'paper'} "
         f"rollout_hidden={fv.rollout_hidden_size or 'paper'}; "
         f"B={fv.batch_size} T={fv.unroll_length} actors={fv.num_actors}x{fv.envs_per_actor}"
-        f" actor_jit={fv.actor_jit}; load average {os.getloadavg()[0]:.2f}")
+        f" actor_jit={fv.actor_jit} inference={fv.inference}; load average {os.getloadavg()[0]:.2f}")
   print(f"{'game':<11} {'agent':<9} {'precision':<9} {'reuse':<5} {'train fr/s':>10} {'learner fr/s':>12} "
         f"{'GFLOP/step':>10} {'GFLOP/s':>8} {'% peak':>7} {'x std cost':>10} {'peak RSS':>8}")
   standard_fps = {}

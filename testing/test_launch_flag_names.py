@@ -33,6 +33,7 @@ DEFAULTS = {
     "benchmark_train": dict(games=["sokoban", "minipacman"], seconds=30.0, batch_size=32, unroll_length=20,
                             envs_per_actor=16, room_size=10, num_boxes=4, pixels_per_cell=8, torso="paper",
                             hidden_size=0, num_actors=2, lstm_size=0, rollout_hidden_size=0, actor_jit=False,
+                            inference="actor",
                             agents=["standard", "copy", "i2a"], precisions=["bfloat16", "float32"],
                             reuse=["true", "false"], env_model_sizes=["good"], learner_steps=5,
                             skip_full_training=False),
