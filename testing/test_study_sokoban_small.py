@@ -88,7 +88,7 @@ def test_the_graph():
   assert data_agent.completion == completion.CheckpointFrames(data_agent.run_dir, 1_000_000)
   assert baseline.completion == completion.CheckpointFrames(baseline.run_dir, 2_000_000, from_frames=1_000_000)
   assert baseline.work.frames == 1_000_000  # The data agent trained the first million.
-  assert study["sokoban_small/i2a_s2"].work.hours == pytest.approx(2_000_000 / 540 / 3600)
+  assert study["sokoban_small/i2a_s2"].work.hours == pytest.approx(2_000_000 / 350 / 3600)
   assert study["sokoban_small/collect"].completion == completion.DataManifest("data/study_sokoban_small", 250_000)
   assert study["sokoban_small/env_model"].summary_dir is None  # Summaries are agents' runs only.
   assert study["sokoban_small/i2a_s2/eval_sampled"].summary_dir == "runs/study_sokoban_small_i2a_s2"
@@ -128,7 +128,7 @@ def test_dry_run_of_a_fresh_study(tmp_path, capsys):
   lines = capsys.readouterr().out.splitlines()
   assert lines[0] == "Study sokoban_small: 28 runs (0 done, 0 partial, 28 pending)."
   i2a = next(line for line in lines if line.startswith("  sokoban_small/i2a_s2 "))
-  assert i2a.split() == ["sokoban_small/i2a_s2", "pending", "1.03", "h", "waits", "for", "env_model"]
+  assert i2a.split() == ["sokoban_small/i2a_s2", "pending", "1.59", "h", "waits", "for", "env_model"]
   total = sum(run.work.hours for run in studies.build("sokoban_small", 2).runs)
   assert lines[29] == (f"Machine-hours left: {total:.2f} h of {total:.2f} h for the whole study (measured speeds "
                        "alone; see the study's declaration).")
