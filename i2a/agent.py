@@ -4,6 +4,7 @@ from typing import Optional
 import sonnet as snt
 import tensorflow as tf
 
+from i2a import agent_core
 from i2a import frame_stack as frame_stack_lib
 from i2a import imagination as imagination_lib
 from i2a import layers
@@ -12,7 +13,7 @@ from i2a import sampling
 from i2a import types
 
 
-class I2AAgent(snt.RNNCore):
+class I2AAgent(agent_core.ImaginingCore):
   """Concatenates the imagination code and the model-free feature, then predicts policy and value.
 
   `agent(frame [B, H, W, 3] float32 in [0, 1], state [B, H, W, 3 * stack_size])` returns
@@ -99,13 +100,6 @@ class I2AAgent(snt.RNNCore):
     notebook calls it (`agent.initial_state()`)."""
     return tf.zeros(tf.stack([batch_size, self.height, self.width,
                               frame_stack_lib.FRAME_CHANNELS * self.stack_size]), dtype=tf.float32)
-
-  def __call__(self, frame: tf.Tensor, prev_state: tf.Tensor,
-               imagination: Optional[imagination_lib.Imagination] = None
-               ) -> tuple[types.AgentOutput, tf.Tensor]:
-    """One agent step; see the class docstring for shapes (and `step` for `imagination`)."""
-    output, next_state, _ = self.step(frame, prev_state, imagination)
-    return output, next_state
 
   def step(self, frame: tf.Tensor, prev_state: tf.Tensor,
            imagination: Optional[imagination_lib.Imagination] = None

@@ -27,6 +27,7 @@ from typing import Optional
 import sonnet as snt
 import tensorflow as tf
 
+from i2a import agent_core
 from i2a import frame_processing
 from i2a import frame_stack as frame_stack_lib
 from i2a import imagination as imagination_lib
@@ -56,7 +57,7 @@ class ValueNet(snt.Module):
     return tf.squeeze(self._value(self._frame_processing(frame_stack)), axis=-1)
 
 
-class MCAgent(snt.RNNCore):
+class MCAgent(agent_core.ImaginingCore):
   """The Monte Carlo agent with I2AAgent's call contract (the learner and actors use it unchanged).
 
   `agent(frame [B, H, W, 3] float32 in [0, 1], state [B, H, W, 3 * stack_size])` returns
@@ -155,13 +156,6 @@ class MCAgent(snt.RNNCore):
     last_stack = rollouts.last_frame_stack(frame_stack, imagination)  # [B, A, H, W, C]
     last_values = tf.stop_gradient(snt.BatchApply(self.value_net)(last_stack))
     return rollouts.imagined_returns(imagination, last_values, self.discount)
-
-  def __call__(self, frame: tf.Tensor, prev_state: tf.Tensor,
-               imagination: Optional[imagination_lib.Imagination] = None
-               ) -> tuple[types.AgentOutput, tf.Tensor]:
-    """One agent step; see the class docstring for shapes (and `step` for `imagination`)."""
-    output, next_state, _ = self.step(frame, prev_state, imagination)
-    return output, next_state
 
   def step(self, frame: tf.Tensor, prev_state: tf.Tensor,
            imagination: Optional[imagination_lib.Imagination] = None

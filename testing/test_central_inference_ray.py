@@ -9,11 +9,11 @@ ray = pytest.importorskip("ray")
 
 from i2a.training import loop  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i2a.training.backends import central_ray  # pylint: disable=g-import-not-at-top,wrong-import-position
-from i2a.training.backends import ray_backend  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i2a.training.central import build  # pylint: disable=g-import-not-at-top,wrong-import-position
 from testing import fakes  # pylint: disable=g-import-not-at-top,wrong-import-position
 from testing import test_central_inference_faults as faults  # pylint: disable=g-import-not-at-top,wrong-import-position
 from testing import test_train_local  # pylint: disable=g-import-not-at-top,wrong-import-position
+from testing.test_train_ray import cluster  # pylint: disable=g-import-not-at-top,wrong-import-position,unused-import  (the fixture)
 
 N, T = faults.N, faults.T
 
@@ -25,13 +25,6 @@ class FakeEnvs:
 
   def __call__(self, worker_id):
     return fakes.FakeBatchedEnv(self.num_envs, offset=worker_id * self.num_envs)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-  ray_backend.init_ray(None, num_cpus=2)
-  yield
-  ray.shutdown()
 
 
 @pytest.mark.usefixtures("cluster")

@@ -33,7 +33,7 @@ def _linear(n_in, n_out):
   return n_in * n_out + n_out
 
 
-def _count(channels, trunk, reward_channels, reward_hidden, ppc=8, cells=10, actions=5, palette=8, bins=4):
+def parameter_count(channels, trunk, reward_channels, reward_hidden, ppc=8, cells=10, actions=5, palette=8, bins=4):
   """SokobanEnvModel's parameters by hand: encoder, residual trunk, decoder, reward conv + 2 Linears."""
   return (_conv(ppc, 3 + actions, channels) + trunk * _conv(3, channels, channels)
           + ppc * ppc * channels * palette + palette + _conv(3, channels, reward_channels)
@@ -51,8 +51,8 @@ def _built_model(size):
 def test_poor_model_has_far_fewer_parameters_exact_counts():
   good, poor = profiling.num_parameters(_built_model("good").trainable_variables), profiling.num_parameters(
       _built_model("poor").trainable_variables)
-  assert good == _count(128, 2, 32, 64) == 668_396
-  assert poor == _count(16, 1, 8, 16) == 32_772
+  assert good == parameter_count(128, 2, 32, 64) == 668_396
+  assert poor == parameter_count(16, 1, 8, 16) == 32_772
   assert good > 20 * poor
 
 
@@ -98,7 +98,7 @@ def test_poor_model_trains_exports_reports_rollout_errors_and_is_refused_for_a_g
   env_model_metadata.check_checkpoint_compatible(logdir, _agent("poor"))
   learner, _ = loop.build_learner(loop.TrainConfig(agent=_agent("poor", "mc"), env=ENV,
                                                    logdir=str(tmp_path / "mc"), env_model_checkpoint=logdir))
-  assert sum(int(np.prod(v.shape)) for v in learner.agent.frozen_variables) == _count(
+  assert sum(int(np.prod(v.shape)) for v in learner.agent.frozen_variables) == parameter_count(
       16, 1, 8, 16, ppc=2, cells=5)
   # ... and refused, before any weight is loaded, by one configured for the good model.
   with pytest.raises(ValueError, match="model_size is 'poor' but the agent needs 'good'"):

@@ -2,6 +2,7 @@
 model's family with fewer channels (exact counts at the study's 12x12 frames), a fraction of its FLOPs
 per imagined step, accepted only where a learned Sokoban model is, recorded in the export metadata and
 refused where a model of another size is expected; the study's flag files use it."""
+import functools
 import os
 
 import pytest
@@ -12,25 +13,15 @@ from i2a import configs
 from i2a.env_models import sokoban_model
 from i2a.training import env_model_metadata
 from i2a.training import profiling
+from testing import test_poor_env_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(REPO, "launch", "configs")
 STUDY = dict(game="sokoban", variant="i2a", room_size=6, pixels_per_cell=2)  # 12x12 frames, 6x6 grid.
 
 
-def _conv(kernel, c_in, c_out):
-  return kernel * kernel * c_in * c_out + c_out
-
-
-def _linear(n_in, n_out):
-  return n_in * n_out + n_out
-
-
-def _count(channels, trunk, reward_channels, reward_hidden, ppc=2, cells=6, actions=5, palette=8, bins=4):
-  """SokobanEnvModel's parameters by hand: encoder, residual trunk, decoder, reward conv + 2 Linears."""
-  return (_conv(ppc, 3 + actions, channels) + trunk * _conv(3, channels, channels)
-          + ppc * ppc * channels * palette + palette + _conv(3, channels, reward_channels)
-          + _linear(cells * cells * reward_channels, reward_hidden) + _linear(reward_hidden, bins))
+# SokobanEnvModel's parameters by hand, at the study's 2 pixels per cell on the 6x6 grid.
+_count = functools.partial(test_poor_env_model.parameter_count, ppc=2, cells=6)
 
 
 def _built_model(size):
