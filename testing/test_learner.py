@@ -9,6 +9,7 @@ import tensorflow as tf
 import i2a
 from i2a.training import device
 from i2a.training import learner as learner_lib
+from i2a.training import trajectories
 from i2a import optimizers
 from testing import fakes
 from testing import numpy_vtrace
@@ -175,7 +176,7 @@ def test_counters_and_weights_round_trip():
 def test_malformed_trajectory_is_rejected(field, value, match):
   agent = fakes.small_agent("standard")
   with pytest.raises(ValueError, match=match):
-    learner_lib.checked_trajectory(trajectory()._replace(**{field: value}), agent)
+    trajectories.checked_trajectory(trajectory()._replace(**{field: value}), agent)
 
 
 @pytest.mark.parametrize("field,value", [

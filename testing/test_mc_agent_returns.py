@@ -13,6 +13,7 @@ from i2a import rollouts
 from i2a.training import inference
 from i2a.training import learner as learner_lib
 from i2a.training import loop
+from i2a.training import trajectories
 from testing import recording_fakes
 from testing import test_mc_agent
 
@@ -130,7 +131,7 @@ def test_with_equal_weights_the_learner_sees_the_actors_policy(depth):
   learner = learner_lib.Learner(agent, learner_lib.LearnerConfig())
   trajectory = _acted_trajectory(agent)
   assert trajectory.imagination.terminal.shape == (5, 2, 5, depth)
-  checked = learner_lib.checked_trajectory(trajectory, agent)
+  checked = trajectories.checked_trajectory(trajectory, agent)
   reused = learner.unroll(checked.observation, checked.step_type, checked.initial_state, checked.imagination)
   np.testing.assert_allclose(reused.policy_logits.numpy(), trajectory.behaviour_logits, rtol=1e-5, atol=1e-5)
   # Control: the learner reads the shipped rollouts; other imagined rewards give another policy.

@@ -19,6 +19,8 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a.training import device as device_lib
+from i2a.training import loss_scale as loss_scale_lib
+from i2a.training import trajectories
 from i2a import agent as agent_lib
 from i2a import distillation
 from i2a import frame_stack
@@ -98,48 +100,6 @@ class LearnerConfig:
         raise ValueError(f"LearnerConfig.{name} must be {rule}, got {getattr(self, name)!r}.")
 
 
-_DTYPES = dict(step_type=tf.int32, observation=tf.uint8, reward=tf.float32, discount=tf.float32,
-               action=tf.int32, behaviour_logits=tf.float32, initial_state=tf.float32)
-
-
-def checked_trajectory(trajectory: types.Trajectory, agent: snt.RNNCore) -> types.Trajectory:
-  """`trajectory` as tensors of the documented dtypes; ValueError naming any field of the wrong shape."""
-  fields = {name: tf.convert_to_tensor(getattr(trajectory, name)) for name in _DTYPES}
-  obs, obs_dtype = tuple(fields["observation"].shape), fields["observation"].dtype
-  frame = (agent.height, agent.width, frame_stack.FRAME_CHANNELS)
-  if obs_dtype != tf.uint8 or len(obs) != 5 or obs[2:] != frame or obs[0] < 2:
-    raise ValueError(f"Trajectory.observation must be uint8 [T+1, B, {', '.join(map(str, frame))}] with "
-                     f"T >= 1, got {obs_dtype.name} {obs}.")
-  expected = dict(step_type=obs[:2], reward=obs[:2], discount=obs[:2], action=obs[:2],
-                  behaviour_logits=obs[:2] + (agent.num_actions,),
-                  initial_state=(obs[1],) + frame[:2] + (frame[2] * agent.stack_size,))
-  for name, shape in expected.items():
-    if tuple(fields[name].shape) != shape:
-      raise ValueError(f"Trajectory.{name} has shape {tuple(fields[name].shape)}, expected {shape} "
-                       f"(T+1={obs[0]}, B={obs[1]}).")
-  imagination = trajectory.imagination
-  if imagination is not None:
-    imagination = imagination_lib.CompactImagination(
-        *(None if x is None else tf.convert_to_tensor(x) for x in imagination))
-    rollouts = obs[:2] + (agent.num_actions, agent.rollout_depth or 0)
-    expected = imagination_lib.CompactImagination(
-        frame_index=(tf.uint8, rollouts + frame[:2]), reward=(tf.float32, rollouts),
-        action=(tf.uint8, rollouts), terminal=(tf.uint8, rollouts) if agent.records_terminal else None)
-    for name, spec in zip(expected._fields, expected):
-      value = getattr(imagination, name)
-      if spec is None and value is None:
-        continue
-      if spec is None or value is None:
-        raise ValueError(f"Trajectory.imagination.{name} must be {'None' if spec is None else 'given'} "
-                         f"for this agent, got {'None' if value is None else 'an array'}.")
-      dtype, shape = spec
-      if value.dtype != dtype or tuple(value.shape) != shape:
-        raise ValueError(f"Trajectory.imagination.{name} must be {dtype.name} {shape}, got "
-                         f"{value.dtype.name} {tuple(value.shape)}.")
-  return types.Trajectory(**{name: tf.cast(value, _DTYPES[name]) for name, value in fields.items()},
-                          imagination=imagination)
-
-
 class Learner:
   """Owns the optimiser, the learner-step and frame counters, and the compiled training step.
 
@@ -172,9 +132,9 @@ class Learner:
     self._float16 = compute_dtype == tf.float16
     with tf.device(self.device):
       # Dynamic loss scaling (float16 only): a fixed scale would end the run at the first overflow.
-      self.loss_scale = tf.Variable(config.float16_loss_scale if self._float16 else 1.0, trainable=False,
-                                    name="loss_scale")
-      self._finite_steps = tf.Variable(0, dtype=tf.int64, trainable=False, name="finite_steps")
+      self._scaler = loss_scale_lib.DynamicLossScale(config.float16_loss_scale if self._float16 else 1.0,
+                                                     config.float16_loss_scale_period)
+      self.loss_scale = self._scaler.scale
     # No Python control flow on tensors here (tf.cond is explicit), so AutoGraph is not needed; skipping
     # its conversion of the whole agent cuts the first trace from ~25 s to ~2 s on this machine.
     self._step_fn = tf.function(self._step, jit_compile=config.jit_compile, autograph=False)
@@ -185,7 +145,7 @@ class Learner:
     objects = dict(agent=self.agent, optimizer=self.optimizer, learner_step=self.learner_step,
                    num_frames=self.num_frames)
     if self._float16:  # Only float16 runs have a loss scale; other checkpoints keep their layout.
-      objects.update(loss_scale=self.loss_scale, finite_steps=self._finite_steps)
+      objects.update(self._scaler.trackables())
     return objects
 
   def variables(self) -> tuple[tf.Variable, ...]:
@@ -226,7 +186,7 @@ class Learner:
       ValueError: a malformed trajectory. FloatingPointError: a loss or the gradient norm is NaN/inf
       (named in the message); the update, counters included, was not applied.
     """
-    trajectory = checked_trajectory(trajectory, self.agent)
+    trajectory = trajectories.checked_trajectory(trajectory, self.agent)
     with tf.device(self.device):
       logs = self._step_fn(trajectory)
     logs = {name: value.numpy() for name, value in logs.items()}
@@ -312,17 +272,6 @@ class Learner:
                 valid_fraction=tf.reduce_mean(extra.mask), learner_step=self.learner_step.read_value(),
                 num_frames=self.num_frames.read_value(), finite=finite)
     if self._float16:
-      self._rescale(grads_finite)
+      self._scaler.update(grads_finite)
       logs.update(loss_scale=loss_scale, overflow=1.0 - tf.cast(grads_finite, tf.float32))
     return logs
-
-  def _rescale(self, grads_finite: tf.Tensor) -> None:
-    """Dynamic loss scaling: halve the scale after an overflow (floor 1), double it after
-    `float16_loss_scale_period` finite steps in a row."""
-    period = self.config.float16_loss_scale_period
-    finite_steps = tf.where(grads_finite, self._finite_steps + 1, tf.zeros([], tf.int64))
-    grow = finite_steps >= period
-    scale = tf.where(grads_finite, tf.where(grow, self.loss_scale * 2.0, self.loss_scale),
-                     tf.maximum(self.loss_scale * 0.5, 1.0))
-    self.loss_scale.assign(scale)
-    self._finite_steps.assign(tf.where(grow, tf.zeros([], tf.int64), finite_steps))
