@@ -41,7 +41,7 @@ from i2a import imagination
 from i2a.training import environments
 from i2a.training import learner as learner_lib
 from i2a.training import loop
-from i2a.training import profiling
+from i2a.profiling import model_cost
 from i2a import types
 from launch import common_flags
 
@@ -119,7 +119,7 @@ def learner_alone(config: configs.AgentConfig, reuse: bool, batch: int, unroll: 
   specs = [tf.TensorSpec(np.shape(x), tf.as_dtype(np.asarray(x).dtype)) for x in flat]
   def step_fn(*fields):
     return learner._step(tf.nest.pack_sequence_as(trajectory, fields))  # pylint: disable=protected-access
-  return fps, profiling.count_flops(step_fn, *specs)
+  return fps, model_cost.count_flops(step_fn, *specs)
 
 
 def random_env_model(config: configs.AgentConfig, env: environments.EnvConfig, directory: str) -> str:
@@ -157,7 +157,7 @@ def full_training(config: configs.AgentConfig, env: environments.EnvConfig, reus
 def flop_ceiling(config: configs.AgentConfig, learner_flops_per_frame: float, peak: float) -> str:
   """One line: the actor's forward FLOPs per frame by part, the learner's, and the frames/s that the
   matmul `peak` would allow if actors and learner ran at it (an upper bound for full training)."""
-  parts = profiling.policy_step_flops(factory.build_agent(config))
+  parts = model_cost.policy_step_flops(factory.build_agent(config))
   actor = parts["total"]
   detail = ""
   if "env_model" in parts:

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import i2a
 from i2a import optimizers
-from i2a.training import profiling
+from i2a.profiling import model_cost
 from launch import common_flags
 
 # Shared flags (launch/common_flags.py) and this binary's defaults for them: the --games and --variants
@@ -47,12 +47,12 @@ def describe(config: i2a.AgentConfig, batch_size: int) -> dict:
     distill = f"{float(loss):.3f}"
   frame_spec = tf.TensorSpec([1, spec.height, spec.width, 3], tf.float32)
   state_spec = tf.TensorSpec([1, spec.height, spec.width, 3 * config.stack_size], tf.float32)
-  flops = profiling.count_flops(lambda f, s: agent(f, s), frame_spec, state_spec)
+  flops = model_cost.count_flops(lambda f, s: agent(f, s), frame_spec, state_spec)
   return dict(
-      trainable=profiling.num_parameters(agent.trainable_variables),
-      rollout_policy=profiling.num_parameters(agent.rollout_policy.trainable_variables)
+      trainable=model_cost.num_parameters(agent.trainable_variables),
+      rollout_policy=model_cost.num_parameters(agent.rollout_policy.trainable_variables)
       if agent.rollout_policy is not None else 0,
-      env_model=profiling.num_parameters(agent.frozen_variables), flops=flops, distill_loss=distill)
+      env_model=model_cost.num_parameters(agent.frozen_variables), flops=flops, distill_loss=distill)
 
 
 def main(argv):

@@ -11,7 +11,7 @@ Builds the agent of the shared experiment flags (launch/common_flags.py) with ra
 (2) the learner: --profile_steps `Learner.step`s on a trajectory [T+1, B] that such an actor produced;
 each after a warm-up (tracing), first timed without and then with `tf.profiler.experimental` tracing to
 --profile_logdir. It prints, per phase, the top costs: op types inside the compiled step (self-time,
-shared out over the in-graph time; i2a/training/op_profile.py) and the Python time outside it, as % of
+shared out over the in-graph time; i2a/profiling/op_profile.py) and the Python time outside it, as % of
 the traced wall time, classed 'model' (convolutions and matrix products) or 'other', and the same
 time by network module (the environment model, rollout policy, rollout encoder, model-free path, ...;
 backward ops with their module; `op_profile.module_of`).
@@ -32,7 +32,7 @@ from i2a.training import checkpointing
 from i2a.training import environments
 from i2a.training import learner as learner_lib
 from i2a.training import loop
-from i2a.training import op_profile
+from i2a.profiling import op_profile
 from launch import common_flags
 from launch import run_configs
 

@@ -22,12 +22,12 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from i2a.training import report_plots
-from i2a.training import report_stats
-from i2a.training import report_stats_tables
-from i2a.training import report_tables
-from i2a.training import reporting
-from i2a.training import run_summary
+from i2a.reporting import plots
+from i2a.reporting import run_groups
+from i2a.reporting import run_summary
+from i2a.reporting import seed_stats
+from i2a.reporting import stats_tables
+from i2a.reporting import tables
 from launch import common_flags  # pylint: disable=unused-import  (defines the shared --out)
 
 flags.declare_key_flag("out")  # Shared (launch/common_flags.py); shown in --help.
@@ -40,7 +40,7 @@ _METRIC = flags.DEFINE_string("metric", "auto", "Scalar to draw; auto: solve_rat
 _SMOOTHING = flags.DEFINE_integer("smoothing", 1, "Moving-average window in logged points (1: none).")
 _LAST_POINTS = flags.DEFINE_integer("last_points", 10, "The table's final value: mean of each run's "
                                     "last N logged points.", lower_bound=1)
-_BAND = flags.DEFINE_enum("band", "minmax", list(report_tables.BANDS), "Shading over an agent's runs: "
+_BAND = flags.DEFINE_enum("band", "minmax", list(tables.BANDS), "Shading over an agent's runs: "
                           "between min and max, mean +- std, or the 95% bootstrap interval of their "
                           "interquartile mean (then drawn as the line).")
 _COMPARE_TO = flags.DEFINE_string("compare_to", None, "An agent (its label, or the label's first word, "
@@ -48,7 +48,7 @@ _COMPARE_TO = flags.DEFINE_string("compare_to", None, "An agent (its label, or t
 _FRAMES_TO = flags.DEFINE_list("frames_to", ["0.5", "0.9"], "Solve rates whose frames-to-reach are "
                                "reported (solve-rate curves only).")
 _BOOTSTRAP_SEED = flags.DEFINE_integer("bootstrap_seed", 0, "Seed of the bootstrap resampling.")
-_BOOTSTRAP_RESAMPLES = flags.DEFINE_integer("bootstrap_resamples", report_stats.RESAMPLES, "Bootstrap "
+_BOOTSTRAP_RESAMPLES = flags.DEFINE_integer("bootstrap_resamples", seed_stats.RESAMPLES, "Bootstrap "
                                             "resamples per interval.", lower_bound=100)
 _EXPORT_RUN = flags.DEFINE_string("export_run", None, "Instead of a report: write this launch.train "
                                   "logdir's summary (scalars CSV, config, evaluations) to --out/<run name>.")
@@ -60,9 +60,9 @@ def _levels(items) -> list[float]:
   try:
     levels = [float(item) for item in items]
   except ValueError as e:
-    raise reporting.ReportError(f"--frames_to={','.join(items)}: give solve rates such as 0.5,0.9.") from e
+    raise run_groups.ReportError(f"--frames_to={','.join(items)}: give solve rates such as 0.5,0.9.") from e
   if any(not 0 < level <= 1 for level in levels):
-    raise reporting.ReportError(f"--frames_to={','.join(items)}: each solve rate must be in (0, 1].")
+    raise run_groups.ReportError(f"--frames_to={','.join(items)}: each solve rate must be in (0, 1].")
   return levels
 
 
@@ -71,7 +71,7 @@ def _export(out: str) -> None:
     raise app.UsageError("--export_run and --runs exclude each other: export one run, or report runs.")
   try:
     written = run_summary.export_run_summary(_EXPORT_RUN.value, out)
-  except reporting.ReportError as e:
+  except run_groups.ReportError as e:
     raise app.UsageError(str(e)) from e
   print(written)
 
@@ -89,24 +89,24 @@ def main(argv):
                          "comma-separated.")
   seed, resamples = _BOOTSTRAP_SEED.value, _BOOTSTRAP_RESAMPLES.value
   try:
-    runs = reporting.load_runs(_RUNS.value, reporting.parse_labels(_LABELS.value))
-    curves, notes = report_tables.build_curves(runs, _METRIC.value, _SMOOTHING.value, _BAND.value, seed,
+    runs = run_groups.load_runs(_RUNS.value, run_groups.parse_labels(_LABELS.value))
+    curves, notes = tables.build_curves(runs, _METRIC.value, _SMOOTHING.value, _BAND.value, seed,
                                                resamples)
-    rows, stat_notes = report_stats_tables.compute(curves, _LAST_POINTS.value, _levels(_FRAMES_TO.value),
+    rows, stat_notes = stats_tables.compute(curves, _LAST_POINTS.value, _levels(_FRAMES_TO.value),
                                                    _COMPARE_TO.value, seed, resamples)
-  except reporting.ReportError as e:
+  except run_groups.ReportError as e:
     raise app.UsageError(str(e)) from e
   notes += stat_notes
   for note in notes:
     logging.warning("%s", note)
   os.makedirs(out, exist_ok=True)
-  report_plots.plot_curves(curves, os.path.join(out, "curves.png"))
-  report_tables.write_points(curves, os.path.join(out, "points.csv"))
-  report_tables.write_curves(curves, os.path.join(out, "curves.csv"))
-  report_stats_tables.write_csv(rows, os.path.join(out, "stats.csv"))
-  text = report_tables.markdown(curves, notes, _LAST_POINTS.value, _SMOOTHING.value, _BAND.value,
-                                report_stats_tables.markdown(rows, seed, resamples))
-  report_tables.write_markdown(text, os.path.join(out, "report.md"))
+  plots.plot_curves(curves, os.path.join(out, "curves.png"))
+  tables.write_points(curves, os.path.join(out, "points.csv"))
+  tables.write_curves(curves, os.path.join(out, "curves.csv"))
+  stats_tables.write_csv(rows, os.path.join(out, "stats.csv"))
+  text = tables.markdown(curves, notes, _LAST_POINTS.value, _SMOOTHING.value, _BAND.value,
+                         stats_tables.markdown(rows, seed, resamples))
+  tables.write_markdown(text, os.path.join(out, "report.md"))
   logging.info("%d runs, %d curves -> %s", len(runs), len(curves),
                ", ".join(os.path.join(out, name) for name in FILES))
 

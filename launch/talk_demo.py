@@ -28,7 +28,7 @@ import i2a
 from i2a import agent as agent_lib
 from i2a.model_pipeline import pictures
 from i2a import optimizers
-from i2a.training import profiling
+from i2a.profiling import model_cost
 from launch import common_flags
 
 FRAME_CAP = 39  # The notebook's episode length.
@@ -118,7 +118,7 @@ def frame_grid(frames: np.ndarray):
 def run(out: str, seed: int = 0, env_model: str = "copy", frame_cap: int = FRAME_CAP) -> dict:
   """Builds the demo agent, plays the episode, writes the PNG and the text; returns what it wrote."""
   agent, optimizer = build(seed, env_model)
-  num_parameters = profiling.num_parameters(agent.trainable_variables)
+  num_parameters = model_cost.num_parameters(agent.trainable_variables)
   print(f"Talk demo agent (env model {env_model!r}): {num_parameters:,} trainable parameters "
         f"(rollout policy included, environment model excluded).", flush=True)
   frames, steps = play(agent, optimizer, seed, frame_cap)

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import i2a
-from i2a.training import profiling
+from i2a.profiling import model_cost
 
 VARIANTS = ("standard", "large", "copy", "i2a")
 
@@ -26,7 +26,7 @@ def test_every_variant_builds_with_paper_relationships(game):
     # Depth 1 keeps the Sokoban model's 80x80 rollouts cheap; depth does not change any parameter count.
     agent, spec, out, _ = _build_and_call(i2a.AgentConfig(game=game, variant=variant, rollout_depth=1, seed=0))
     assert out.policy_logits.shape == (2, spec.num_actions)
-    params[variant] = profiling.num_parameters(agent.trainable_variables)
+    params[variant] = model_cost.num_parameters(agent.trainable_variables)
     agents[variant] = agent
   # Large doubles every width (paper Sec. 4.1): about 4x the parameters of the standard agent.
   assert 3 * params["standard"] < params["large"] < 5 * params["standard"]
@@ -76,8 +76,8 @@ def test_talk_preset_is_the_notebooks_demo_agent_with_910987_parameters(env_mode
   (action, logits, _), state = agent(tf.zeros([1, h, w, 3]), agent.initial_state())
   assert action.shape == (1,) and logits.shape == (1, actions) and state.shape == (1, h, w, 3 * stack)
   modules = {m.name: m for m in agent.submodules if m.name in expected}
-  assert {name: profiling.num_parameters(m.trainable_variables) for name, m in modules.items()} == expected
-  assert profiling.num_parameters(agent.trainable_variables) == 910_987
+  assert {name: model_cost.num_parameters(m.trainable_variables) for name, m in modules.items()} == expected
+  assert model_cost.num_parameters(agent.trainable_variables) == 910_987
   assert (agent.stack_size, agent.imag_path.rollout_depth, agent.imag_path.lstm_size) == (4, 3, 256)
   assert agent._hidden is None  # pylint: disable=protected-access  # No layer before the heads.
   if env_model == "copy":
@@ -89,7 +89,7 @@ def test_talk_preset_is_the_notebooks_demo_agent_with_910987_parameters(env_mode
     np.testing.assert_array_equal(model.reward_bins.numpy(), [-1.0, 0.0, 1.0])
     frozen = (_conv(3, 3 * stack + actions, 16) + _conv(3, 16, 8) + _linear(flat // 2, 3)
               + _conv(3, 16, 3))
-    assert profiling.num_parameters(agent.frozen_variables) == frozen == 5_982
+    assert model_cost.num_parameters(agent.frozen_variables) == frozen == 5_982
 
 
 def test_talk_variant_defaults_and_bad_talk_model():

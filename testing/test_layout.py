@@ -1,10 +1,12 @@
 """The package layout's import directions (WORKSPACE.md, "Where things are").
 
 Arrows point one way: the talk's modules (i2a/ top level and i2a/env_models) <- the planning code, the
-training system (i2a/training) and the environment-model pipeline (i2a/model_pipeline) <- the binaries
-(launch/). envs/ imports nothing from i2a/ or launch/, and no binary imports another (only the shared
+training system (i2a/training), the environment-model pipeline (i2a/model_pipeline) and profiling
+(i2a/profiling) <- the binaries (launch/). Reporting (i2a/reporting) reads run files and imports no other
+package of i2a. envs/ imports nothing from i2a/ or launch/, and no binary imports another (only the shared
 flags module and the flags-to-config module). Studies (i2a/study) run the binaries as subprocesses, so
-they import from the training system only what they read (checkpoints, Ray's start-up, run summaries).
+they import from the training system only what they read (checkpoints, Ray's start-up), and the run
+summaries from reporting.
 The test reads every module's imports with `ast`, so it also sees imports inside functions.
 """
 import ast
@@ -15,7 +17,8 @@ from typing import Dict, List, Tuple
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ("envs", "talk", "planning", "training", "model_pipeline", "study", "launch")
+PACKAGES = ("envs", "talk", "planning", "training", "model_pipeline", "reporting", "profiling", "study",
+            "launch")
 # package -> the packages it may import from (besides itself).
 ALLOWED = {
     "envs": set(),
@@ -23,8 +26,10 @@ ALLOWED = {
     "planning": {"talk", "envs"},
     "training": {"talk", "envs", "planning"},
     "model_pipeline": {"talk", "envs", "training"},
-    "study": {"training"},
-    "launch": {"talk", "envs", "planning", "training", "model_pipeline", "study"},
+    "reporting": set(),
+    "profiling": {"talk", "envs"},
+    "study": {"training", "reporting"},
+    "launch": {"talk", "envs", "planning", "training", "model_pipeline", "reporting", "profiling", "study"},
 }
 
 
@@ -35,7 +40,7 @@ def package_of(module: str) -> str:
     return parts[0]
   if parts[0] != "i2a":
     return None
-  if len(parts) > 1 and parts[1] in ("training", "model_pipeline", "planning", "study"):
+  if len(parts) > 1 and parts[1] in ("training", "model_pipeline", "planning", "reporting", "profiling", "study"):
     return parts[1]
   return "talk"
 

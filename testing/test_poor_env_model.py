@@ -21,7 +21,7 @@ from i2a.model_pipeline import training as model_training
 from i2a.training import environments
 from i2a.training import inference
 from i2a.training import loop
-from i2a.training import profiling
+from i2a.profiling import model_cost
 from i2a.training import env_model_metadata
 
 
@@ -49,7 +49,7 @@ def _built_model(size):
 
 
 def test_poor_model_has_far_fewer_parameters_exact_counts():
-  good, poor = profiling.num_parameters(_built_model("good").trainable_variables), profiling.num_parameters(
+  good, poor = model_cost.num_parameters(_built_model("good").trainable_variables), model_cost.num_parameters(
       _built_model("poor").trainable_variables)
   assert good == parameter_count(128, 2, 32, 64) == 668_396
   assert poor == parameter_count(16, 1, 8, 16) == 32_772

@@ -1,10 +1,10 @@
-"""launch/profile_train.py and i2a/training/op_profile.py: the cost tables' arithmetic, and a smoke run of
+"""launch/profile_train.py and i2a/profiling/op_profile.py: the cost tables' arithmetic, and a smoke run of
 the binary on a tiny I2A (the TensorFlow profiler's op statistics parsed into tables summing to 100%)."""
 import re
 
 import pytest
 
-from i2a.training import op_profile
+from i2a.profiling import op_profile
 from launch import profile_train
 
 TINY = ["--env=minipacman", "--agent=i2a", "--torso=4:3:2", "--hidden_size=8", "--lstm_size=8",

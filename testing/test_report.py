@@ -12,10 +12,10 @@ from PIL import Image
 import pytest
 import tensorflow as tf
 
-from i2a.training import report_plots
-from i2a.training import report_tables
-from i2a.training import reporting
-from i2a.training import run_reader
+from i2a.reporting import plots
+from i2a.reporting import run_groups
+from i2a.reporting import run_reader
+from i2a.reporting import tables
 from i2a.training import summaries
 from launch import report
 
@@ -106,7 +106,7 @@ def test_curves_csv_is_mean_and_range_over_seeds_on_the_common_frames(reported):
                                  [(low + high) / 2, (high - low) / 2, low, high], rtol=1e-6)
 
 
-def tables(text: str) -> list[list[dict]]:
+def markdown_tables(text: str) -> list[list[dict]]:
   """Every Markdown table of `text`: per table, its rows as header -> cell."""
   found, block = [], []
   for line in text.splitlines() + [""]:
@@ -121,7 +121,7 @@ def tables(text: str) -> list[list[dict]]:
 def _table(reported: str) -> dict:
   """The first table of report.md (one row per agent), by agent."""
   with open(os.path.join(reported, "report.md")) as f:
-    return {row["Agent"]: row for row in tables(f.read())[0]}
+    return {row["Agent"]: row for row in markdown_tables(f.read())[0]}
 
 
 def test_markdown_has_a_row_per_agent_with_final_values_and_evaluations(reported):
@@ -145,15 +145,15 @@ def test_markdown_has_a_row_per_agent_with_final_values_and_evaluations(reported
 def test_smoothing_is_a_trailing_moving_average():
   values = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0])
   expected = [np.mean(values[max(0, i - 2):i + 1]) for i in range(len(values))]
-  np.testing.assert_allclose(report_tables.smooth(values, 3), expected)
-  np.testing.assert_array_equal(report_tables.smooth(values, 1), values)
+  np.testing.assert_allclose(tables.smooth(values, 3), expected)
+  np.testing.assert_array_equal(tables.smooth(values, 1), values)
 
 
 @pytest.mark.parametrize("name,expected", [
     ("i2a_s3", ("i2a", 3)), ("i2a-seed12", ("i2a", 12)), ("sokoban_i2a_depth5_s0", ("sokoban_i2a_depth5", 0)),
     ("sokoban_i2a_depth5", ("sokoban_i2a_depth5", None)), ("s0", ("s0", None)), ("runs5", ("runs5", None))])
 def test_seed_suffix_is_removed_from_directory_names(name, expected):
-  assert reporting.name_label(name) == expected
+  assert run_groups.name_label(name) == expected
 
 
 def _event(wall_time: float, step: int, tag: str, value: float) -> bytes:
@@ -187,16 +187,16 @@ def test_stored_config_and_labels_group_runs(tmp_path):
     _write_run(str(tmp_path / name), [(10, {"solve_rate": 0.5})])
     if config:
       (tmp_path / name / "config.json").write_text(json.dumps(config))
-  runs = reporting.load_runs([str(tmp_path / "*")], reporting.parse_labels(["baseline=*/c"]))
+  runs = run_groups.load_runs([str(tmp_path / "*")], run_groups.parse_labels(["baseline=*/c"]))
   assert [(r.agent, r.panel, r.seed) for r in runs] == [
       ("i2a depth3 no reward", "sokoban 7x7, 2 boxes", 4), ("i2a depth3 no reward", "sokoban 7x7, 2 boxes", 5),
       ("baseline", "sokoban 7x7, 2 boxes", 4), ("d", "", None)]
-  curves, notes = report_tables.build_curves(runs)
+  curves, notes = tables.build_curves(runs)
   assert [(c.panel, c.agent, len(c.runs)) for c in curves] == [
       ("sokoban 7x7, 2 boxes", "i2a depth3 no reward", 2), ("sokoban 7x7, 2 boxes", "baseline", 1), ("", "d", 1)]
   assert notes == ["i2a depth3 no reward: its runs differ in learner.learning_rate (not only the seed); "
                    "use --labels to separate them."]
-  report_plots.plot_curves(curves, str(tmp_path / "two_panels.png"))
+  plots.plot_curves(curves, str(tmp_path / "two_panels.png"))
   with Image.open(tmp_path / "two_panels.png") as image:
     assert image.size == (1200, 450)  # One 6-inch panel per game setting, side by side.
 
@@ -204,12 +204,12 @@ def test_stored_config_and_labels_group_runs(tmp_path):
 def test_config_label_reads_the_room_from_old_and_new_configs():
   old = {"agent": {"variant": "i2a", "game": "sokoban"}, "env": {"game": "sokoban", "room_size": 6, "num_boxes": 1}}
   new = {"agent": {"variant": "i2a", "game": "sokoban", "room_size": 6}, "env": {"num_boxes": 1}}
-  assert reporting.config_label(old) == reporting.config_label(new) == ("i2a depth5", "sokoban 6x6, 1 box")
+  assert run_groups.config_label(old) == run_groups.config_label(new) == ("i2a depth5", "sokoban 6x6, 1 box")
 
 
 def test_minipacman_runs_draw_the_return(tmp_path):
   _write_run(str(tmp_path / "hunt_s0"), [(100, {"episode_return": 2.0}), (200, {"episode_return": 4.0})])
-  curves, _ = report_tables.build_curves(reporting.load_runs([str(tmp_path / "hunt_s0")]))
+  curves, _ = tables.build_curves(run_groups.load_runs([str(tmp_path / "hunt_s0")]))
   assert [(c.metric, c.agent, list(c.frames), list(c.mean)) for c in curves] == [
       ("episode_return", "hunt", [100, 200], [2.0, 4.0])]
 

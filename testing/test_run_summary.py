@@ -16,10 +16,10 @@ from PIL import Image
 import pytest
 import tensorflow as tf
 
-from i2a.training import report_stats
-from i2a.training import reporting
-from i2a.training import run_reader
-from i2a.training import run_summary
+from i2a.reporting import run_groups
+from i2a.reporting import run_reader
+from i2a.reporting import run_summary
+from i2a.reporting import seed_stats
 from i2a.training import summaries
 from launch import report
 
@@ -93,8 +93,8 @@ def test_summary_holds_scalars_config_and_evaluations_but_no_checkpoint(exported
 
 def test_loading_a_summary_gives_the_same_run_as_its_logdir(exported):
   logdirs, out = exported
-  from_logdirs = reporting.load_runs(logdirs)
-  from_summaries = reporting.load_runs([os.path.join(out, "*")])
+  from_logdirs = run_groups.load_runs(logdirs)
+  from_summaries = run_groups.load_runs([os.path.join(out, "*")])
   assert [r.name for r in from_logdirs] == [r.name for r in from_summaries]
   for a, b in zip(from_logdirs, from_summaries):
     assert (a.agent, a.panel, a.seed, a.config) == (b.agent, b.panel, b.seed, b.config)
@@ -143,7 +143,7 @@ def test_report_is_rebuilt_from_summaries_alone(exported, tmp_path):
   assert float(sampled["iqm"]["value"]) == pytest.approx(0.98)  # Seeds at 0.97, 0.98 and 0.99.
   assert 0.97 <= float(sampled["iqm"]["low"]) < 0.98 < float(sampled["iqm"]["high"]) <= 0.99
   assert "| i2a depth5 | eval sampled, 1 boxes | 3 | 0.980 [0.97" in text
-  low, high = report_stats.wilson_interval(1470, 1500)  # Of the levels pooled over the three seeds.
+  low, high = seed_stats.wilson_interval(1470, 1500)  # Of the levels pooled over the three seeds.
   assert f"| 1470/1500 = 0.980 [{low:.3f}, {high:.3f}] |" in text
   # P(i2a > standard): 1 on everything but greedy play, which the two agents share (0.5, an interval
   # around it that depends on the resampling).
@@ -178,16 +178,16 @@ def test_a_second_export_replaces_the_first(tmp_path):
 def test_export_refuses_bad_runs_and_targets(tmp_path):
   logdir = _make_run(str(tmp_path), "i2a", 3)
   os.makedirs(tmp_path / "results" / "i2a_s3")
-  with pytest.raises(reporting.ReportError, match="exists and is not a run summary"):
+  with pytest.raises(run_groups.ReportError, match="exists and is not a run summary"):
     run_summary.export_run_summary(logdir, str(tmp_path / "results"))
-  with pytest.raises(reporting.ReportError, match="has neither TensorBoard event files"):
+  with pytest.raises(run_groups.ReportError, match="has neither TensorBoard event files"):
     run_summary.export_run_summary(str(tmp_path / "results"), str(tmp_path / "elsewhere"))
-  with pytest.raises(reporting.ReportError, match="no such directory"):
+  with pytest.raises(run_groups.ReportError, match="no such directory"):
     run_summary.export_run_summary(str(tmp_path / "nowhere"), str(tmp_path / "elsewhere"))
   summary = run_summary.export_run_summary(logdir, str(tmp_path / "other"))
   _write_json(os.path.join(summary, "summary.json"), {"format": "i2a run summary", "version": 99})
-  with pytest.raises(reporting.ReportError, match="summary version 99, this reader knows up to 1"):
-    reporting.load_runs([summary])
+  with pytest.raises(run_groups.ReportError, match="summary version 99, this reader knows up to 1"):
+    run_groups.load_runs([summary])
 
 
 def test_export_flag(tmp_path, parse_flags):

@@ -12,7 +12,7 @@ import i2a
 from i2a import configs
 from i2a.env_models import sokoban_model
 from i2a.training import env_model_metadata
-from i2a.training import profiling
+from i2a.profiling import model_cost
 from testing import test_poor_env_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,8 +41,8 @@ def test_factory_builds_the_small_size_with_32_channels_and_two_trunk_layers():
 
 
 def test_small_model_exact_parameter_counts_against_the_good_one_at_12x12():
-  good = profiling.num_parameters(_built_model("good").trainable_variables)
-  small = profiling.num_parameters(_built_model("small").trainable_variables)
+  good = model_cost.num_parameters(_built_model("good").trainable_variables)
+  small = model_cost.num_parameters(_built_model("small").trainable_variables)
   assert good == _count(128, 2, 32, 64) == 414_444
   assert small == _count(32, 2, 16, 64) == 62_396
 
@@ -51,7 +51,7 @@ def test_small_model_costs_a_fraction_of_the_good_one_per_imagined_step():
   spec = configs.AgentConfig(**STUDY).game_spec()
   frames = tf.TensorSpec([40, spec.height, spec.width, 3], tf.float32)  # 8 environments x 5 actions.
   actions = tf.TensorSpec([40], tf.int32)
-  flops = {size: profiling.count_flops(lambda f, a, m=_built_model(size): m(f, a).frame, frames, actions)
+  flops = {size: model_cost.count_flops(lambda f, a, m=_built_model(size): m(f, a).frame, frames, actions)
            for size in ("good", "small")}
   assert 0 < flops["small"] < flops["good"] / 10
 

@@ -5,5 +5,6 @@ leaves behind) -> estimates (machine-hours left, the dry-run plan) -> execute (o
 with its log) -> runner (the graph locally, N runs side by side) and ray_runner (the graph as Ray tasks).
 studies declares the studies themselves from the flag files in launch/configs; flagfiles reads those.
 Each run is a subprocess of a launch binary, so this package imports from the training system only
-what it reads (checkpoints, Ray's start-up, run summaries), and never the binaries.
+what it reads (checkpoints, Ray's start-up), the run summaries from i2a/reporting, and never the
+binaries.
 """

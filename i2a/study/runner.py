@@ -26,8 +26,8 @@ INTERRUPTED = 130  # The shell's exit status for a program stopped by Ctrl-C.
 
 
 def export_run_summary(run_dir: str, out_dir: str) -> str:
-  """i2a.training.run_summary's exporter, imported when the first run finishes."""
-  from i2a.training import run_summary  # pylint: disable=g-import-not-at-top
+  """i2a.reporting.run_summary's exporter, imported when the first run finishes."""
+  from i2a.reporting import run_summary  # pylint: disable=g-import-not-at-top
   return run_summary.export_run_summary(run_dir, out_dir)
 
 

@@ -7,12 +7,12 @@ import matplotlib
 matplotlib.use("Agg")  # Files only: no display on a training machine.
 from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-from i2a.training import report_tables
+from i2a.reporting import tables
 
 _Y_LABELS = {"solve_rate": "fraction of levels solved", "episode_return": "episode return"}
 
 
-def plot_curves(curves: Sequence[report_tables.Curve], path: str, dpi: int = 100) -> None:
+def plot_curves(curves: Sequence[tables.Curve], path: str, dpi: int = 100) -> None:
   """Writes the curves as a PNG at `path`: panels side by side, each 6 x 4.5 inches at `dpi`."""
   panels = collections.OrderedDict()
   for curve in curves:

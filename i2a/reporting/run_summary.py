@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 
-from i2a.training import run_reader
+from i2a.reporting import run_reader
 
 
 def _write_scalars(scalars: dict, path: str) -> None:

@@ -5,8 +5,8 @@ A run is a launch.train logdir or the summary `run_summary.export_run_summary` e
 `run_reader`, which reads either). Runs of one agent that differ only in their seed are grouped (paper
 Fig. 4 and App. B draw one line per agent over several seeds).
 
-    runs = reporting.load_runs(["runs/sokoban_*"], labels=[("i2a", "runs/*i2a*")])
-    runs = reporting.load_runs(["results/sokoban_small/runs/*"])  # The same, from exported summaries.
+    runs = run_groups.load_runs(["runs/sokoban_*"], labels=[("i2a", "runs/*i2a*")])
+    runs = run_groups.load_runs(["results/sokoban_small/runs/*"])  # The same, from exported summaries.
 """
 import dataclasses
 import fnmatch
@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 
 from absl import logging
 
-from i2a.training import run_reader
+from i2a.reporting import run_reader
 
 ReportError = run_reader.ReportError  # One error type for every user mistake launch.report names.
 _SEED_SUFFIX = re.compile(r"^(.+?)[_-](?:s|seed)(\d+)$")

@@ -1,8 +1,8 @@
 """launch.report's statistics tables: per agent, the interquartile mean and median over seeds with
 bootstrap intervals, Wilson intervals for the evaluation levels, and the probability that one named
-agent beats each other agent (Agarwal et al. 2021; the method and its choices are in report_stats).
+agent beats each other agent (Agarwal et al. 2021; the method and its choices are in seed_stats).
 
-Quantities, per run of a curve (report_tables.Curve):
+Quantities, per run of a curve (tables.Curve):
 - 'final <metric>': the mean of the run's last `last_points` logged (unsmoothed) points;
 - 'eval <mode>, <what>' (e.g. 'eval sampled, 1 boxes'): the run's launch.evaluate result, for the
   runs that have one;
@@ -20,8 +20,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from i2a.training import report_stats
-from i2a.training import reporting
+from i2a.reporting import run_groups
+from i2a.reporting import seed_stats
 
 _CSV_COLUMNS = ("panel", "metric", "quantity", "agent", "versus", "statistic", "runs", "value", "low", "high",
                 "bound", "solved", "played")
@@ -49,7 +49,7 @@ class Row:
     panel, metric, quantity, agent: what it describes.
     versus: the other agent of a 'p_better' row, else ''.
     statistic: 'iqm', 'median', 'wilson' or 'p_better'.
-    estimate: the value with its interval (report_stats.Estimate).
+    estimate: the value with its interval (seed_stats.Estimate).
     counts: (solved, played) of a 'wilson' row, else None.
   """
   panel: str
@@ -58,7 +58,7 @@ class Row:
   agent: str
   versus: str
   statistic: str
-  estimate: report_stats.Estimate
+  estimate: seed_stats.Estimate
   counts: Optional[tuple] = None
 
 
@@ -79,7 +79,7 @@ def quantities(curve, last_points: int, levels: Sequence[float]) -> dict:
   if curve.metric == "solve_rate":
     for level in levels:
       found[f"frames to {level:.0%}"] = Quantity(
-          np.array([report_stats.frames_to_reach(f, s, level) for f, _, s in curve.points]),
+          np.array([seed_stats.frames_to_reach(f, s, level) for f, _, s in curve.points]),
           last_frames=np.array([float(f[-1]) for f, _, _ in curve.points]))
   return found
 
@@ -89,27 +89,27 @@ def resolve_agent(name: str, agents: Sequence[str]) -> str:
   'i2a depth5').
 
   Raises:
-    reporting.ReportError: no label or several labels fit.
+    run_groups.ReportError: no label or several labels fit.
   """
   if name in agents:
     return name
   fits = sorted({a for a in agents if a.split(" ")[0] == name})
   if not fits:
-    raise reporting.ReportError(f"--compare_to={name}: no agent is called so; choose one of: "
+    raise run_groups.ReportError(f"--compare_to={name}: no agent is called so; choose one of: "
                                 f"{', '.join(sorted(set(agents)))}.")
   if len(fits) > 1:
-    raise reporting.ReportError(f"--compare_to={name}: several agents start with it ({', '.join(fits)}); "
+    raise run_groups.ReportError(f"--compare_to={name}: several agents start with it ({', '.join(fits)}); "
                                 "give the full label.")
   return fits[0]
 
 
 def compute(curves: Sequence, last_points: int, levels: Sequence[float] = (0.5, 0.9),
             compare_to: Optional[str] = None, seed: int = 0,
-            resamples: int = report_stats.RESAMPLES) -> tuple[list[Row], list[str]]:
+            resamples: int = seed_stats.RESAMPLES) -> tuple[list[Row], list[str]]:
   """Every statistic of every curve.
 
   Args:
-    curves: report_tables.Curve list (panels and agents in report order).
+    curves: tables.Curve list (panels and agents in report order).
     last_points: logged points the final value averages.
     levels: solve rates whose frames-to-reach are reported.
     compare_to: the agent (label or its first word) compared with every other agent of its panels.
@@ -118,7 +118,7 @@ def compute(curves: Sequence, last_points: int, levels: Sequence[float] = (0.5, 
   Returns:
     (rows, notes).
   Raises:
-    reporting.ReportError: `compare_to` names no agent, or several.
+    run_groups.ReportError: `compare_to` names no agent, or several.
   """
   rows, notes = [], []
   mine = resolve_agent(compare_to, [c.agent for c in curves]) if compare_to else None
@@ -128,14 +128,14 @@ def compute(curves: Sequence, last_points: int, levels: Sequence[float] = (0.5, 
   for (panel, metric), members in by_panel.items():
     for curve, found in members:
       for name, q in found.items():
-        for statistic in report_stats.STATISTICS:
-          estimate = report_stats.summarize(q.values, statistic, seed, resamples, q.last_frames)
+        for statistic in seed_stats.STATISTICS:
+          estimate = seed_stats.summarize(q.values, statistic, seed, resamples, q.last_frames)
           rows.append(Row(panel, metric, name, curve.agent, "", statistic, estimate))
         if q.counts is not None:
           solved, played = q.counts
-          low, high = report_stats.wilson_interval(solved, played)
+          low, high = seed_stats.wilson_interval(solved, played)
           rows.append(Row(panel, metric, name, curve.agent, "", "wilson",
-                          report_stats.Estimate(solved / played, low, high, len(q.values)), q.counts))
+                          seed_stats.Estimate(solved / played, low, high, len(q.values)), q.counts))
     ours = next((found for curve, found in members if curve.agent == mine), None)
     if mine and ours is None:
       notes.append(f"{panel or metric}: no {mine} runs, so no P({mine} > other).")
@@ -145,7 +145,7 @@ def compute(curves: Sequence, last_points: int, levels: Sequence[float] = (0.5, 
         continue
       for name in (n for n in ours if n in found):
         sign = -1.0 if is_frames(name) else 1.0  # Fewer frames is better: compare negated frames.
-        estimate = report_stats.compare(sign * ours[name].values, sign * found[name].values, seed, resamples)
+        estimate = seed_stats.compare(sign * ours[name].values, sign * found[name].values, seed, resamples)
         rows.append(Row(panel, metric, name, mine, curve.agent, "p_better", estimate))
   return rows, notes
 
@@ -171,7 +171,7 @@ def _number(quantity: str, x: Optional[float]) -> str:
   return f"{x:,.0f}" if is_frames(quantity) else f"{x:.3f}"
 
 
-def _cell(estimate: report_stats.Estimate, number) -> str:
+def _cell(estimate: seed_stats.Estimate, number) -> str:
   value = number(estimate.value)
   if np.isinf(estimate.value) and estimate.bound is not None:
     value = f"> {number(estimate.bound)} (censored)"

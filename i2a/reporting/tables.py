@@ -4,7 +4,7 @@ Markdown summary table.
 A curve is the mean over an agent's runs of a scalar against frames (paper Fig. 4 for Sokoban's solve
 rate, App. B's MiniPacman return curves), shaded between the runs' min and max (or mean +- std); or,
 with band 'bootstrap', their interquartile mean shaded with its 95% stratified bootstrap interval over
-runs (Agarwal et al. 2021; see report_stats). Runs log at different frame counts, so their (optionally smoothed) points are linearly interpolated onto the
+runs (Agarwal et al. 2021; see seed_stats). Runs log at different frame counts, so their (optionally smoothed) points are linearly interpolated onto the
 union of their frame counts within the range that every run covers; one run's curve is its own points.
 """
 import collections
@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from i2a.training import report_stats
-from i2a.training import reporting
+from i2a.reporting import run_groups
+from i2a.reporting import seed_stats
 
 AUTO_METRICS = ("solve_rate", "episode_return")  # Sokoban's curve if logged, else the return.
 BANDS = ("minmax", "std", "bootstrap")
@@ -74,8 +74,8 @@ def _band(points: list, band: str, seed: int, resamples: int):
   if band == "bootstrap":
     if not len(frames):
       return frames, mean, std, mean, mean, mean
-    low, high = report_stats.bootstrap_interval([stacked.T], report_stats.iqm, seed, resamples)
-    return frames, mean, std, low, high, report_stats.iqm(stacked, axis=0)
+    low, high = seed_stats.bootstrap_interval([stacked.T], seed_stats.iqm, seed, resamples)
+    return frames, mean, std, low, high, seed_stats.iqm(stacked, axis=0)
   return frames, mean, std, stacked.min(axis=0), stacked.max(axis=0), mean
 
 
@@ -92,9 +92,9 @@ def _config_differences(runs: list) -> list[str]:
   return [k for k in keys if len({repr(c.get(k)) for c in configs}) > 1]
 
 
-def build_curves(runs: Sequence[reporting.Run], metric: str = "auto", window: int = 1,
+def build_curves(runs: Sequence[run_groups.Run], metric: str = "auto", window: int = 1,
                  band: str = "minmax", seed: int = 0,
-                 resamples: int = report_stats.RESAMPLES) -> tuple[list[Curve], list[str]]:
+                 resamples: int = seed_stats.RESAMPLES) -> tuple[list[Curve], list[str]]:
   """Groups `runs` by (panel, metric, agent) into curves.
 
   Args:
@@ -108,12 +108,12 @@ def build_curves(runs: Sequence[reporting.Run], metric: str = "auto", window: in
   Returns:
     (curves, notes): notes name runs left out and groups whose configs differ beyond their seeds.
   Raises:
-    reporting.ReportError: no run has the metric, or window < 1, or an unknown band.
+    run_groups.ReportError: no run has the metric, or window < 1, or an unknown band.
   """
   if window < 1:
-    raise reporting.ReportError(f"--smoothing={window}: the window must be at least 1 point.")
+    raise run_groups.ReportError(f"--smoothing={window}: the window must be at least 1 point.")
   if band not in BANDS:
-    raise reporting.ReportError(f"--band={band!r}: expected one of {BANDS}.")
+    raise run_groups.ReportError(f"--band={band!r}: expected one of {BANDS}.")
   groups, notes = collections.OrderedDict(), []
   for run in runs:
     tags = [metric] if metric != "auto" else AUTO_METRICS
@@ -123,7 +123,7 @@ def build_curves(runs: Sequence[reporting.Run], metric: str = "auto", window: in
       continue
     groups.setdefault((run.panel, chosen, run.agent), []).append(run)
   if not groups:
-    raise reporting.ReportError(f"No run has {metric if metric != 'auto' else ' or '.join(AUTO_METRICS)} "
+    raise run_groups.ReportError(f"No run has {metric if metric != 'auto' else ' or '.join(AUTO_METRICS)} "
                                 "scalars; choose another --metric or train longer.")
   curves = []
   for (panel, chosen, agent), members in groups.items():
@@ -185,7 +185,7 @@ def markdown(curves: Sequence[Curve], notes: Sequence[str], last_points: int, wi
     last_points: how many logged points the final value averages.
     window: the smoothing window, in logged points.
     band: the curves' band (see `build_curves`).
-    statistics: Markdown placed after the tables and before the totals (report_stats_tables).
+    statistics: Markdown placed after the tables and before the totals (stats_tables).
   Returns:
     The report's Markdown text.
   """
