@@ -27,7 +27,7 @@ from i2a import imagination as imagination_lib
 from i2a import types
 from i2a.training import actor as actor_lib
 from i2a.training import inference
-from i2a.training.backends import local
+from i2a.training.central import device_weights
 from i2a.training.central import streams
 from i2a.training.central import unrolls
 
@@ -107,29 +107,24 @@ class InferenceServer:
     with tf.device(device):
       streams.install_stream_samplers(agent, stream_states, rows)
     self._step = ServerStep(agent, rows, ship_imagination, jit_compile)
-    self._weights = local.WeightsBox()
-    self.weights_step = -1
+    self._weights = device_weights.DeviceWeights(actor_lib.policy_variables(agent), device)
     self._initial = agent.initial_state(envs_per_worker).numpy()
     self._stacks = [self._initial] * self.num_workers
     self._generations = [0] * self.num_workers
     self._builders = [unrolls.UnrollBuilder(k, envs_per_worker, unroll_length) for k in range(self.num_workers)]
     self._stats_lock = threading.Lock()
     self._batches, self._batch_rows, self._waits = 0, 0, 0.0
-    self._requests = 0
+    self._requests, self._lags = 0, 0
 
-  def publish(self, weights: Sequence[np.ndarray], step: int) -> None:
-    """Makes `weights` (`actor.policy_variables` order) of learner step `step` the ones to act with."""
+  @property
+  def weights_step(self) -> int:
+    """The learner step of the weights the server acts with (-1 before the first publication)."""
+    return self._weights.step
+
+  def publish(self, weights: device_weights.Weights, step: int) -> None:
+    """Makes `weights` (`actor.policy_variables` order) of learner step `step` the ones to act with:
+    NumPy arrays, or the learner's own variables on this device (copied there, never via the host)."""
     self._weights.publish(weights, step)
-
-  def _update_weights(self) -> None:
-    latest = self._weights.latest_step()
-    if latest < 0 or latest == self.weights_step:
-      return
-    weights, step = self._weights.get_variables()
-    with tf.device(self._device):
-      for variable, value in zip(actor_lib.policy_variables(self._agent), weights):
-        variable.assign(value)
-    self.weights_step = step
 
   def gather(self, poll: Callable[[Optional[float]], Optional[Request]],
              stopped: Callable[[], bool] = lambda: False) -> list[Request]:
@@ -153,7 +148,7 @@ class InferenceServer:
   def serve(self, requests: Sequence[Request]) -> list[np.ndarray]:
     """Runs the policy once on `requests` (distinct workers) and records the steps; returns each
     request's int32 [N] actions. Finished unrolls go to `emit` first (backpressure: `emit` may block)."""
-    self._update_weights()
+    self._weights.swap()
     for request in requests:
       if request.generation != self._generations[request.worker_id]:  # A replaced worker: start over.
         self._generations[request.worker_id] = request.generation
@@ -182,6 +177,7 @@ class InferenceServer:
       actions.append(part.action)
     now = self._clock()
     with self._stats_lock:
+      self._lags += self._weights.lag_behind()  # Steps the learner published during this batch.
       self._batches += 1
       self._batch_rows += len(requests) * n
       self._requests += len(requests)
@@ -189,11 +185,13 @@ class InferenceServer:
     return actions
 
   def scalars(self) -> dict:
-    """Since the last call: mean workers and rows per batch, mean request wait (arrival to actions, ms)."""
+    """Since the last call: mean workers and rows per batch, mean request wait (arrival to actions, ms),
+    and the acting lag: learner steps published while a batch was served, the server's one step."""
     with self._stats_lock:
-      batches, rows, requests, waits = self._batches, self._batch_rows, self._requests, self._waits
-      self._batches, self._batch_rows, self._waits, self._requests = 0, 0, 0.0, 0
+      batches, rows, requests, waits, lags = (self._batches, self._batch_rows, self._requests, self._waits,
+                                              self._lags)
+      self._batches, self._batch_rows, self._waits, self._requests, self._lags = 0, 0, 0.0, 0, 0
     if not batches:
       return {}
     return dict(inference_batch_workers=requests / batches, inference_batch_size=rows / batches,
-                inference_wait_ms=1000.0 * waits / requests)
+                inference_wait_ms=1000.0 * waits / requests, inference_acting_lag=lags / batches)
