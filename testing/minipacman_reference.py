@@ -71,7 +71,7 @@ class NaiveMiniPacman:
     return 0, None, None, self.draw(), np.zeros(5, np.float32)
 
   def set_state(self, pacman, ghosts, food, pills, power, level, timer):
-    """Replaces the state, as the game's `_set_state_for_testing` does (ghosts: (row, col, dir))."""
+    """Replaces the state, as testing/minipacman_state.set_game_state does (ghosts: (row, col, dir))."""
     self.pacman, self.food, self.pills = tuple(pacman), set(map(tuple, food)), list(map(tuple, pills))
     self.ghosts = [[(g[0], g[1]), g[2]] for g in ghosts]
     self.power, self.level, self.timer = power, level, timer

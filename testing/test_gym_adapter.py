@@ -4,6 +4,7 @@ import pytest
 
 from envs.sokoban import level as level_lib
 from envs.sokoban.env import Sokoban
+from testing import minipacman_state
 
 gymnasium = pytest.importorskip("gymnasium")
 from envs.gym_adapter import GymnasiumAdapter  # pylint: disable=g-import-not-at-top,g-bad-import-order
@@ -90,7 +91,7 @@ def make_minipacman(frame_cap=3000, **kwargs):
 def test_minipacman_frame_cap_is_terminated_not_truncated():
   adapter = make_minipacman(frame_cap=2)
   adapter.reset()
-  adapter.unwrapped.dm_env._set_state_for_testing(pacman=(3, 8), ghosts=[(13, 10)], speed=0.0)
+  minipacman_state.set_env_state(adapter.unwrapped.dm_env, pacman=(3, 8), ghosts=[(13, 10)], speed=0.0)
   first = adapter.step(NOOP)
   assert first[2:4] == (False, False)
   assert first[1] == pytest.approx(0.0, abs=1e-6)  # Step 0.1, plus -0.1 for the food under Pacman.

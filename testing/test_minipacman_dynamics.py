@@ -10,6 +10,7 @@ import pytest
 from envs.minipacman import env as env_lib
 from envs.minipacman import maze as maze_lib
 from envs.minipacman import tasks
+from testing import minipacman_state
 
 R, U, L, D = maze_lib.RIGHT, maze_lib.UP, maze_lib.LEFT, maze_lib.DOWN
 WALLS = np.array([[ch == "#" for ch in line] for line in maze_lib.STANDARD_MAP])
@@ -35,14 +36,14 @@ def make_env(task="regular", seed=0, **state):
   env = env_lib.MiniPacman(task=task, seed=seed)
   env.reset()
   if state:
-    env._set_state_for_testing(**state)
+    minipacman_state.set_env_state(env, **state)
   return env
 
 
 def test_drawing_order_pacman_ghosts_pills_food_walls():
   env = make_env()
-  frame = env._set_state_for_testing(pacman=PAC, ghosts=[PAC, (3, 10)], food=[PAC, (3, 10), (3, 11), (1, 1)],
-                                     pills=[(3, 10), (3, 11)])
+  frame = minipacman_state.set_env_state(env, pacman=PAC, ghosts=[PAC, (3, 10)],
+                                         food=[PAC, (3, 10), (3, 11), (1, 1)], pills=[(3, 10), (3, 11)])
   expected = np.zeros((15, 19, 3), np.uint8)
   expected[WALLS] = 255
   expected[1, 1] = (0, 0, 255)  # Food.
@@ -115,7 +116,7 @@ def _junction_moves(pacman, power, trials):
   env = make_env(seed=3)
   counts = {}
   for _ in range(trials):
-    env._set_state_for_testing(pacman=pacman, ghosts=[(3, 5, R)], power=power, speed=2.0)
+    minipacman_state.set_env_state(env, pacman=pacman, ghosts=[(3, 5, R)], power=power, speed=2.0)
     env.step(maze_lib.STAY)
     counts[env.game.ghosts[0]] = counts.get(env.game.ghosts[0], 0) + 1
   return {cell: n / trials for cell, n in counts.items()}
@@ -142,7 +143,7 @@ def test_ghost_speed_by_level_halved_while_powered(level, power, expected):
   env = make_env()
   moved, trials = 0, 2000
   for _ in range(trials):
-    env._set_state_for_testing(pacman=(13, 10), ghosts=[(1, 8, R)], power=power, level=level)
+    minipacman_state.set_env_state(env, pacman=(13, 10), ghosts=[(1, 8, R)], power=power, level=level)
     env.step(maze_lib.STAY)
     moved += env.game.ghosts == [(1, 9)]
   assert moved / trials == pytest.approx(expected, abs=0.05)  # sd <= 0.011.

@@ -13,6 +13,7 @@ import pytest
 from envs.minipacman import env as env_lib
 from envs.minipacman import tasks
 from testing import minipacman_reference
+from testing import minipacman_state
 
 FREE = [(r, c) for r, row in enumerate(minipacman_reference.RELEASED_MAP) for c, ch in enumerate(row)
         if ch == "0"]
@@ -102,7 +103,7 @@ def test_random_hand_set_states_match_the_reference(task):
     ref = minipacman_reference.NaiveMiniPacman(task, seed=trial, frame_cap=40)
     assert_same_step(env.reset(), ref.reset())  # Both have drawn level 1 from the same stream.
     state = random_state(rng)
-    np.testing.assert_array_equal(env._set_state_for_testing(**state), ref.set_state(**state))
+    np.testing.assert_array_equal(minipacman_state.set_env_state(env, **state), ref.set_state(**state))
     play_episode(env, ref, actions, max_steps=40)
     level_changes += env.game.level != state["level"]
   assert level_changes >= 3  # The states do reach level ends.

@@ -11,6 +11,7 @@ from envs.minipacman import env as env_lib
 from envs.minipacman import game as game_lib
 from envs.minipacman import maze as maze_lib
 from envs.minipacman import tasks
+from testing import minipacman_state
 
 # The released game's reward table: (step, food, power pill, ghost eaten, killed by ghost).
 RELEASED_WEIGHTS = {
@@ -46,7 +47,7 @@ def make_env(task="regular", frame_cap=3000, **state):
   env = env_lib.MiniPacman(task=task, seed=0, frame_cap=frame_cap)
   env.reset()
   state.setdefault("speed", 0.0)
-  env._set_state_for_testing(pacman=state.pop("pacman", PAC), **state)
+  minipacman_state.set_env_state(env, pacman=state.pop("pacman", PAC), **state)
   return env
 
 
@@ -161,7 +162,7 @@ def test_pacman_is_placed_at_random_on_each_new_level():
   for seed in range(30):
     env = env_lib.MiniPacman(task="rush", seed=seed)
     env.reset()
-    env._set_state_for_testing(pacman=PAC, food=[FAR_FOOD], pills=[NEXT], ghosts=[FAR_GHOST], speed=0.0)
+    minipacman_state.set_env_state(env, pacman=PAC, food=[FAR_FOOD], pills=[NEXT], ghosts=[FAR_GHOST], speed=0.0)
     env.step(maze_lib.RIGHT)
     assert env.game.level == 2
     places.add(env.game.pacman)

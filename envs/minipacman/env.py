@@ -119,13 +119,3 @@ class MiniPacman(dm_env.Environment):
   def discount_spec(self) -> specs.BoundedArray:
     return specs.BoundedArray((), np.float32, 0.0, 1.0, name="discount")
 
-  def _set_state_for_testing(self, **state: Any) -> np.ndarray:
-    """TEST ONLY: sets the game state (see Game._set_state_for_testing) mid-episode at step 0.
-
-    Returns:
-      uint8 [H, W, 3], a copy of the redrawn frame.
-    """
-    self._game._set_state_for_testing(**state)  # pylint: disable=protected-access
-    self._steps = 0
-    self._needs_reset = False
-    return self._frame.copy()

@@ -37,7 +37,6 @@ import numpy as np
 from envs.minipacman import maze as maze_lib
 from envs.minipacman import tasks
 from envs.minipacman.ghosts import choose_move
-from envs.minipacman.state_override import StateOverrideMixin
 
 POWER_DURATION = 20  # Power set to 20 on eating a pill (released game).
 NUM_PILLS = 2  # 2 power pills per level (released game).
@@ -64,7 +63,7 @@ def edible_green(power: int) -> int:
   return int(255 * power / POWER_DURATION + 0.5)
 
 
-class Game(StateOverrideMixin):
+class Game:
   """One MiniPacman game drawing into a caller-owned frame.
 
   Args:
