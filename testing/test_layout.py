@@ -7,16 +7,18 @@ package of i2a. envs/ imports nothing from i2a/ or launch/, and no binary import
 flags module and the flags-to-config module). Studies (i2a/study) run the binaries as subprocesses, so
 they import from the training system only what they read (checkpoints, Ray's start-up), and the run
 summaries from reporting.
-The test reads every module's imports with `ast`, so it also sees imports inside functions.
+The test reads every module's imports with `ast` (testing/import_graph.py), so it also sees imports inside
+functions.
 """
-import ast
 import collections
 import os
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from testing import import_graph
+
+REPO = import_graph.REPO
 PACKAGES = ("envs", "talk", "planning", "training", "model_pipeline", "reporting", "profiling", "study",
             "launch")
 # package -> the packages it may import from (besides itself).
@@ -45,21 +47,6 @@ def package_of(module: str) -> str:
   return "talk"
 
 
-def imports_of(path: str) -> List[Tuple[str, bool]]:
-  """(imported module, at module level?) for every import in the file at `path`."""
-  with open(path) as f:
-    tree = ast.parse(f.read(), path)
-  top_level = {id(node) for node in tree.body}
-  found = []
-  for node in ast.walk(tree):
-    if isinstance(node, ast.Import):
-      found += [(alias.name, id(node) in top_level) for alias in node.names]
-    elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-      # `from i2a import agent` imports i2a.agent; `from i2a.training import loop` imports i2a.training.loop.
-      found += [(f"{node.module}.{alias.name}", id(node) in top_level) for alias in node.names]
-  return found
-
-
 def source_files() -> Dict[str, str]:
   """Repository-relative path -> package, for every library and binary module."""
   files = {}
@@ -76,7 +63,7 @@ def import_counts() -> Dict[Tuple[str, str], int]:
   """(importing package, imported package) -> number of import statements across packages."""
   counts = collections.Counter()
   for path, package in source_files().items():
-    for module, _ in imports_of(os.path.join(REPO, path)):
+    for module, _ in import_graph.imports_of(os.path.join(REPO, path)):
       target = package_of(module)
       if target and target != package:
         counts[(package, target)] += 1
@@ -91,7 +78,7 @@ def test_every_module_has_a_package():
 @pytest.mark.parametrize("path", sorted(source_files()))
 def test_imports_point_one_way(path):
   package = source_files()[path]
-  for module, _ in imports_of(os.path.join(REPO, path)):
+  for module, _ in import_graph.imports_of(os.path.join(REPO, path)):
     target = package_of(module)
     if target is None or target == package or target in ALLOWED[package]:
       continue
@@ -101,7 +88,7 @@ def test_imports_point_one_way(path):
 @pytest.mark.parametrize("path", sorted(p for p, package in source_files().items() if package == "launch"))
 def test_no_binary_imports_another(path):
   shared = {"launch.common_flags", "launch.run_configs", "launch"}  # The shared flags and their configs.
-  for module, _ in imports_of(os.path.join(REPO, path)):
+  for module, _ in import_graph.imports_of(os.path.join(REPO, path)):
     if package_of(module) == "launch":
       # `from launch.common_flags import X` reads as launch.common_flags.X: a name inside a shared module.
       assert any(module == m or module.startswith(m + ".") for m in shared if m != "launch"), (
