@@ -169,5 +169,7 @@ def test_evaluate_agent_with_the_perfect_model_executes_what_it_found():
   assert row["box_count"] == 1 and row["episodes"] == 4 and row["max_retries"] == 4
   # Imagination through the perfect model is reality: found in imagination <=> solved for real.
   assert row["fraction_solved"] == row["fraction_found"] > 0
+  # A model-free agent imagines nothing itself: every charged step is the search's own.
+  assert row["perfect_model"] is True and row["agent_model_steps_per_step"] == 0
   with pytest.raises(ValueError, match="has none"):
     search_models.evaluate_agent(agent, num_levels=1, room_size=5, num_boxes=1, pixels_per_cell=PPC)

@@ -141,7 +141,9 @@ def evaluate_agent(agent, num_levels: int, room_size: int = 10, num_boxes: int =
 
   Returns:
     dict with box_count, episodes, solved, fraction_solved, fraction_found, mean_model_steps,
-    mean_attempts, max_retries.
+    mean_attempts, max_retries, perfect_model, and agent_model_steps_per_step (the model steps the agent
+    imagines per move by itself, included in mean_model_steps: with the perfect model and one attempt
+    the search is the agent playing alone, and those are its own model steps).
 
   Raises:
     ValueError: the agent has no environment model (and `perfect_model` is False), or a frames-only one.
@@ -157,6 +159,8 @@ def evaluate_agent(agent, num_levels: int, room_size: int = 10, num_boxes: int =
   env = env_lib.Sokoban(room_size, room_size, num_boxes, max_steps, pixels_per_cell=pixels_per_cell,
                         levels=levels, seed=seed)
   config = outer_search.OuterSearchConfig(max_retries=max_retries, max_episode_steps=max_steps)
-  row = outer_search.evaluate(AgentPolicy(agent, greedy), model, env, num_levels, config)
+  policy = AgentPolicy(agent, greedy)
+  row = outer_search.evaluate(policy, model, env, num_levels, config)
   levels_played = row.pop("levels")
-  return dict(box_count=num_boxes, episodes=levels_played, **row)
+  return dict(box_count=num_boxes, episodes=levels_played, **row, perfect_model=perfect_model,
+              agent_model_steps_per_step=policy.model_steps_per_step)
