@@ -1,11 +1,12 @@
-"""Fitting an environment model to collected data, and measuring it the way I2A uses it.
+"""Fitting an environment model to collected data: its hyper-parameters (`EnvModelTrainConfig`), what
+each model predicts (`model_targets`) and the Adam step on its loss (`EnvModelTrainer`).
 
 The paper pretrains the model on a partially trained model-free agent's trajectories by the negative
 log-likelihood of next frame and reward (l_model), then freezes it in I2A (paper Sec. 3.2 and App. B.2).
-The optimiser is not given; we use Adam. Held-out metrics: one-step pixel error, reward or event
-accuracy, and the error of k-step open-loop rollouts (the model fed its own frames with the real
-actions), which is what I2A consumes. The metadata beside a model (`env_model.json`) lets
-`check_env_model_compatible` refuse a model of another game, frame size, action set or frame head.
+The optimiser is not given; we use Adam. The rest of the pipeline lives beside this file: the data and
+its stream in `data` and `streaming`, the held-out metrics (one-step and k-step open-loop errors) in
+`metrics`, the run in `loop`, and the metadata written beside a model in `export` (which
+`i2a.training.env_model_metadata` checks before I2A loads the model).
 """
 import dataclasses
 import json
@@ -35,10 +36,15 @@ class EnvModelTrainConfig:
     rare_reward_repeats: each training pair whose reward is not its shard's most common one is streamed
       this many times (1: the data as collected). Sokoban's solving step is about 0.2% of a weak data
       agent's steps, and at 1 the reward head learned never to predict it (WORKSPACE.md).
+    event_repeats: None, or one count >= 1 per event of the data: a pair is streamed as often as the
+      largest count of the events it holds (`streaming.repeat_rare_events`). MiniPacman's data agent
+      ate a ghost in 0.015% of its steps, and the model fitted to it never predicted one (issue 23).
     max_grad_norm: global-norm gradient clipping; None for none.
     eval_fraction: fraction of shards held out for evaluation (`model_data.split_shards`).
     eval_every, checkpoint_every, log_every: periods in updates.
     eval_transitions, eval_windows: held-out pairs and k-step windows evaluated (the first ones).
+    event_eval_pairs, event_eval_windows: held-out pairs and k-step windows of the final per-event
+      report (`event_metrics`; MiniPacman), more than the periodic evaluation's: rare events need them.
     rollout_depth: K, open-loop rollout errors are reported for k = 1..K (I2A's canonical depth is 5, paper Fig. 4).
     shuffle_buffer: transitions in the tf.data shuffle buffer.
     seed: seeds TensorFlow and the data order.
@@ -48,6 +54,7 @@ class EnvModelTrainConfig:
   learning_rate: float = 7e-4
   reward_weight: float = 1.0
   rare_reward_repeats: int = 1
+  event_repeats: Optional[tuple] = None
   max_grad_norm: Optional[float] = None
   eval_fraction: float = 0.1
   eval_every: int = 1000
@@ -55,15 +62,19 @@ class EnvModelTrainConfig:
   log_every: int = 100
   eval_transitions: int = 4096
   eval_windows: int = 1024
+  event_eval_pairs: int = 50_000
+  event_eval_windows: int = 8_192
   rollout_depth: int = 5
   shuffle_buffer: int = 20_000
   seed: int = 0
 
   def __post_init__(self):
     for name in ("steps", "batch_size", "eval_every", "checkpoint_every", "log_every", "eval_transitions",
-                 "eval_windows", "rollout_depth", "shuffle_buffer", "rare_reward_repeats"):
+                 "eval_windows", "event_eval_pairs", "event_eval_windows", "rollout_depth", "shuffle_buffer", "rare_reward_repeats"):
       if getattr(self, name) < 1:
         raise ValueError(f"EnvModelTrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
+    if self.event_repeats is not None and (not self.event_repeats or min(self.event_repeats) < 1):
+      raise ValueError(f"EnvModelTrainConfig.event_repeats must be counts >= 1, got {self.event_repeats}.")
     for name, ok in (("learning_rate", self.learning_rate > 0), ("reward_weight", self.reward_weight >= 0),
                      ("max_grad_norm", self.max_grad_norm is None or self.max_grad_norm > 0),
                      ("eval_fraction", 0.0 <= self.eval_fraction < 1.0)):

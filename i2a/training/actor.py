@@ -115,11 +115,6 @@ class Actor:
   def _act(self, timestep: batched.BatchedTimeStep, state: np.ndarray):
     return self._policy.step_and_imagination(timestep, state)
 
-  def act(self, timestep: batched.BatchedTimeStep, state: np.ndarray
-          ) -> tuple[types.AgentOutput, np.ndarray]:
-    """One batched policy step: AgentOutput of NumPy arrays ([N], [N, A], [N]) and the next state."""
-    return self._policy(timestep, state)
-
   def close(self) -> None:
     """Closes the environment (and so its level supply's worker processes)."""
     self._env.close()

@@ -41,8 +41,9 @@ class CheckpointError(RuntimeError):
     kind: see Attributes.
 
   Attributes:
-    kind: 'missing' (no index file), 'unreadable' (truncated or corrupt files) or 'mismatch' (other
-      objects, shapes or dtypes: another agent variant or config).
+    kind: 'missing' (no index file), 'unreadable' (truncated or corrupt files), 'mismatch' (other
+      objects, shapes or dtypes: another agent variant or config) or 'exists' (`save` refuses to write
+      over files the checkpoint index does not list, or into a directory whose index is unreadable).
   """
 
   def __init__(self, message: str, kind: str = "unreadable"):
