@@ -15,7 +15,7 @@ from i2a import sampling
 class RolloutPolicy(snt.Module):
   """The small model-free policy pi-hat that picks the imagined actions after the first.
 
-  It is trained only by distillation from the I2A policy (see `i2a.losses.distillation_loss`): inside
+  It is trained only by distillation from the I2A policy (see `i2a.distillation.distillation_loss`): inside
   the imagination path its actions are sampled, so no other loss reaches its variables.
   """
 
