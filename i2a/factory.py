@@ -12,6 +12,7 @@ from i2a import imag_path as imag_path_lib
 from i2a import mc_agent
 from i2a import policies
 from i2a import rl_losses
+from i2a import seeds
 from i2a.env_models import copy_model
 from i2a.env_models import small_model
 
@@ -41,6 +42,18 @@ def build_env_model(config: configs.AgentConfig, spec: Optional[games.GameSpec] 
       palette=spec.palette)
 
 
+def build_rollout_policy(config: configs.AgentConfig, spec: games.GameSpec) -> snt.Module:
+  """The imagination's policy for the steps after the first (paper Sec. 3.1): `config.rollout_policy`.
+
+  Its sampler takes `seeds.rollout_policy_seed(config.seed)`, a stream independent of the agent's own
+  action sampler (`config.seed`); i2a/seeds.py derives every stream of a run.
+  """
+  seed = seeds.rollout_policy_seed(config.seed)
+  if config.rollout_policy == "random":
+    return policies.RandomPolicy(spec.num_actions, seed=seed)
+  return policies.RolloutPolicy(spec.num_actions, config.rollout_hidden_size, config.torso, seed=seed)
+
+
 def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = None,
                 env_model: Optional[snt.Module] = None, discount: float = rl_losses.DISCOUNT
                 ) -> agent_lib.I2AAgent | mc_agent.MCAgent:
@@ -60,18 +73,12 @@ def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = No
   """
   config = config.resolved()
   spec = spec or config.game_spec()
-  # Distinct seeds, so the agent's and the rollout policy's sampling streams are independent.
-  policy_seed = None if config.seed is None else config.seed + 1
   # The talk ends every FrameProcessing in Linear + ReLU; the paper's CNNs inside I2A have no FC layer.
   talk = config.variant == "talk"
   feature_size = config.hidden_size if talk else None
-  rollout_policy = (policies.RandomPolicy(spec.num_actions, seed=policy_seed)
-                    if config.rollout_policy == "random" else
-                    policies.RolloutPolicy(spec.num_actions, config.rollout_hidden_size, config.torso,
-                                           seed=policy_seed))
   if config.variant == "mc":  # Paper Sec. 4.2: no encoder, no model-free path; V is the standard network's.
     return mc_agent.MCAgent(spec.num_actions, config.rollout_depth,
-                            env_model or build_env_model(config, spec), rollout_policy,
+                            env_model or build_env_model(config, spec), build_rollout_policy(config, spec),
                             mc_agent.ValueNet(config.hidden_size, config.torso), spec.height, spec.width,
                             config.stack_size, discount=discount, seed=config.seed)
   model_free_path = frame_processing.FrameProcessing(feature_size, config.torso, name="model_free_path")
@@ -81,7 +88,8 @@ def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = No
     # The rollout encoder's per-step CNN is "another identically sized CNN" (paper App. B.1).
     feature = imag_path_lib.SingleImagFeature(feature_size, spec.num_actions, config.torso)
     imag = imag_path_lib.ImagPath(spec.num_actions, config.rollout_depth,
-                                  env_model or build_env_model(config, spec), rollout_policy, feature,
+                                  env_model or build_env_model(config, spec),
+                                  build_rollout_policy(config, spec), feature,
                                   lstm_size=config.lstm_size, encoder_direction=config.encoder_direction)
   # The talk's value_and_logits Linear reads the concatenation directly (talk, I2AAgent slide).
   return agent_lib.I2AAgent(spec.num_actions, model_free_path, imag, spec.height, spec.width,

@@ -19,6 +19,7 @@ from i2a import configs
 from i2a.training import environments
 from i2a import factory
 from i2a import rl_losses
+from i2a import seeds as seeds_lib
 from i2a.training import queues
 
 
@@ -32,13 +33,12 @@ class ActorBuilder:
     env: the environment's config.
     envs_per_actor: N, environment copies stepped together by one actor.
     unroll_length: T.
-    seed: base seed; in session 0 actor i seeds its environments from `seed + 1000 * (i + 1)` and its
-      sampling from `seed + i + 1` (None: unseeded).
+    seed: the run's seed; actor i's environment, action-sampling and rollout-policy seeds derive from
+      (seed, session, i) in `i2a.seeds` (None: unseeded).
     session: which start of the run this is, as a number the checkpoint keeps (the training loop
-      passes the frame count it resumed from; 0 for a fresh run). A resumed session's seeds are drawn
-      from `np.random.SeedSequence([seed, i, session])`, so a resume continues with new levels and
-      ghosts instead of replaying the first session's, and resuming the same checkpoint twice
-      replays the same ones.
+      passes the frame count it resumed from; 0 for a fresh run). Seeds depend on it, so a resume
+      continues with new levels and ghosts instead of replaying the first session's, and resuming the
+      same checkpoint twice replays the same ones.
     ship_imagination: actors send their imagined rollouts for the learner to reuse (i2a/imagination.py).
     jit_compile: actors compile their policy step with XLA.
     discount: the learner's gamma, which the Monte Carlo agent's imagined returns use too.
@@ -54,13 +54,8 @@ class ActorBuilder:
   discount: float = rl_losses.DISCOUNT
 
   def seeds(self, actor_id: int) -> tuple[Optional[int], Optional[int]]:
-    """(environment seed, sampling seed) of actor `actor_id` in this session."""
-    if self.seed is None:
-      return None, None
-    if self.session == 0:
-      return self.seed + 1000 * (actor_id + 1), self.seed + actor_id + 1
-    env_seed, agent_seed = np.random.SeedSequence([self.seed, actor_id, self.session]).generate_state(2)
-    return int(env_seed) >> 1, int(agent_seed) >> 1  # 31-bit: every seed argument takes them.
+    """(environment seed, agent seed) of actor `actor_id` in this session (`i2a.seeds.actor`)."""
+    return seeds_lib.actor(self.seed, self.session, actor_id)
 
   def __call__(self, actor_id: int, source: Optional[actor_lib.VariableSource]) -> actor_lib.Actor:
     env_seed, agent_seed = self.seeds(actor_id)
