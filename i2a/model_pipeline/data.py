@@ -31,6 +31,10 @@ import dm_env
 import numpy as np
 
 from i2a import games
+from i2a.model_pipeline.event_counts import added as _added
+from i2a.model_pipeline.event_counts import event_counts as _event_counts
+from i2a.model_pipeline.event_counts import mixture_copies
+from i2a.model_pipeline.event_counts import total_counts
 from i2a.training import rundir
 
 MANIFEST = "manifest.json"
@@ -126,6 +130,18 @@ def transitions(shard: dict) -> dict:
               events=shard["events"][1:][mask])
 
 
+def window_starts(step_type: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+  """(t, n) of every run of `depth` valid pairs of one copy (step_type [T+1, N]), in (t, n) order."""
+  if depth < 1:
+    raise ValueError(f"rollout depth must be >= 1, got {depth}")
+  mask = valid_pairs(step_type)  # [T, N]
+  steps = mask.shape[0]
+  if steps < depth:
+    return np.zeros(0, np.int64), np.zeros(0, np.int64)
+  ok = np.stack([mask[k:steps - depth + 1 + k] for k in range(depth)]).all(axis=0)  # [T-depth+1, N]
+  return np.nonzero(ok)
+
+
 def rollout_windows(shard: dict, depth: int) -> tuple[np.ndarray, np.ndarray]:
   """Every run of `depth` consecutive transitions of one copy within one episode.
 
@@ -135,12 +151,7 @@ def rollout_windows(shard: dict, depth: int) -> tuple[np.ndarray, np.ndarray]:
   """
   if depth < 1:
     raise ValueError(f"rollout depth must be >= 1, got {depth}")
-  mask = valid_pairs(shard["step_type"])  # [T, N]
-  steps = mask.shape[0]
-  if steps < depth:
-    return (np.zeros((0, depth + 1, *shard["frame"].shape[2:]), np.uint8), np.zeros((0, depth), np.int32))
-  ok = np.stack([mask[k:steps - depth + 1 + k] for k in range(depth)]).all(axis=0)  # [T-depth+1, N]
-  starts_t, starts_n = np.nonzero(ok)
+  starts_t, starts_n = window_starts(shard["step_type"], depth)
   offsets = np.arange(depth + 1)
   frames = shard["frame"][starts_t[:, None] + offsets, starts_n[:, None]]
   actions = shard["action"][starts_t[:, None] + offsets[:-1], starts_n[:, None]]
@@ -256,10 +267,19 @@ class ShardWriter:
     entry = dict(file=name, num_envs=int(mask.shape[1]), length=int(mask.shape[0]),
                  num_steps=int(mask.size), num_transitions=int(mask.sum()),
                  episodes_ended=int((arrays["step_type"][1:] == 2).sum()),
-                 event_counts=arrays["events"][1:][mask].sum(axis=0).astype(int).tolist(), **info)
+                 event_counts=_event_counts(arrays["events"][1:], mask), **info)
+    totals = dict(event_counts=_added(total_counts(self.manifest), entry["event_counts"]))
+    sources = mixture_copies(self.manifest)
+    if sources:  # A mixture (mixture.py): each source's steps and events, from the copies it played.
+      entry["steps_by_source"] = {n: int(mask[:, a:b].size) for n, (a, b) in sources.items()}
+      entry["event_counts_by_source"] = {n: _event_counts(arrays["events"][1:, a:b], mask[:, a:b])
+                                         for n, (a, b) in sources.items()}
+      for key in ("steps_by_source", "event_counts_by_source"):
+        old = self.manifest.get(key, {})
+        totals[key] = {n: _added(old.get(n), entry[key][n]) for n in sources}
     manifest = dict(self.manifest, shards=self.manifest["shards"] + [entry],
                     num_steps=self.num_steps + entry["num_steps"],
-                    num_transitions=self.manifest["num_transitions"] + entry["num_transitions"])
+                    num_transitions=self.manifest["num_transitions"] + entry["num_transitions"], **totals)
     self._write_manifest(manifest)
     self.manifest = manifest
     return entry

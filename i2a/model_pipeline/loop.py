@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from i2a import factory
 from i2a.model_pipeline import data as model_data
+from i2a.model_pipeline import event_metrics
 from i2a.model_pipeline import export
 from i2a.model_pipeline import metrics as metrics_lib
 from i2a.model_pipeline import pictures
@@ -31,6 +32,8 @@ from i2a.training import env_model_metadata
 from i2a.training import interrupt
 from i2a.training import rundir
 from i2a.training import summaries
+
+EVENT_METRICS_FILE = "event_metrics.json"  # The per-event report of a MiniPacman model (issue 23).
 
 
 def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, logdir: str,
@@ -100,7 +103,8 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
   stream_errors = {}  # Shards that fail while streaming (damage their zip directory does not show).
   batches = iter(streaming.transitions_dataset(data_dir, train_names, config.batch_size, config.seed,
                                                 config.shuffle_buffer, errors=stream_errors,
-                                                rare_reward_repeats=config.rare_reward_repeats))
+                                                rare_reward_repeats=config.rare_reward_repeats,
+                                                event_repeats=config.event_repeats))
 
   def next_batch():
     batch = next(batches)
@@ -160,7 +164,26 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
     metrics, image = metrics_lib.evaluate(model, eval_data, manifest["game"])
   if eval_data is not None and image is not None:
     pictures.save_png(image, os.path.join(logdir, "imagination.png"))
+  events = None
+  if eval_names and manifest["game"] == "minipacman":  # Every event, one step and k-step (issue 23).
+    events = event_report(model, data_dir, eval_names, config, logdir)
   export_prefix = export.export_model(model, logdir, dict(
       metadata, steps=step, data=os.path.abspath(data_dir), train_config=dataclasses.asdict(config),
-      eval_metrics=metrics, copy_baseline=baseline, bad_shards=sorted(bad_shards)))
-  return dict(metrics, export=export_prefix, **common)
+      eval_metrics=metrics, copy_baseline=baseline, bad_shards=sorted(bad_shards),
+      **({} if events is None else dict(event_gate=events["gate"]))))
+  return dict(metrics, export=export_prefix, **common, **({} if events is None else dict(events=events)))
+
+
+def event_report(model: snt.Module, data_dir: str, eval_names, config: model_training.EnvModelTrainConfig,
+                 logdir: str) -> dict:
+  """`event_metrics.event_report` on the held-out shards, logged as a table and written to
+  <logdir>/event_metrics.json."""
+  pairs, windows = event_metrics.held_out(data_dir, eval_names, config.event_eval_pairs,
+                                          config.event_eval_windows, config.rollout_depth)
+  report = event_metrics.event_report(model, pairs, windows)
+  rundir.atomic_write(os.path.join(logdir, EVENT_METRICS_FILE), json.dumps(report, indent=1).encode())
+  logging.info("Per-event precision / recall on %d held-out pairs and %d windows (gate %s: %s):\n%s",
+               report["num_pairs"], report.get("num_windows", 0), report["gate"]["level"],
+               "passed" if report["gate"]["passed"] else "failing " + ", ".join(report["gate"]["failing"]),
+               event_metrics.format_table(report))
+  return report

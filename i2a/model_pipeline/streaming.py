@@ -38,9 +38,23 @@ def repeat_rare_rewards(pairs: dict, repeats: int) -> dict:
   return {k: v[index] for k, v in pairs.items()}
 
 
+def repeat_rare_events(pairs: dict, repeats) -> dict:
+  """`pairs` with every pair repeated in place as often as the largest `repeats[e]` of the events e it
+  holds (1 for a pair with none of them); order otherwise kept.
+
+  Args:
+    pairs: dict of arrays [M, ...] with events float32 [M, E] (0/1).
+    repeats: E ints >= 1, e.g. MiniPacman's (1, 1, 4, 20, 8) for (step, food, pill, ghost, death).
+  """
+  times = np.max(np.where(pairs["events"] > 0.5, np.asarray(repeats)[None, :], 1), axis=1, initial=1)
+  index = np.repeat(np.arange(len(times)), times)
+  return {k: v[index] for k, v in pairs.items()}
+
+
 def transitions_dataset(directory: str, names: Sequence[str], batch_size: int, seed: Optional[int] = None,
                         shuffle_buffer: int = 20_000, cycle_length: int = 4,
-                        errors: Optional[dict] = None, rare_reward_repeats: int = 1) -> tf.data.Dataset:
+                        errors: Optional[dict] = None, rare_reward_repeats: int = 1,
+                        event_repeats: Optional[Sequence[int]] = None) -> tf.data.Dataset:
   """An endless, shuffled stream of batches of valid training pairs from the shards `names`.
 
   Shard order is reshuffled every epoch, `cycle_length` shards are read at once and their pairs mixed
@@ -51,7 +65,9 @@ def transitions_dataset(directory: str, names: Sequence[str], batch_size: int, s
   process hanging at exit in some runs.) Without `errors`, such a shard raises ValueError as before.
 
   With `rare_reward_repeats` k > 1 every pair whose reward differs from its shard's most common reward
-  enters the stream k times (before shuffling): rare rewards are seen k times as often.
+  enters the stream k times (before shuffling): rare rewards are seen k times as often. With
+  `event_repeats` (E ints) a pair enters it as often as the largest count of the events it holds
+  (`repeat_rare_events`): MiniPacman's eaten ghosts and deaths are seen that much more often.
 
   Returns:
     A dataset of dicts as `transitions` returns, each with a leading batch axis of `batch_size`.
@@ -62,6 +78,9 @@ def transitions_dataset(directory: str, names: Sequence[str], batch_size: int, s
     raise ValueError(f"batch_size must be >= 1, got {batch_size}")
   manifest = read_manifest(directory)
   frame_shape, num_events = tuple(manifest["frame_shape"]), manifest["num_events"]
+  if event_repeats is not None and (len(event_repeats) != num_events or min(event_repeats) < 1):
+    raise ValueError(f"event_repeats needs {num_events} counts >= 1 (the data's events "
+                     f"{manifest.get('event_names')}), got {list(event_repeats)}.")
   keys = ("frame", "action", "next_frame", "reward", "events")
   dtypes = (tf.uint8, tf.int32, tf.uint8, tf.float32, tf.float32)
   shapes = ((None, *frame_shape), (None,), (None, *frame_shape), (None,), (None, num_events))
@@ -79,6 +98,8 @@ def transitions_dataset(directory: str, names: Sequence[str], batch_size: int, s
                    events=np.zeros((0, num_events), np.float32))
     if rare_reward_repeats > 1 and len(pairs["reward"]):
       pairs = repeat_rare_rewards(pairs, rare_reward_repeats)
+    if event_repeats is not None and len(pairs["reward"]):
+      pairs = repeat_rare_events(pairs, event_repeats)
     return tuple(pairs[k] for k in keys)
 
   def shard_pairs(path):

@@ -70,7 +70,8 @@ class EnvModelTrainConfig:
 
   def __post_init__(self):
     for name in ("steps", "batch_size", "eval_every", "checkpoint_every", "log_every", "eval_transitions",
-                 "eval_windows", "event_eval_pairs", "event_eval_windows", "rollout_depth", "shuffle_buffer", "rare_reward_repeats"):
+                 "eval_windows", "event_eval_pairs", "event_eval_windows", "rollout_depth", "shuffle_buffer",
+                 "rare_reward_repeats"):
       if getattr(self, name) < 1:
         raise ValueError(f"EnvModelTrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
     if self.event_repeats is not None and (not self.event_repeats or min(self.event_repeats) < 1):
