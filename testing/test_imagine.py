@@ -42,7 +42,7 @@ class ShiftModel(snt.Module):
 
 def test_imagine_runs_one_rollout_per_first_action_with_the_given_later_actions():
   start = np.random.default_rng(0).integers(0, 256, size=(4, 6, 3)).astype(np.uint8)
-  frames, rewards = pictures.imagine(ShiftModel(), start, num_actions=3, depth=4, later_actions=[2, 0, 1])
+  frames, rewards = pictures.rollouts_per_action(ShiftModel(), start, num_actions=3, depth=4, later_actions=[2, 0, 1])
   assert frames.shape == (3, 4, 4, 6, 3) and frames.dtype == np.float32 and rewards.shape == (3, 4)
   for first in range(3):
     actions = [first, 2, 0, 1]
@@ -60,7 +60,7 @@ def test_imagine_asks_the_policy_for_later_actions_on_the_imagined_frames():
     seen.append(pictures.to_uint8(frames.numpy()))
     return np.array([1, 1])
 
-  frames, rewards = pictures.imagine(ShiftModel(), start, num_actions=2, depth=3, policy=policy)
+  frames, rewards = pictures.rollouts_per_action(ShiftModel(), start, num_actions=2, depth=3, policy=policy)
   assert len(seen) == 2  # Steps 2 and 3.
   np.testing.assert_array_equal(seen[0][1], np.roll(start, 1, axis=1))  # After first action 1.
   np.testing.assert_array_equal(rewards, [[0, 1, 1], [1, 1, 1]])
@@ -74,7 +74,7 @@ def test_imagine_asks_the_policy_for_later_actions_on_the_imagined_frames():
 ])
 def test_imagine_rejects_ambiguous_later_actions(kwargs, message):
   with pytest.raises(ValueError, match=message):
-    pictures.imagine(ShiftModel(), np.zeros((2, 2, 3), np.uint8), 2, 2, **kwargs)
+    pictures.rollouts_per_action(ShiftModel(), np.zeros((2, 2, 3), np.uint8), 2, 2, **kwargs)
 
 
 @pytest.mark.parametrize("height,width,scale", [pytest.param(15, 19, 7, id="minipacman"),

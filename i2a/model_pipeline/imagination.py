@@ -51,8 +51,8 @@ def write_pictures(model, env, policy, rollout_policy, depth: int, out: str, act
   if rollout_policy is None:  # The real actions after the first, padded if the episode ended early.
     pad = np.random.default_rng(seed).integers(env.num_actions, size=depth)
     later = np.concatenate([actions[1:], pad])[:depth - 1]
-  imagined, imagined_rewards = pictures.imagine(model, frames[0], env.num_actions, depth,
-                                                later_actions=later, policy=rollout_policy)
+  imagined, imagined_rewards = pictures.rollouts_per_action(model, frames[0], env.num_actions, depth,
+                                                            later_actions=later, policy=rollout_policy)
   first = int(actions[0]) if len(actions) else None
   rows, labels = pictures.imagination_rows(frames, imagined, first, action_names)
   scale = scale or pictures.upscale_factor(*frames.shape[1:3])

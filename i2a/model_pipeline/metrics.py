@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from envs import minipacman
 from envs import sokoban
+from i2a import rollouts
 from i2a.env_models import minipacman_model
 from i2a.env_models import model_losses
 from i2a.env_models.copy_model import CopyModel
@@ -80,10 +81,9 @@ def rollout_errors(model: snt.Module, frames: np.ndarray, actions: np.ndarray,
     return np.full(depth, np.nan)
   for start in range(0, len(frames), batch_size):
     window, acts = frames[start:start + batch_size], actions[start:start + batch_size]
-    imagined = float_frames(window[:, 0])
+    imagined = rollouts.open_loop(model, float_frames(window[:, 0]), tf.constant(acts, tf.int32)).frames
     for k in range(depth):
-      imagined = model(imagined, tf.constant(acts[:, k], tf.int32)).frame
-      totals[k] += model_losses.frame_error_rate(imagined, float_frames(window[:, k + 1])).numpy().sum()
+      totals[k] += model_losses.frame_error_rate(imagined[:, k], float_frames(window[:, k + 1])).numpy().sum()
   return totals / len(frames)
 
 
@@ -91,8 +91,8 @@ def picture(model: snt.Module, frames: np.ndarray, actions: np.ndarray, game: st
   """The imagination grid of one held-out window: real frames, then one rollout per first action whose
   later actions are the window's real ones (so the row marked '*' replays the real actions)."""
   depth = actions.shape[0]
-  imagined, _ = pictures.imagine(model, frames[0], len(ACTION_NAMES[game]), depth,
-                                 later_actions=actions[1:])
+  imagined, _ = pictures.rollouts_per_action(model, frames[0], len(ACTION_NAMES[game]), depth,
+                                             later_actions=actions[1:])
   rows, labels = pictures.imagination_rows(frames, imagined, int(actions[0]), ACTION_NAMES[game])
   return pictures.grid_image(rows, labels, pictures.upscale_factor(*frames.shape[1:3]))
 

@@ -1,7 +1,7 @@
 """Pictures of imagination: a real rollout next to one imagined rollout per first action.
 
 I2A imagines one rollout per action from the current state (paper Sec. 3.1, Fig. 1): the first action is
-fixed, the later ones come from the rollout policy. `imagine` computes those rollouts; `grid_image` lays
+fixed, the later ones come from the rollout policy. `rollouts_per_action` computes those rollouts; `grid_image` lays
 them out, one row per rollout under the real frames, with small frames (MiniPacman's 15x19) enlarged by
 nearest-neighbour so every pixel stays a crisp block; `gif_frames` animates the same grid over time, and
 `image_summary` writes a picture to TensorBoard without the tensorboard package.
@@ -14,6 +14,8 @@ import numpy as np
 from PIL import Image
 from PIL import ImageDraw
 import tensorflow as tf
+
+from i2a import rollouts
 
 GAP = 2  # Pixels between cells and around the grid.
 LABEL_WIDTH = 44  # Pixels of the row-label column.
@@ -35,13 +37,15 @@ def to_uint8(frames) -> np.ndarray:
   return np.clip(np.round(frames * 255.0), 0, 255).astype(np.uint8)
 
 
-def imagine(env_model, start_frame, num_actions: int, depth: int,
-            later_actions: Optional[Sequence[int]] = None,
-            policy: Optional[Callable[[tf.Tensor], np.ndarray]] = None) -> tuple[np.ndarray, np.ndarray]:
-  """One imagined rollout per first action, all from `start_frame` (batched over the actions).
+def rollouts_per_action(env_model, start_frame, num_actions: int, depth: int,
+                        later_actions: Optional[Sequence[int]] = None,
+                        policy: Optional[Callable[[tf.Tensor], np.ndarray]] = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+  """One imagined rollout per first action, all from `start_frame` (batched over the actions), by the
+  one rollout loop (`i2a.rollouts.unroll`).
 
   Args:
-    env_model: `env_model(frame_stack, action) -> EnvModelOutput`.
+    env_model: `env_model(frame_stack, action) -> EnvModelOutput` (a one-frame stack: the paper's models).
     start_frame: uint8 or float [H, W, 3], a real frame.
     num_actions: A, rollout i starts with action i.
     depth: imagined steps per rollout, >= 1.
@@ -54,24 +58,22 @@ def imagine(env_model, start_frame, num_actions: int, depth: int,
     rewards float32 [A, depth], the model's predicted rewards.
   """
   if depth < 1 or num_actions < 1:
-    raise ValueError(f"imagine: depth and num_actions must be >= 1, got {depth}, {num_actions}")
+    raise ValueError(f"rollouts_per_action: depth and num_actions must be >= 1, got {depth}, {num_actions}")
   if depth > 1 and (later_actions is None) == (policy is None):
-    raise ValueError("imagine: give exactly one of later_actions and policy for depth > 1")
+    raise ValueError("rollouts_per_action: give exactly one of later_actions and policy for depth > 1")
   if later_actions is not None and len(later_actions) != depth - 1:
-    raise ValueError(f"imagine: need {depth - 1} later actions, got {len(later_actions)}")
+    raise ValueError(f"rollouts_per_action: need {depth - 1} later actions, got {len(later_actions)}")
   start = tf.cast(to_uint8(start_frame), tf.float32) / 255.0
-  frame = tf.repeat(start[tf.newaxis], num_actions, axis=0)
-  action = tf.range(num_actions, dtype=tf.int32)
-  frames, rewards = [], []
-  for step in range(depth):
-    if step > 0:
-      chosen = np.full(num_actions, later_actions[step - 1]) if later_actions is not None else policy(frame)
-      action = tf.constant(np.asarray(chosen), tf.int32)
-    out = env_model(frame, action)
-    frame = out.frame
-    frames.append(frame.numpy())
-    rewards.append(out.reward.numpy())
-  return np.stack(frames, axis=1), np.stack(rewards, axis=1).astype(np.float32)
+  frame_stack = tf.repeat(start[tf.newaxis], num_actions, axis=0)
+
+  def next_action(step: int, frame: tf.Tensor):
+    if later_actions is not None:
+      return np.full(num_actions, later_actions[step - 1])
+    return np.asarray(policy(frame))
+
+  unrolled = rollouts.unroll(env_model, frame_stack, tf.range(num_actions, dtype=tf.int32), depth,
+                             next_action)
+  return unrolled.frames.numpy(), unrolled.rewards.numpy()
 
 
 def grid_size(num_rows: int, num_columns: int, height: int, width: int, scale: int) -> tuple[int, int]:
@@ -156,7 +158,7 @@ def imagination_rows(real_frames: np.ndarray, imagined: np.ndarray, real_first_a
 
   Args:
     real_frames: uint8 [T, H, W, 3], the real start frame and what followed (T <= depth + 1).
-    imagined: [A, depth, H, W, 3], from `imagine`.
+    imagined: [A, depth, H, W, 3], from `rollouts_per_action`.
   """
   start = to_uint8(real_frames[:1])
   rows, labels = [to_uint8(real_frames)], ["real"]

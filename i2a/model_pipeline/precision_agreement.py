@@ -12,27 +12,22 @@ frames, and we count the imagined pixels and events on which the two agree.
 import numpy as np
 import tensorflow as tf
 
-from i2a import frame_stack as frame_stack_lib
+from i2a import rollouts
+from i2a.env_models import minipacman_model
 
 
 def _events(model, reward_bins: np.ndarray) -> np.ndarray:
   """What the model's reward output decides: MiniPacman's 5 events (probability above 0.5, as the
   model's evaluation counts them), otherwise the most likely reward bin."""
-  if hasattr(model, "event_weights"):
+  if isinstance(model, minipacman_model.MiniPacmanEnvModel):
     return reward_bins > 0.5
   return np.argmax(reward_bins, axis=-1)[..., None]
 
 
 def _rollout(model, step, frames: np.ndarray, actions: np.ndarray, dtype: tf.DType):
   """frames float32 [M, H, W, 3S], actions int32 [M, K] -> imagined frames [M, K, H, W, 3], events."""
-  stack = tf.cast(tf.constant(frames), dtype)
-  imagined, events = [], []
-  for k in range(actions.shape[1]):
-    frame, _, reward_bins = step(stack, tf.constant(actions[:, k]))
-    stack = frame_stack_lib.update_frame_stack(stack, frame)
-    imagined.append(frame.numpy())
-    events.append(_events(model, reward_bins.numpy()))
-  return np.stack(imagined, 1), np.stack(events, 1)
+  unrolled = step(tf.cast(tf.constant(frames), dtype), tf.constant(actions))
+  return unrolled.frames.numpy(), _events(model, unrolled.reward_bins.numpy())
 
 
 def rollout_agreement(model, start_frames: np.ndarray, actions: np.ndarray, dtype: tf.DType,
@@ -55,7 +50,9 @@ def rollout_agreement(model, start_frames: np.ndarray, actions: np.ndarray, dtyp
   frames = np.asarray(start_frames)
   frames = frames.astype(np.float32) / 255.0 if frames.dtype == np.uint8 else frames.astype(np.float32)
   actions = np.asarray(actions, np.int32)
-  step = tf.function(lambda stack, action: model(stack, action), autograph=False)
+  # The one rollout loop (i2a/rollouts.py), compiled once per precision.
+  step = tf.function(lambda stack, acts: rollouts.open_loop(model, stack, acts, record_reward_bins=True),
+                     autograph=False)
   equal_pixels, equal_first, equal_events, total_events = 0, 0, 0, 0
   for start in range(0, len(frames), batch_size):
     chunk, acts = frames[start:start + batch_size], actions[start:start + batch_size]
