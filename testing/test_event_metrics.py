@@ -169,8 +169,8 @@ def test_a_tiny_event_model_trained_on_data_rich_in_a_rare_event_recalls_it(tmp_
   pairs, windows = event_metrics.held_out(str(eval_dir), eval_names, 10_000, 10_000, depth=2)
   report = event_metrics.event_report(model, pairs, windows)
   ghost = report["one_step"]["ate_ghost"]
-  # About 25 eaten 'ghosts' in 560 held-out steps; a deterministic rule the model learns to >= 95% in
-  # every seed tried: 80% leaves room for another seed.
+  # 19-45 eaten 'ghosts' in about 560 held-out steps, and a deterministic rule: recall and precision
+  # were 100% in each of seeds 4-9 (k=2 open-loop recall 53-73%); 80% leaves room for other seeds.
   assert ghost["support"] >= 10, ghost
   assert ghost["recall"] >= 0.8 and ghost["precision"] >= 0.8, ghost
   assert report["one_step"]["step"]["recall"] == 1.0
