@@ -1,6 +1,8 @@
 """Environment-model data from a mixture of policies (issue 23): each source plays exactly its fraction
 of the steps, the manifest counts every event per source, the ghost hunter eats ghosts, and rare events
 are streamed as often as asked."""
+import os
+
 import numpy as np
 import pytest
 
@@ -109,3 +111,15 @@ def test_repeat_rare_events_repeats_each_pair_by_its_rarest_event():
   expected = [0, 1] + [2] * 10 + [3] * 3 + [4]  # Pair 2 holds a ghost (10) and a death (4): 10.
   np.testing.assert_array_equal(out["action"], expected)
   np.testing.assert_array_equal(out["events"], events[expected])
+
+
+def test_the_event_pipeline_flag_files_parse_and_their_mixture_fills_the_copies(parse_flags, monkeypatch):
+  from launch import collect, train_env_model  # pylint: disable=g-import-not-at-top
+  monkeypatch.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  fv = parse_flags(collect, "--flagfile=launch/configs/study_minipacman_events_collect.flags")
+  sources = mixture.parse_mixture(fv.mixture)
+  assert [s.source for s in sources][2:] == ["hunter", "random"] and all(s.is_agent for s in sources[:2])
+  assert mixture.copies_per_source([s.fraction for s in sources], fv.num_envs) == [4, 4, 6, 2]
+  config = train_env_model.config_from_flags(
+      parse_flags(train_env_model, "--flagfile=launch/configs/study_minipacman_events_env_model.flags"))
+  assert config.event_repeats == (1, 1, 2, 5, 2) and config.eval_fraction == 0.1
