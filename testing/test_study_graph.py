@@ -10,6 +10,7 @@ from i2a.study import completion
 from i2a.study import estimates
 from i2a.study import flagfiles
 from i2a.study import graph
+from i2a.study import runner
 from i2a.training import checkpointing
 
 
@@ -33,6 +34,21 @@ def test_order_and_dependants():
   assert [r.key for r in study.order()] == ["s/model", "s/agent", "s/eval", "s/other"]
   assert study.dependants("s/model") == ["s/eval", "s/agent"] and study.dependants("s/other") == []
   assert study["s/eval"].name == "eval" and study["s/eval"].command == "python -m launch.train"
+
+
+def test_stages_order_runs_and_are_declared():
+  staged = lambda key, stage, needs=(): graph.Run(key, ("-m", "launch.train"), "d", completion.Marker(),
+                                                    needs=needs, stage=stage)
+  runs = (staged("s/late", 2), staged("s/upstream", 2), staged("s/early", 0, needs=("s/upstream",)),
+          staged("s/middle", 1), graph.Run("other/base", ("-m", "launch.train"), "d", completion.Marker()))
+  study = graph.Study("s", runs, stages=("first", "second", "third"))
+  # Lowest stage first; a run waits for its upstream, which the runner moves up to the stage needing it.
+  assert [r.key for r in study.order()] == ["other/base", "s/middle", "s/late", "s/upstream", "s/early"]
+  order = runner.start_order(study, {key: 1.0 for key in study.keys})
+  assert order["s/upstream"] == (0, -2.0) and order["s/late"] == (2, -1.0) and order["s/middle"] == (1, -1.0)
+  assert study.is_own("s/late") and not study.is_own("other/base")
+  with pytest.raises(graph.StudyError, match="s/late is in stage 2, which is not declared"):
+    graph.Study("s", runs[:1], stages=("first",))
 
 
 def test_work_hours():

@@ -28,7 +28,8 @@ def total_hours_left(study: graph.Study, statuses: dict[str, completion.Status],
 
 def waits_for(study: graph.Study, run: graph.Run) -> str:
   """The runs `run` needs, by their short names: 'waits for a, b', or 'waits for 60 runs: a, b, c, ...'."""
-  names = [study[key].name for key in run.needs]
+  # A run of another study is named with its study: 'sokoban_small/i2a_s1'.
+  names = [study[key].name if study.is_own(key) else key for key in run.needs]
   if not names:
     return "waits for nothing"
   if len(names) <= _MAX_NAMED_NEEDS:
@@ -51,11 +52,25 @@ def plan_lines(study: graph.Study, statuses: dict[str, completion.Status]) -> li
     detail = f" ({status.detail})" if status.detail else ""
     lines.append(f"  {run.key:<{width}}  {status.state:<7}  {format_hours(hours_left(run, status)):>8}  "
                  f"{waits_for(study, run)}{detail}")
+  lines += _part_lines(study, statuses)
   total = sum(run.work.hours for run in study.runs)
   lines.append(f"Machine-hours left: {format_hours(total_hours_left(study, statuses))} of "
                f"{format_hours(total)} for the whole study (measured speeds alone; see the study's "
                "declaration).")
   return lines
+
+
+def _part_lines(study: graph.Study, statuses: dict[str, completion.Status]) -> list[str]:
+  """Hours per stage, and of the other studies' runs this one waits for (none for a one-stage study of
+  its own runs)."""
+  parts = [(f"stage {i} ({name})", [r.key for r in study.runs if r.stage == i and study.is_own(r.key)])
+           for i, name in enumerate(study.stages)]
+  borrowed = [key for key in study.keys if not study.is_own(key)]
+  if borrowed:
+    others = sorted({key.split("/", 1)[0] for key in borrowed})
+    parts.append((f"runs of {', '.join(others)} it waits for", borrowed))
+  return [f"  {label}: {len(keys)} runs, {format_hours(total_hours_left(study, statuses, keys))} left of "
+          f"{format_hours(sum(study[key].work.hours for key in keys))}" for label, keys in parts]
 
 
 def command_lines(study: graph.Study) -> list[str]:

@@ -61,6 +61,8 @@ class Run:
     summary_dir: a run directory to export to the study's results after this run finishes (a training
       logdir; for an evaluation, the agent's logdir it writes into), or None.
     cpus: CPUs the run keeps busy (what a Ray task asks for).
+    stage: the study's stage the run belongs to (`Study.stages`); of the runs ready to start, those of
+      the lowest stage start first, so a study runs its parts in the order it declares.
   """
   key: str
   args: tuple[str, ...]
@@ -70,6 +72,7 @@ class Run:
   work: Work = Work()
   summary_dir: Optional[str] = None
   cpus: int = 1
+  stage: int = 0
 
   @property
   def name(self) -> str:
@@ -95,10 +98,12 @@ class Study:
     runs: every run, in the order the plan lists them.
     report_dir: where the study's results go, relative to the results directory (its run summaries go
       to '<report_dir>/runs').
+    stages: the names of the study's stages, indexed by `Run.stage` (empty: one stage).
   """
   name: str
   runs: tuple[Run, ...]
   report_dir: str = ""
+  stages: tuple[str, ...] = ()
 
   def __post_init__(self):
     keys = [run.key for run in self.runs]
@@ -106,6 +111,8 @@ class Study:
     if repeated:
       raise StudyError(f"Study {self.name}: runs declared twice: {repeated}.")
     for run in self.runs:
+      if run.stage and run.stage >= len(self.stages):
+        raise StudyError(f"Study {self.name}: {run.key} is in stage {run.stage}, which is not declared.")
       unknown = [n for n in run.needs if n not in keys]
       if unknown:
         raise StudyError(f"Study {self.name}: {run.key} waits for runs that are not declared: {unknown}.")
@@ -118,11 +125,17 @@ class Study:
   def keys(self) -> tuple[str, ...]:
     return tuple(run.key for run in self.runs)
 
+  def is_own(self, key: str) -> bool:
+    """Whether run `key` is this study's own, not a run of another study that it waits for."""
+    return key.startswith(f"{self.name}/")
+
   def order(self) -> list[Run]:
-    """Every run after the runs it needs, otherwise in declaration order."""
+    """Every run after the runs it needs, otherwise by stage, then in declaration order."""
     placed, ordered = set(), []
     while len(ordered) < len(self.runs):
-      ready = [r for r in self.runs if r.key not in placed and set(r.needs) <= placed]
+      # Lowest stage first (a stable sort: declaration order within a stage), as the runners start them.
+      ready = sorted((r for r in self.runs if r.key not in placed and set(r.needs) <= placed),
+                     key=lambda r: r.stage)
       if not ready:
         stuck = sorted(r.key for r in self.runs if r.key not in placed)
         raise StudyError(f"Study {self.name}: these runs wait for each other in a circle: {stuck}.")

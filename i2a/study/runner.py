@@ -136,10 +136,22 @@ def critical_hours(study: graph.Study, left: dict[str, float]) -> dict[str, floa
   return chain
 
 
+def start_order(study: graph.Study, left: dict[str, float]) -> dict[str, tuple[int, float]]:
+  """For each run, the key the local runner sorts ready runs by: first its stage (the lowest stage of
+  the run and of every run waiting for it, so that an early stage's upstream runs are early too), then
+  the longest chain of hours first (`critical_hours`)."""
+  chain = critical_hours(study, left)
+  stage = {}
+  for run in reversed(study.order()):
+    after = [stage[r.key] for r in study.runs if run.key in r.needs]
+    stage[run.key] = min([run.stage, *after])
+  return {key: (stage[key], -chain[key]) for key in study.keys}
+
+
 def run_local(tracker: Tracker, jobs: int) -> int:
   """Runs the study's remaining runs as subprocesses, at most `jobs` at a time; returns the exit status."""
   study = tracker.study
-  priority = critical_hours(study, tracker.left)
+  priority = start_order(study, tracker.left)
   waiting = list(tracker.to_run)
   may_follow = {key for key in study.keys if key not in waiting}  # Done before the study started.
   running = {}
@@ -147,7 +159,7 @@ def run_local(tracker: Tracker, jobs: int) -> int:
   with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
     try:
       while waiting or running:
-        ready = sorted((k for k in waiting if set(study[k].needs) <= may_follow), key=lambda k: -priority[k])
+        ready = sorted((k for k in waiting if set(study[k].needs) <= may_follow), key=lambda k: priority[k])
         for key in ready[:jobs - len(running)]:
           waiting.remove(key)
           tracker.started(key)
