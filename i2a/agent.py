@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from i2a import agent_core
 from i2a import frame_stack as frame_stack_lib
+from i2a import imag_path as imag_path_lib
 from i2a import imagination as imagination_lib
 from i2a import layers
 from i2a import policies
@@ -67,39 +68,29 @@ class I2AAgent(agent_core.ImaginingCore):
   records_terminal = False
 
   @property
+  def _imagining_path(self) -> Optional[imag_path_lib.ImagPath]:
+    """The imagination path if it imagines (an `ImagPath`); None for `NoImagPath` or any other module,
+    which is called on the frame stack as the talk's I2AAgent calls it."""
+    return self.imag_path if isinstance(self.imag_path, imag_path_lib.ImagPath) else None
+
+  @property
   def rollout_depth(self) -> Optional[int]:
     """Imagined steps per rollout, or None for an agent that does not imagine (`NoImagPath`)."""
-    return getattr(self.imag_path, "rollout_depth", None)
+    path = self._imagining_path
+    return None if path is None else path.rollout_depth
 
   @property
   def env_model(self) -> Optional[snt.Module]:
     """The frozen environment model inside the imagination path, or None."""
-    return getattr(self.imag_path, "env_model", None)
+    path = self._imagining_path
+    return None if path is None else path.env_model
 
   @property
   def rollout_policy(self) -> Optional[snt.Module]:
     """The distillable rollout policy (a `RolloutPolicy`), or None when there is nothing to distil."""
-    policy = getattr(self.imag_path, "rollout_policy", None)
+    path = self._imagining_path
+    policy = None if path is None else path.rollout_policy
     return policy if isinstance(policy, policies.RolloutPolicy) else None
-
-  @property
-  def frozen_variables(self) -> tuple[tf.Variable, ...]:
-    """The environment model's variables: loaded from its own checkpoint, never trained by RL."""
-    model = self.env_model
-    # tf.Module's property, not Sonnet's: Sonnet raises before a module has built its variables.
-    return tuple(tf.Module.variables.fget(model)) if model is not None else ()
-
-  @property
-  def trainable_variables(self) -> tuple[tf.Variable, ...]:
-    """Every trainable variable except the frozen environment model's (paper Sec. 3.2)."""
-    frozen = {v.ref() for v in self.frozen_variables}
-    return tuple(v for v in super().trainable_variables if v.ref() not in frozen)
-
-  def initial_state(self, batch_size: int | tf.Tensor = 1) -> tf.Tensor:
-    """Zero (black) frames: float32 [batch_size, H, W, 3 * stack_size]; batch 1 by default, as the talk's
-    notebook calls it (`agent.initial_state()`)."""
-    return tf.zeros(tf.stack([batch_size, self.height, self.width,
-                              frame_stack_lib.FRAME_CHANNELS * self.stack_size]), dtype=tf.float32)
 
   def step(self, frame: tf.Tensor, prev_state: tf.Tensor,
            imagination: Optional[imagination_lib.Imagination] = None
@@ -115,21 +106,16 @@ class I2AAgent(agent_core.ImaginingCore):
     Returns:
       (AgentOutput, next_state, the Imagination used, or None for an agent without an `ImagPath`).
     """
-    frame = tf.convert_to_tensor(frame)
-    if frame.dtype != tf.float32:
-      raise ValueError(f"I2AAgent: frame must be float32 in [0, 1], got dtype {frame.dtype.name}.")
-    expected = (self.height, self.width, frame_stack_lib.FRAME_CHANNELS)
-    if frame.shape.rank != 4 or tuple(frame.shape[1:]) != expected:
-      raise ValueError(f"I2AAgent: frame must have shape [B, {', '.join(map(str, expected))}], got "
-                       f"{frame.shape}.")
+    frame = self._checked_frame(frame)
     next_state = frame_stack_lib.update_frame_stack(prev_state, frame)
     # The networks compute in `precision` (variables stay float32; i2a/layers.py); the heads, whose
     # outputs are sampled and enter the softmaxes and V-trace, compute in float32.
     stack = tf.cast(next_state, self.compute_dtype)
-    if hasattr(self.imag_path, "imagine"):
+    path = self._imagining_path
+    if path is not None:
       if imagination is None:
-        imagination = self.imag_path.imagine(stack)
-      imag_feature = self.imag_path.encode(imagination, self.compute_dtype)
+        imagination = path.imagine(stack)
+      imag_feature = path.encode(imagination, self.compute_dtype)
     else:
       imagination, imag_feature = None, self.imag_path(stack)
     model_free_feature = self.model_free_path(stack)
@@ -142,22 +128,3 @@ class I2AAgent(agent_core.ImaginingCore):
     policy_logits = value_and_logits[:, 1:]
     action = self._sampler(policy_logits)
     return types.AgentOutput(action, policy_logits, baseline), next_state, imagination
-
-
-def build_rollout_policy(agent: snt.RNNCore) -> None:
-  """Creates the distillable rollout policy's variables, if the agent has one and they do not exist.
-
-  With rollout_depth 1 the imagination never calls the rollout policy (step 1 imagines each action in
-  turn, paper Sec. 3.1), yet the distillation loss trains it and the actors receive its weights with
-  the others, so the learner and every actor must create it the same way before weights are exchanged.
-  """
-  policy = getattr(agent, "rollout_policy", None)
-  if policy is not None and not tf.Module.trainable_variables.fget(policy):  # A sampler state is no build.
-    policy(tf.zeros([1, agent.height, agent.width, frame_stack_lib.FRAME_CHANNELS]))
-
-
-def build_variables(agent: snt.RNNCore) -> None:
-  """Creates an agent's variables with one batch-1 step on a black frame, and its rollout policy's
-  (`build_rollout_policy`): what a checkpoint restore or a weight copy needs to exist first."""
-  agent(tf.zeros([1, agent.height, agent.width, frame_stack_lib.FRAME_CHANNELS]), agent.initial_state(1))
-  build_rollout_policy(agent)

@@ -156,7 +156,7 @@ class ImagPath(snt.Module):
                "bidirectional": [(self._lstm, True), (self._forward_lstm, False)]}[self.encoder_direction]
     codes = []
     for lstm_module, reverse in readers:
-      if hasattr(lstm_module, "input_gates"):  # layers.LSTM: one input projection for every step.
+      if isinstance(lstm_module, layers.LSTM):  # One input projection for every step.
         inputs = snt.BatchApply(lstm_module.input_gates, num_dims=3)(tf.cast(features, dtype))  # [B, A, D, 4L]
         lstm = snt.BatchApply(lstm_module.step_from_gates)
       else:  # Any other RNNCore put in its place.

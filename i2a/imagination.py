@@ -17,6 +17,9 @@ from typing import NamedTuple, Optional
 import numpy as np
 import tensorflow as tf
 
+from i2a.env_models import minipacman_model
+from i2a.env_models import sokoban_model
+
 
 class Imagination(NamedTuple):
   """One imagined rollout per action (rollout i starts with action i), rollout_depth D steps each.
@@ -51,10 +54,14 @@ class CompactImagination(NamedTuple):
 
 
 def palette_of(agent) -> Optional[np.ndarray]:
-  """float32 [P, 3] palette of the agent's environment model when its imagined frames are palette
-  colours (a palette frame head with at most 256 colours), else None (nothing can be shipped)."""
-  head = getattr(getattr(agent, "env_model", None), "frame_head", None)
-  if head is None or head.kind != "palette" or len(head.palette) > 256:
+  """float32 [P, 3] palette of the agent's (`agent_interface.Agent`) environment model when its imagined
+  frames are palette colours (a paper model's palette frame head with at most 256 colours), else None
+  (nothing can be shipped: no model, the talk's models, or a Bernoulli head)."""
+  model = agent.env_model
+  if not isinstance(model, (sokoban_model.SokobanEnvModel, minipacman_model.MiniPacmanEnvModel)):
+    return None
+  head = model.frame_head
+  if head.kind != "palette" or len(head.palette) > 256:
     return None
   return np.asarray(head.palette, np.float32)
 

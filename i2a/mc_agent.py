@@ -97,7 +97,7 @@ class MCAgent(agent_core.ImaginingCore):
       raise ValueError(f"MCAgent: discount must be in [0, 1] and initial_temperature > 0, got {discount}, "
                        f"{initial_temperature}.")
     self.num_actions = num_actions
-    self.rollout_depth = rollout_depth
+    self._rollout_depth = rollout_depth
     self._env_model = env_model
     self._rollout_policy = rollout_policy
     self.value_net = value_net
@@ -109,6 +109,11 @@ class MCAgent(agent_core.ImaginingCore):
     self._sampler = sampling.Sampler(seed)
 
   @property
+  def rollout_depth(self) -> int:
+    """Imagined steps per rollout."""
+    return self._rollout_depth
+
+  @property
   def env_model(self) -> snt.Module:
     """The frozen environment model."""
     return self._env_model
@@ -118,22 +123,6 @@ class MCAgent(agent_core.ImaginingCore):
     """The distillable rollout policy (a `RolloutPolicy`), or None for a random one."""
     policy = self._rollout_policy
     return policy if isinstance(policy, policies.RolloutPolicy) else None
-
-  @property
-  def frozen_variables(self) -> tuple[tf.Variable, ...]:
-    """The environment model's variables: loaded from its own checkpoint, never trained by RL."""
-    return tuple(tf.Module.variables.fget(self._env_model))
-
-  @property
-  def trainable_variables(self) -> tuple[tf.Variable, ...]:
-    """V's, pi-hat's and delta's variables: every trainable variable but the environment model's."""
-    frozen = {v.ref() for v in self.frozen_variables}
-    return tuple(v for v in super().trainable_variables if v.ref() not in frozen)
-
-  def initial_state(self, batch_size: int | tf.Tensor = 1) -> tf.Tensor:
-    """Zero frames: float32 [batch_size, H, W, 3 * stack_size]."""
-    return tf.zeros(tf.stack([batch_size, self.height, self.width,
-                              frame_stack_lib.FRAME_CHANNELS * self.stack_size]), dtype=tf.float32)
 
   def imagine(self, frame_stack: tf.Tensor) -> imagination_lib.Imagination:
     """float32 [B, H, W, C] -> one rollout per first action, with predicted episode ends
@@ -171,11 +160,7 @@ class MCAgent(agent_core.ImaginingCore):
     Returns:
       (AgentOutput, next_state, the Imagination used).
     """
-    frame = tf.convert_to_tensor(frame)
-    expected = (self.height, self.width, frame_stack_lib.FRAME_CHANNELS)
-    if frame.dtype != tf.float32 or frame.shape.rank != 4 or tuple(frame.shape[1:]) != expected:
-      raise ValueError(f"MCAgent: frame must be float32 [B, {', '.join(map(str, expected))}], got "
-                       f"{frame.dtype.name} {frame.shape}.")
+    frame = self._checked_frame(frame)
     next_state = frame_stack_lib.update_frame_stack(prev_state, frame)
     if imagination is None:
       imagination = self.imagine(next_state)

@@ -25,7 +25,7 @@ from absl import flags
 import tensorflow as tf
 
 from envs import batched
-from i2a import agent as agent_lib
+from i2a import agent_core
 from i2a import factory
 from i2a.training import actor as actor_lib
 from i2a.training import checkpointing
@@ -152,7 +152,7 @@ def profile(config: loop.TrainConfig, steps: int, logdir: str, top: int = 12) ->
   """
   seed = 0 if config.seed is None else config.seed
   agent = factory.build_agent(config.agent)
-  agent_lib.build_variables(agent)
+  agent_core.build_variables(agent)
   if config.env_model_checkpoint and config.env_model_checkpoint != RANDOM_MODEL:
     checkpointing.load_env_model(agent.env_model, config.env_model_checkpoint)
   reuse = config.learner.reuse_imagination

@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from envs import minipacman
 import i2a
-from i2a import agent as agent_lib
+from i2a import agent_core
 from i2a.model_pipeline import pictures
 from i2a import optimizers
 from i2a.profiling import model_cost
@@ -51,7 +51,7 @@ def build(seed: int, env_model: str) -> tuple[i2a.I2AAgent, optimizers.RMSPropTF
   """The demo agent (variables created) and its distillation optimizer (slots created)."""
   tf.random.set_seed(seed)  # Initial weights.
   agent = i2a.build_agent(i2a.talk_config(env_model, seed=seed))
-  agent_lib.build_variables(agent)
+  agent_core.build_variables(agent)
   # tf.train.RMSPropOptimizer's defaults besides the slide's epsilon: decay 0.9, momentum 0.
   optimizer = optimizers.RMSPropTF1(LEARNING_RATE, decay=0.9, momentum=0.0, epsilon=EPSILON)
   optimizers.create_slots(optimizer, agent.trainable_variables)

@@ -23,7 +23,7 @@ class FixedSource(actor_lib.VariableSource):
     return self.step
 
   def get_variables(self):
-    return [v.numpy() for v in actor_lib.policy_variables(self.agent)], self.step
+    return [v.numpy() for v in self.agent.policy_variables], self.step
 
 
 def _unrolls(num_unrolls, num_envs=N, unroll_length=T, source=None):
@@ -118,7 +118,7 @@ def test_new_weights_are_picked_up_between_unrolls():
   source.step = 7
   out = actor.unroll()
   assert out.weights_step == actor.weights_step == 7
-  for mine, theirs in zip(actor_lib.policy_variables(actor._agent), actor_lib.policy_variables(teacher)):
+  for mine, theirs in zip(actor._agent.policy_variables, teacher.policy_variables):
     np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
   # Steps 1..T were acted with the teacher's weights: recompute their logits with the teacher.
   state = out.trajectory.initial_state
@@ -199,7 +199,7 @@ def test_depth_one_distilled_rollout_policy_exists_on_both_sides_of_a_weight_pub
                           minipacman.BatchedMiniPacman(2, seed=0), 2, FixedSource(learner.agent, 1))
   output = actor.unroll()  # Copies every published weight, the rollout policy's included.
   assert output.weights_step == 1
-  for mine, theirs in zip(actor_lib.policy_variables(actor._agent), learner.variables()):  # pylint: disable=protected-access
+  for mine, theirs in zip(actor._agent.policy_variables, learner.variables()):  # pylint: disable=protected-access
     np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
 
 

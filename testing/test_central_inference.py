@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from i2a import agent as agent_lib
+from i2a import agent_core
 from i2a import imagination
 from i2a.env_models import MiniPacmanEnvModel
 from i2a.training import actor as actor_lib
@@ -48,8 +48,8 @@ class FixedSource(actor_lib.VariableSource):
 
 def reference_weights(make_agent):
   agent = make_agent(0)
-  agent_lib.build_variables(agent)
-  return [v.numpy() for v in actor_lib.policy_variables(agent)]
+  agent_core.build_variables(agent)
+  return [v.numpy() for v in agent.policy_variables]
 
 
 def per_actor(make_agent, env_kw, weights, num_unrolls, ship):

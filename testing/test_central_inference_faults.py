@@ -4,7 +4,7 @@ message, and a deterministic central run reproducing itself (i2a/training/centra
 import numpy as np
 import pytest
 
-from i2a import agent as agent_lib
+from i2a import agent_core
 from i2a.training import actor as actor_lib
 from i2a.training.backends import central_local
 from i2a.training.central import build
@@ -20,8 +20,8 @@ def make_agent(seed):
 
 def weights():
   agent = make_agent(0)
-  agent_lib.build_variables(agent)
-  return [v.numpy() for v in actor_lib.policy_variables(agent)]
+  agent_core.build_variables(agent)
+  return [v.numpy() for v in agent.policy_variables]
 
 
 class ScriptedArrivals:

@@ -15,7 +15,9 @@ from envs.sokoban import batched as batched_lib
 from envs.sokoban import env as env_lib
 from envs.sokoban import level as level_lib
 from i2a import frame_stack as frame_stack_lib
+from i2a import agent_interface
 from i2a import games
+from i2a.env_models import sokoban_model
 from i2a.planning import outer_search
 from i2a.planning import symbolic
 
@@ -77,7 +79,7 @@ class LearnedModel:
     if not any(abs(b - _SOLVE_REWARD) < 1e-6 for b in bins):
       raise ValueError(f"LearnedModel needs a solving reward bin {_SOLVE_REWARD} to read 'solved' from; "
                        f"got bins {bins} (a frames-only model cannot tell when a level is solved)")
-    if not getattr(getattr(env_model, "config", None), "predict_reward", True):
+    if isinstance(env_model, sokoban_model.SokobanEnvModel) and not env_model.config.predict_reward:
       raise ValueError("LearnedModel: this environment model predicts frames only, so it cannot say when "
                        "a level is solved; use a model with a reward head")
     self._terminal = env_model.predicted_terminal
@@ -103,15 +105,14 @@ class LearnedModel:
 class AgentPolicy:
   """A trained `I2AAgent` as an `outer_search.Policy`: it samples its policy (or acts greedily)."""
 
-  def __init__(self, agent, greedy: bool = False):
+  def __init__(self, agent: agent_interface.Agent, greedy: bool = False):
     """Args: agent: an `I2AAgent`; greedy: act by the argmax of the policy logits instead of sampling."""
     self._agent = agent
     self._greedy = greedy
     self._call = tf.function(agent)
-    imag = getattr(agent, "imag_path", agent)  # An MCAgent has no ImagPath: it imagines by itself.
     # Each agent step imagines one rollout of `rollout_depth` model steps per action (Sec. 3.1).
-    self.model_steps_per_step = (imag.num_actions * imag.rollout_depth
-                                 if getattr(agent, "env_model", None) is not None else 0)
+    self.model_steps_per_step = (agent.num_actions * agent.rollout_depth
+                                 if agent.rollout_depth is not None else 0)
 
   def initial_state(self, num_copies: int) -> tf.Tensor:
     return self._agent.initial_state(num_copies)
@@ -154,7 +155,9 @@ def evaluate_agent(agent, num_levels: int, room_size: int = 10, num_boxes: int =
     if agent.env_model is None:
       raise ValueError("the outer search imagines with the agent's environment model, and this agent "
                        "has none; use an I2A agent or perfect_model=True")
-    bins = getattr(agent.env_model, "reward_bins", games.SOKOBAN_REWARD_BINS)
+    # The paper's Sokoban model stores its bins; the talk's models on Sokoban use the game's (factory).
+    bins = (agent.env_model.reward_bins if isinstance(agent.env_model, sokoban_model.SokobanEnvModel)
+            else games.SOKOBAN_REWARD_BINS)
     model = LearnedModel(agent.env_model, bins, agent.stack_size)
   env = env_lib.Sokoban(room_size, room_size, num_boxes, max_steps, pixels_per_cell=pixels_per_cell,
                         levels=levels, seed=seed)

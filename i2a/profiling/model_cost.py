@@ -4,6 +4,10 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from i2a import agent as agent_lib
+from i2a import agent_interface
+from i2a import imagination
+
 
 def num_parameters(variables: Sequence[tf.Variable]) -> int:
   """Total number of scalars in `variables`."""
@@ -24,7 +28,7 @@ def count_flops(fn: Callable, *input_specs: tf.TensorSpec) -> int:
   return int(profile.total_float_ops)
 
 
-def policy_step_flops(agent) -> dict[str, int]:
+def policy_step_flops(agent: agent_interface.Agent) -> dict[str, int]:
   """Forward FLOPs of one policy step for ONE environment frame (batch 1), by part.
 
   Returns:
@@ -38,20 +42,21 @@ def policy_step_flops(agent) -> dict[str, int]:
   state = tf.TensorSpec(agent.initial_state(1).shape, tf.float32)
   agent(tf.zeros(frame.shape), tf.zeros(state.shape))  # Creates the variables outside the traced graph.
   flops = {"total": count_flops(lambda f, s: agent.step(f, s)[:2], frame, state)}
-  path = agent.imag_path
-  if not hasattr(path, "imagine"):
+  if agent.rollout_depth is None:
     return flops
-  rollouts, depth = agent.num_actions, path.rollout_depth
+  rollouts, depth = agent.num_actions, agent.rollout_depth
   stack = tf.TensorSpec(state.shape, dtype)
   flops["env_model"] = rollouts * depth * count_flops(
-      lambda s, a: path.env_model(s, a), stack, tf.TensorSpec([1], tf.int32))
-  policy = getattr(path, "rollout_policy", None)
-  flops["rollout_policy"] = 0 if depth == 1 else rollouts * (depth - 1) * count_flops(
+      lambda s, a: agent.env_model(s, a), stack, tf.TensorSpec([1], tf.int32))
+  policy = agent.rollout_policy  # None for a random rollout policy, whose sampling costs no FLOPs here.
+  flops["rollout_policy"] = 0 if depth == 1 or policy is None else rollouts * (depth - 1) * count_flops(
       lambda f: policy(f)[1], tf.TensorSpec([1, height, width, 3], dtype))
-  steps = [1, rollouts, depth]
-  imagined = (tf.TensorSpec(steps + [height, width, 3], tf.float32), tf.TensorSpec(steps, tf.float32),
-              tf.TensorSpec(steps, tf.int32))
-  from i2a import imagination  # pylint: disable=g-import-not-at-top
-  flops["encoder"] = count_flops(lambda *x: path.encode(imagination.Imagination(*x), dtype), *imagined)
+  flops["encoder"] = 0  # The Monte Carlo agent has none: it sums the rollouts' rewards (Sec. 4.2).
+  if isinstance(agent, agent_lib.I2AAgent):  # An I2AAgent that imagines has an ImagPath.
+    steps = [1, rollouts, depth]
+    imagined = (tf.TensorSpec(steps + [height, width, 3], tf.float32), tf.TensorSpec(steps, tf.float32),
+                tf.TensorSpec(steps, tf.int32))
+    flops["encoder"] = count_flops(lambda *x: agent.imag_path.encode(imagination.Imagination(*x), dtype),
+                                   *imagined)
   flops["rest"] = flops["total"] - flops["env_model"] - flops["rollout_policy"] - flops["encoder"]
   return flops

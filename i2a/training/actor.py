@@ -14,21 +14,13 @@ from typing import NamedTuple, Optional, Sequence
 
 import dm_env
 import numpy as np
-import tensorflow as tf
 
 from envs import batched
-from i2a import agent as agent_lib
+from i2a import agent_core
+from i2a import agent_interface
 from i2a import imagination as imagination_lib
 from i2a import types
 from i2a.training import inference
-
-
-def policy_variables(agent: agent_lib.I2AAgent) -> tuple[tf.Variable, ...]:
-  """What actors copy from the learner: the trainable variables, then the frozen environment model's.
-
-  The agents' action-sampling generators are left out: every copy keeps its own random stream.
-  """
-  return tuple(agent.trainable_variables) + tuple(agent.frozen_variables)
 
 
 class VariableSource(abc.ABC):
@@ -40,7 +32,7 @@ class VariableSource(abc.ABC):
 
   @abc.abstractmethod
   def get_variables(self) -> tuple[Sequence[np.ndarray], int]:
-    """The newest weights (NumPy arrays ordered as `policy_variables`) and their learner step."""
+    """The newest weights (NumPy arrays ordered as `Agent.policy_variables`) and their learner step."""
 
 
 class EpisodeStats(NamedTuple):
@@ -83,7 +75,7 @@ class Actor:
   frames are not palette colours (copy model, Bernoulli heads) ship nothing.
   """
 
-  def __init__(self, agent: agent_lib.I2AAgent, env: batched.BatchedEnvironment, unroll_length: int,
+  def __init__(self, agent: agent_interface.Agent, env: batched.BatchedEnvironment, unroll_length: int,
                variable_source: Optional[VariableSource] = None, actor_id: int = 0,
                ship_imagination: bool = False, jit_compile: bool = False):
     """Args: agent, env: the policy and its N environment copies. unroll_length: T. variable_source:
@@ -125,7 +117,7 @@ class Actor:
     if latest < 0 or (not force and latest == self._weights_step):
       return  # Nothing published yet, or nothing new.
     weights, step = self._source.get_variables()
-    variables = policy_variables(self._agent)
+    variables = self._agent.policy_variables
     if len(weights) != len(variables):
       raise ValueError(f"Actor {self.actor_id}: got {len(weights)} weight arrays for "
                        f"{len(variables)} policy variables.")
@@ -150,7 +142,7 @@ class Actor:
       timestep = self._env.reset()
       state = self._agent.initial_state(self._env.num_envs).numpy()
       self._act(timestep, state)  # Builds the variables before any weights are copied in.
-      agent_lib.build_rollout_policy(self._agent)  # As the learner does: its weights are published too.
+      agent_core.build_rollout_policy(self._agent)  # As the learner does: its weights are published too.
       self.update_weights(force=True)
       output, next_state, imagined = self._act(timestep, state)
       self._pending = (timestep, output, state, next_state, imagined)

@@ -15,7 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from envs import batched
-from i2a import agent as agent_lib
+from i2a import agent_core
+from i2a import agent_interface
 from i2a import configs
 from i2a import factory
 from i2a import imagination as imagination_lib
@@ -37,7 +38,7 @@ class PolicyStep:
   not palette colours (copy model, Bernoulli heads) return None.
   """
 
-  def __init__(self, agent: agent_lib.I2AAgent, ship_imagination: bool = False, jit_compile: bool = False):
+  def __init__(self, agent: agent_interface.Agent, ship_imagination: bool = False, jit_compile: bool = False):
     """Args:
       agent: the agent to act with (its variables may be replaced between calls).
       ship_imagination: also return the compact imagined rollouts of each step.
@@ -83,7 +84,7 @@ class PolicyStep:
 class AgentActions:
   """A stateful policy for a batched environment: timestep -> int32 [N] actions, as the actors act."""
 
-  def __init__(self, agent: agent_lib.I2AAgent, num_envs: int, greedy: bool = False):
+  def __init__(self, agent: agent_interface.Agent, num_envs: int, greedy: bool = False):
     """Args:
       agent: the acting agent.
       num_envs: N, the copies of the environment it acts in.
@@ -153,7 +154,7 @@ class RestoredAgent(NamedTuple):
     learner_step: the learner step the checkpoint was saved at.
     num_frames: the environment frames trained on when it was saved.
   """
-  agent: agent_lib.I2AAgent
+  agent: agent_interface.Agent
   path: str
   learner_step: int
   num_frames: int
@@ -180,7 +181,7 @@ def restore_agent(agent_config: configs.AgentConfig, path: str, seed: Optional[i
   """
   candidates = checkpoint_candidates(path)
   agent = factory.build_agent(dataclasses.replace(agent_config, seed=seed), discount=discount)
-  agent_lib.build_variables(agent)
+  agent_core.build_variables(agent)
   learner_step = tf.Variable(0, dtype=tf.int64)
   num_frames = tf.Variable(0, dtype=tf.int64)
   skipped = []

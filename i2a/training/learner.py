@@ -21,7 +21,8 @@ import tensorflow as tf
 from i2a.training import device as device_lib
 from i2a.training import loss_scale as loss_scale_lib
 from i2a.training import trajectories
-from i2a import agent as agent_lib
+from i2a import agent_core
+from i2a import agent_interface
 from i2a import distillation
 from i2a import frame_stack
 from i2a import imagination as imagination_lib
@@ -113,12 +114,12 @@ class Learner:
       unrolls overlap by one step). The train loop may assign its own count.
   """
 
-  def __init__(self, agent: snt.RNNCore, config: LearnerConfig = LearnerConfig()):
+  def __init__(self, agent: agent_interface.Agent, config: LearnerConfig = LearnerConfig()):
     device_lib.check_mixed_precision(config.mixed_precision)
     self.agent, self.config = agent, config
     self.device = device_lib.resolve_device(config.device)
     with tf.device(self.device):
-      agent_lib.build_variables(agent)
+      agent_core.build_variables(agent)
       self._trainable = tuple(agent.trainable_variables)
       self.learning_rate = tf.Variable(float(config.learning_rate), trainable=False, name="learning_rate")
       self.optimizer = optimizers.build_rmsprop(config.optimizer, self.learning_rate, config.rmsprop_decay,
@@ -128,8 +129,7 @@ class Learner:
       self.num_frames = tf.Variable(0, dtype=tf.int64, trainable=False, name="num_frames")
     self._distil = agent.rollout_policy is not None and config.distillation_cost > 0
     self._palette = imagination_lib.palette_of(agent) if config.reuse_imagination else None
-    compute_dtype = getattr(agent, "compute_dtype", tf.float32)
-    self._float16 = compute_dtype == tf.float16
+    self._float16 = agent.compute_dtype == tf.float16
     with tf.device(self.device):
       # Dynamic loss scaling (float16 only): a fixed scale would end the run at the first overflow.
       self._scaler = loss_scale_lib.DynamicLossScale(config.float16_loss_scale if self._float16 else 1.0,
@@ -149,9 +149,9 @@ class Learner:
     return objects
 
   def variables(self) -> tuple[tf.Variable, ...]:
-    """The agent's weights in `get_weights` order: trainable variables, then the frozen env model's
-    (the order of `i2a.actor.policy_variables`; the agents' sampler states are left out)."""
-    return tuple(self.agent.trainable_variables) + tuple(self.agent.frozen_variables)
+    """The agent's weights in `get_weights` order, the one the actors copy (`Agent.policy_variables`:
+    trainable variables, then the frozen env model's; the agents' sampler states are left out)."""
+    return self.agent.policy_variables
 
   def get_weights(self) -> list[np.ndarray]:
     """NumPy copies of `variables()`, for the actors (the env model is included but never trained)."""
@@ -237,7 +237,7 @@ class Learner:
       cross_entropy = tf.zeros([])
       if self._distil:  # The rollout policy sees the real current frame (paper Sec. 3.1; talk).
         frames = tf.cast(tf.cast(trajectory.observation[:-1], tf.float32) / 255.0,
-                         getattr(self.agent, "compute_dtype", tf.float32))
+                         self.agent.compute_dtype)
         _, rollout_logits = snt.BatchApply(self.agent.rollout_policy)(frames)
         per_step = distillation.distillation_loss(rollout_logits, outputs.policy_logits[:-1]).loss
         cross_entropy = tf.reduce_sum(extra.mask * per_step)

@@ -82,7 +82,7 @@ class Backend(abc.ABC):
 
   @abc.abstractmethod
   def publish(self, weights: Sequence[np.ndarray], step: int) -> None:
-    """Makes `weights` (ordered as `actor.policy_variables`) of learner step `step` the newest."""
+    """Makes `weights` (ordered as `Agent.policy_variables`) of learner step `step` the newest."""
 
   def scalars(self) -> dict:
     """Transport statistics since the last call, for the progress scalars (none by default; central

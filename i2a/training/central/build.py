@@ -13,7 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from envs import batched
-from i2a import agent as agent_lib
+from i2a import agent_core
+from i2a import agent_interface
 from i2a import factory
 from i2a.training import actor as actor_lib
 from i2a.training import backends
@@ -24,7 +25,7 @@ from i2a.training.central import server as server_lib
 from i2a.training.central import streams
 
 
-def warm_up(agent: agent_lib.I2AAgent) -> None:
+def warm_up(agent: agent_interface.Agent) -> None:
   """What `Actor.unroll` does with a new agent before its first real step: one policy step (which
   builds the variables) and the rollout policy's build. Only the number of sampler calls matters."""
   step = inference.PolicyStep(agent)
@@ -32,10 +33,10 @@ def warm_up(agent: agent_lib.I2AAgent) -> None:
   timestep = batched.BatchedTimeStep(np.full(1, int(dm_env.StepType.FIRST), np.int32), np.zeros(1, np.float32),
                                      np.ones(1, np.float32), {"rgb": frame})
   step.step_and_imagination(timestep, step.initial_state(1))
-  agent_lib.build_rollout_policy(agent)
+  agent_core.build_rollout_policy(agent)
 
 
-def build_server(make_agent: Callable[[Optional[int]], agent_lib.I2AAgent], server_seed: Optional[int],
+def build_server(make_agent: Callable[[Optional[int]], agent_interface.Agent], server_seed: Optional[int],
                  worker_seeds: Sequence[Optional[int]], envs_per_worker: int, unroll_length: int,
                  emit: Callable[[actor_lib.ActorOutput], bool], ship_imagination: bool = False,
                  jit_compile: bool = False, device: Optional[str] = None,
@@ -52,7 +53,7 @@ def build_server(make_agent: Callable[[Optional[int]], agent_lib.I2AAgent], serv
   states = streams.stream_states([make_agent(seed) for seed in worker_seeds], warm_up)
   with tf.device(device):
     agent = make_agent(server_seed)
-    agent_lib.build_variables(agent)
+    agent_core.build_variables(agent)
   return server_lib.InferenceServer(agent, states, envs_per_worker, unroll_length, emit,
                                     ship_imagination=ship_imagination, jit_compile=jit_compile,
                                     device=device, **batching)

@@ -28,7 +28,7 @@ class DeviceWeights:
   """A staging set of variables for `acting` (see the module docstring).
 
   Args:
-    acting: the server agent's policy variables, in `actor.policy_variables` order.
+    acting: the server agent's policy variables, in `Agent.policy_variables` order.
     device: where the staging set lives: the server's (the learner's) device; None for TF's default.
   """
 

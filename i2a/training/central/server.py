@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from envs import batched
-from i2a import agent as agent_lib
+from i2a import agent_interface
 from i2a import imagination as imagination_lib
 from i2a import types
 from i2a.training import actor as actor_lib
@@ -52,7 +52,7 @@ class Request(NamedTuple):
 class ServerStep(inference.PolicyStep):
   """`PolicyStep` whose traced step also tells the stream samplers which worker each row is."""
 
-  def __init__(self, agent: agent_lib.I2AAgent, rows: streams.StreamRows, ship_imagination: bool,
+  def __init__(self, agent: agent_interface.Agent, rows: streams.StreamRows, ship_imagination: bool,
                jit_compile: bool):
     """Args: agent: the server's agent (its Samplers replaced by StreamSamplers on `rows`). rows: the
     row assignment. ship_imagination, jit_compile: as `PolicyStep`'s."""
@@ -93,7 +93,7 @@ class InferenceServer:
     clock: seconds, monotonic (tests pass a fake one).
   """
 
-  def __init__(self, agent: agent_lib.I2AAgent, stream_states: Sequence[np.ndarray], envs_per_worker: int,
+  def __init__(self, agent: agent_interface.Agent, stream_states: Sequence[np.ndarray], envs_per_worker: int,
                unroll_length: int, emit: Callable[[actor_lib.ActorOutput], bool],
                ship_imagination: bool = False, jit_compile: bool = False, device: Optional[str] = None,
                max_batch_workers: Optional[int] = None, max_wait_secs: float = 0.002,
@@ -107,7 +107,7 @@ class InferenceServer:
     with tf.device(device):
       streams.install_stream_samplers(agent, stream_states, rows)
     self._step = ServerStep(agent, rows, ship_imagination, jit_compile)
-    self._weights = device_weights.DeviceWeights(actor_lib.policy_variables(agent), device)
+    self._weights = device_weights.DeviceWeights(agent.policy_variables, device)
     self._initial = agent.initial_state(envs_per_worker).numpy()
     self._stacks = [self._initial] * self.num_workers
     self._generations = [0] * self.num_workers
@@ -122,7 +122,7 @@ class InferenceServer:
     return self._weights.step
 
   def publish(self, weights: device_weights.Weights, step: int) -> None:
-    """Makes `weights` (`actor.policy_variables` order) of learner step `step` the ones to act with:
+    """Makes `weights` (`Agent.policy_variables` order) of learner step `step` the ones to act with:
     NumPy arrays, or the learner's own variables on this device (copied there, never via the host)."""
     self._weights.publish(weights, step)
 
