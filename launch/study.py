@@ -4,11 +4,13 @@ evaluations, report (results/README.md's stages), each a subprocess of today's b
   python -m launch.study --study=sokoban_small --dry_run            # The plan: runs, states, hours left.
   python -m launch.study --study=sokoban_small --seeds=5 --jobs=2   # Run what is not done, 2 at a time.
   python -m launch.study --study=sokoban_small --seeds=5 --backend=ray --ray_address=auto   # On a cluster.
+  python -m launch.study --study=sokoban_small_ablations --jobs=2   # Issue 24's experiments, after the study.
 
 Runs already done are skipped (read from what the binaries leave: checkpoints, manifests, results),
 interrupted runs resume from their checkpoints, and a failed run is reported with the last lines of
 its log (<run dir>/study.log) while the runs that do not wait for it go on. After each run, its
-summary is exported to <results_dir>/<study>/runs. The studies are declared in i2a/study/studies.py.
+summary is exported to <results_dir>/<study>/runs. The studies are declared in i2a/study/studies.py
+(agent studies) and i2a/study/ablations.py (the paper's other experiments as arms of a base study).
 Here the shared --backend and --ray_address say where the runs go (--backend=ray: each run is a Ray
 task); each run's own actors keep the backend of its flag files.
 """
@@ -19,13 +21,15 @@ from absl import flags
 
 from i2a.study import completion
 from i2a.study import estimates
+from i2a.study import registry
 from i2a.study import runner
-from i2a.study import studies
 from launch import common_flags
 
 common_flags.declare_key_flags(("backend", "ray_address"))  # Here: where the runs go, not the actors.
-_STUDY = flags.DEFINE_string("study", None, f"The study to run: {', '.join(sorted(studies.STUDIES))}.")
-_SEEDS = flags.DEFINE_integer("seeds", 1, "Seeds per agent (1..N); seed 1 is the flag files' own run.")
+_STUDY = flags.DEFINE_string("study", None, f"The study to run: {', '.join(registry.NAMES)}.")
+_SEEDS = flags.DEFINE_integer("seeds", None, "Seeds per agent (1..N); seed 1 is the flag files' own run. "
+                              "Default: 1 for an agent study, each arm's declared seeds for an ablation "
+                              "study (which --seeds caps).")
 _JOBS = flags.DEFINE_integer("jobs", 1, "Runs side by side at most (local backend); with --backend=ray "
                              "and no --ray_address, the local Ray cluster gets CPUs for this many runs.")
 _DRY_RUN = flags.DEFINE_boolean("dry_run", False, "Print the plan (each run, its state, its machine-hours "
@@ -41,13 +45,13 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   fv = flags.FLAGS
   if not _STUDY.value:
-    raise app.UsageError(f"--study is required: one of {', '.join(sorted(studies.STUDIES))}.")
+    raise app.UsageError(f"--study is required: one of {', '.join(registry.NAMES)}.")
   if _JOBS.value < 1:
     raise app.UsageError(f"--jobs={_JOBS.value}: give at least 1.")
   if fv.ray_address and fv.backend != "ray":
     raise app.UsageError("--ray_address needs --backend=ray.")
   try:
-    study = studies.build(_STUDY.value, _SEEDS.value, _RUNS_DIR.value, _RESULTS_DIR.value, _DATA_DIR.value)
+    study = registry.build(_STUDY.value, _SEEDS.value, _RUNS_DIR.value, _RESULTS_DIR.value, _DATA_DIR.value)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   statuses = completion.statuses(study, os.getcwd())

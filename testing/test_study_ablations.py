@@ -169,3 +169,24 @@ def test_every_command_parses_with_its_binarys_flags(parse_flags, directory):
     assert rest == [run.args[1]], (run.key, rest)
     assert not directory or directory in " ".join(run.args), run.key
   flags.FLAGS.unparse_flags()
+
+
+def test_dry_run_through_the_binary(tmp_path, capsys):
+  from launch import study as study_binary  # pylint: disable=g-import-not-at-top  # Defines its flags.
+  flags.FLAGS.unparse_flags()
+  flags.FLAGS(["study", f"--study={NAME}", "--dry_run", f"--runs_dir={tmp_path}", f"--data_dir={tmp_path}",
+               f"--results_dir={tmp_path}"])
+  try:
+    assert study_binary.main(["study"]) == 0
+  finally:
+    flags.FLAGS.unparse_flags()
+  lines = capsys.readouterr().out.splitlines()
+  study = registry.build(NAME, None)
+  assert lines[0] == f"Study {NAME}: {len(study.runs)} runs (0 done, 0 partial, {len(study.runs)} pending)."
+  parts = lines[1 + len(study.runs):-1]
+  hours = lambda stage: sum(r.work.hours for r in study.runs if r.stage == stage and study.is_own(r.key))
+  assert [p.split(":")[0] for p in parts] == [
+      "  stage 0 (evaluations", "  stage 1 (depth and poor model)", "  stage 2 (the rest)",
+      f"  runs of {BASE} it waits for"]
+  assert parts[1].endswith(f"9 runs, {hours(1):.2f} h left of {hours(1):.2f} h")
+  assert not os.listdir(tmp_path)  # A dry run writes nothing.

@@ -9,6 +9,7 @@ import pytest
 
 from i2a.study import completion
 from i2a.study import graph
+from i2a.study import registry
 from i2a.study import studies
 from launch import common_flags
 from launch import study as study_binary
@@ -108,9 +109,9 @@ def _fail(*args):
 
 @pytest.mark.usefixtures("in_repo")
 def test_user_mistakes_end_in_one_line():
-  assert _fail() == "study: error: --study is required: one of sokoban_small."
+  assert _fail() == "study: error: --study is required: one of sokoban_small, sokoban_small_ablations."
   assert _fail("--study=sokobn") == ("study: error: Unknown study 'sokobn'; the declared studies are "
-                                     "sokoban_small.")
+                                     "sokoban_small, sokoban_small_ablations.")
   assert _fail("--study=sokoban_small", "--seeds=0") == "study: error: --seeds=0: give at least 1 seed per agent."
   assert _fail("--study=sokoban_small", "--jobs=0") == "study: error: --jobs=0: give at least 1."
   assert _fail("--study=sokoban_small", "--ray_address=auto") == "study: error: --ray_address needs --backend=ray."
@@ -143,7 +144,7 @@ def test_the_binary_runs_a_study_and_returns_its_exit_status(tmp_path, monkeypat
   stage.write_text(test_study_runner.FAKE_STAGE)
   runs = (test_study_runner.fake_run(str(stage), tmp_path, "a"),
           test_study_runner.fake_run(str(stage), tmp_path, "b", needs=("a",), fail=True))
-  monkeypatch.setattr(studies, "build", lambda *args: graph.Study("toy", runs, report_dir="toy"))
+  monkeypatch.setattr(registry, "build", lambda *args: graph.Study("toy", runs, report_dir="toy"))
   flags.FLAGS.unparse_flags()
   flags.FLAGS(["study", "--study=toy", f"--results_dir={tmp_path}"])
   try:
