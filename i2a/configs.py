@@ -9,16 +9,18 @@ from typing import Optional
 
 from i2a import games
 from i2a import hardware
+from i2a import settings
 from i2a.frame_processing import TALK_TORSO
 from i2a.frame_processing import TorsoConfig
+from i2a.imag_path import ENCODER_DIRECTIONS  # Paper Sec. 3.2, footnote 1; declared once, by ImagPath.
+from i2a.layers import PRECISIONS  # Declared once, by the layers that compute in them.
+from i2a.settings import setting
 
 VARIANTS = ("standard", "large", "copy", "i2a", "talk", "mc")
 IMAG_PATHS = ("imag", "none")
 ENV_MODELS = ("copy", "conv", "learned")
 ROLLOUT_POLICIES = ("distilled", "random")
 FRAME_HEADS = ("palette", "bernoulli")
-PRECISIONS = ("float32", "bfloat16", "float16")  # i2a/layers.py.
-ENCODER_DIRECTIONS = ("backward", "forward", "bidirectional")  # Paper Sec. 3.2, footnote 1.
 # Paper Fig. 5: the poor model is Sokoban's; 'small' is the good one sized for small grids (WORKSPACE.md,
 # deviation 45). Every size but 'good' is a Sokoban 'learned' model (i2a/env_models/sokoban_model.py).
 ENV_MODEL_SIZES = ("good", "poor", "small")
@@ -94,26 +96,50 @@ class AgentConfig:
     seed: seeds the modules' action sampling; None for non-deterministic. Initial weights come from
       TF's global generator: call tf.random.set_seed before the first call, as the training loop does.
   """
-  game: str = "minipacman"
-  task: Optional[str] = "regular"
-  variant: str = "i2a"
-  imag_path: Optional[str] = None
-  env_model: Optional[str] = None
-  rollout_policy: str = "distilled"
-  rollout_depth: int = 5
-  encoder_direction: str = "backward"
-  env_model_size: str = "good"
-  stack_size: int = 1
-  predict_reward: bool = True
-  frame_head: str = "palette"
-  room_size: Optional[int] = 10
-  pixels_per_cell: Optional[int] = 8
-  torso: Optional[TorsoConfig] = None
-  hidden_size: Optional[int] = None
-  lstm_size: Optional[int] = None
-  rollout_hidden_size: Optional[int] = None
-  precision: Optional[str] = None
-  seed: Optional[int] = None
+  game: str = setting("minipacman", "Game.", choices=games.GAMES, scopes=(settings.GAME,))
+  task: Optional[str] = setting("regular", "MiniPacman task.", choices=games.MINIPACMAN_TASKS,
+                                scopes=(settings.GAME, settings.MINIPACMAN))
+  variant: str = setting("i2a", "Agent variant (paper Sec. 4-5).", flag="agent", choices=VARIANTS)
+  imag_path: Optional[str] = setting(None, "Imagination path; unset: the variant's.", choices=IMAG_PATHS)
+  env_model: Optional[str] = setting(None, "Environment model; unset: the variant's.", choices=ENV_MODELS,
+                                     scopes=(settings.IMAGINATION,))
+  rollout_policy: str = setting("distilled", "Rollout policy of the imagination path (paper Sec. 3.1).",
+                                choices=ROLLOUT_POLICIES, scopes=(settings.IMAGINATION,))
+  rollout_depth: int = setting(5, "Imagined steps per rollout (paper: 1-15).", scopes=(settings.IMAGINATION,))
+  encoder_direction: str = setting(
+      "backward", "The order I2A's rollout encoder reads the imagined steps (paper Sec. 3.2, footnote 1): "
+      "backward (last step first), forward, or bidirectional (two LSTMs, outputs concatenated).",
+      choices=ENCODER_DIRECTIONS, scopes=(settings.IMAGINATION,))
+  env_model_size: str = setting(
+      "good", "Sokoban environment model: 'good', 'poor' (paper Fig. 5: same family, far fewer "
+      "parameters) or 'small' (32 channels, for small grids such as the study's 6x6 rooms).",
+      choices=ENV_MODEL_SIZES, scopes=(settings.IMAGINATION,))
+  stack_size: int = setting(1, "Frames in the agent state.")
+  predict_reward: bool = setting(True, "False: frames-only environment model (Sokoban).",
+                                 scopes=(settings.SOKOBAN,))
+  frame_head: str = setting("palette", "Frame head of the environment model.", choices=FRAME_HEADS,
+                            flag=settings.NO_FLAG)
+  room_size: Optional[int] = setting(10, "Sokoban room side in cells, walls included (paper: 10).",
+                                     scopes=(settings.GAME, settings.SOKOBAN))
+  pixels_per_cell: Optional[int] = setting(8, "Sokoban sprite size in pixels (paper: 8).",
+                                           scopes=(settings.GAME, settings.SOKOBAN))
+  torso: Optional[TorsoConfig] = setting(
+      None, "Conv torso 'channels:kernel:stride,...' (SAME padding); unset: the paper's per-game torso.",
+      parse=TorsoConfig.parse, old_unset=("paper",))
+  hidden_size: Optional[int] = setting(None, "Policy FC width; unset: the paper's (512/256).", old_unset=(0,))
+  lstm_size: Optional[int] = setting(None, "Rollout encoder LSTM width; unset: the variant's (paper: "
+                                     "512/256, talk: 256).", scopes=(settings.IMAGINATION,), old_unset=(0,))
+  rollout_hidden_size: Optional[int] = setting(
+      None, "Width of the distilled rollout policy's FC layer (the Linear ending RolloutPolicy's "
+      "FrameProcessing, i2a/policies.py; not the per-step imagination feature, which has none in the "
+      "paper's agents); unset: the paper's (512/256), hidden_size for variant 'talk'.",
+      scopes=(settings.IMAGINATION,), old_unset=(0,))
+  precision: Optional[str] = setting(
+      None, "Compute dtype of the networks (variables, heads and losses stay float32); unset: bfloat16 "
+      "for agents that imagine on a GPU or a CPU with AMX / AVX-512 BF16, float32 otherwise.",
+      choices=PRECISIONS)
+  seed: Optional[int] = setting(None, "Seeds the modules' action sampling (a run sets it from its seed).",
+                                flag=settings.NO_FLAG)
 
   def __post_init__(self):
     # Validated by games.Geometry, whose normal form is kept: settings that do not apply to the game

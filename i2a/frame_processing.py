@@ -39,16 +39,14 @@ class TorsoConfig:
                          f"{tuple(getattr(self, name))}.")
 
   @classmethod
-  def parse(cls, text: str) -> Optional["TorsoConfig"]:
-    """'16:3:1,32:3:2' (channels:kernel:stride per layer) -> a SAME-padded TorsoConfig; 'paper' -> None
-    (the config's per-game default). ValueError naming the text if it is malformed."""
-    if text == "paper":
-      return None
+  def parse(cls, text: str) -> "TorsoConfig":
+    """'16:3:1,32:3:2' (channels:kernel:stride per layer) -> a SAME-padded TorsoConfig (the --torso
+    flag; 'unset' there is the config's per-game default). ValueError naming the text if it is malformed."""
     try:
       layers = [tuple(int(x) for x in layer.split(":")) for layer in text.split(",")]
       channels, kernels, strides = zip(*layers)
     except ValueError as e:
-      raise ValueError(f"--torso={text!r}: expected 'channels:kernel:stride,...' or 'paper'.") from e
+      raise ValueError(f"--torso={text!r}: expected 'channels:kernel:stride,...'.") from e
     return cls(channels, kernels, strides, padding="SAME")
 
   def widened(self, factor: int) -> "TorsoConfig":

@@ -2,7 +2,7 @@ r"""Agent speed on this machine: inference steps/s and learner frames/s for each
 
   python -m launch.benchmark_agent [--games=minipacman,sokoban] [--seconds=10]
   python -m launch.benchmark_agent --games=sokoban \
-      --variants=standard,i2a,i2a/forward,i2a/bidirectional,i2a/poor,mc,mc/poor
+      --agents=standard,i2a,i2a/forward,i2a/bidirectional,i2a/poor,mc,mc/poor
 
 Inference: one `tf.function` call of the agent on a batch of 32 frames (what an actor does per step).
 Learner: forward and backward through a T=20 unroll of B=32 frames (snt.static_unroll) with a stand-in
@@ -19,19 +19,21 @@ import tensorflow as tf
 
 import i2a
 from launch import common_flags
+from launch import config_flags
 
-# Shared flags (launch/common_flags.py) and this binary's defaults for them: --games and --variants to
+# Shared flags (launch/common_flags.py) and this binary's defaults for them: --games and --agents to
 # measure (a variant 'variant/option' adds an encoder direction, forward or bidirectional, or the poor
 # model, poor), the inference and learner --batch_size, the learner's --unroll_length T, the minimum
 # --seconds per measurement (after one warm-up call), and the networks' compute --precision.
-DEFAULTS = dict(games=["minipacman", "sokoban"], variants=["standard", "copy", "i2a"], batch_size=32,
+DEFAULTS = dict(games=["minipacman", "sokoban"], agents=["standard", "copy", "i2a"], batch_size=32,
                 unroll_length=20, seconds=10.0, precision="bfloat16")
-common_flags.declare_key_flags(tuple(DEFAULTS))
+config_flags.define("batch_size", "unroll_length", "precision")
+common_flags.define("games", "agents", "seconds")
 flags.DEFINE_boolean("jit_compile", False, "Compile the measured functions with XLA.")
 
 
 def settings(fv: flags.FlagValues):
-  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  """The flags this binary reads, with its own defaults (DEFAULTS) for the shared ones not given."""
   return common_flags.settings(fv, DEFAULTS, (*DEFAULTS, "jit_compile"))
 
 
@@ -84,11 +86,11 @@ def config_of(game: str, entry: str) -> i2a.AgentConfig:
   elif option in i2a.configs.ENV_MODEL_SIZES:
     extra["env_model_size"] = option
   elif option:
-    raise app.UsageError(f"--variants: unknown option {option!r} in {entry!r}.")
+    raise app.UsageError(f"--agents: unknown option {option!r} in {entry!r}.")
   try:
     return i2a.AgentConfig(game=game, variant=variant, seed=0, **extra)
   except ValueError as e:
-    raise app.UsageError(f"--variants={entry}: {e}") from e
+    raise app.UsageError(f"--agents={entry}: {e}") from e
 
 
 def main(argv):
@@ -102,7 +104,7 @@ def main(argv):
   print("-" * len(header))
   for game in fv.games:
     base = None
-    for variant in fv.variants:
+    for variant in fv.agents:
       config = dataclasses.replace(config_of(game, variant), precision=fv.precision)
       inference, learner = measure(config, fv.batch_size, fv.unroll_length, fv.seconds, fv.jit_compile)
       base = base or (inference, learner)

@@ -16,17 +16,19 @@ from absl import flags
 import numpy as np
 
 from launch import common_flags
+from launch import config_flags
 
 # Shared flags (launch/common_flags.py) and this binary's defaults for them: wall-clock --seconds per
 # measurement, the copies N (--batch_size) of the batched measurements, and the --games to measure.
 DEFAULTS = dict(seconds=2.0, batch_size=256, games=["sokoban", "minipacman"])
-common_flags.declare_key_flags(tuple(DEFAULTS))
+config_flags.define("batch_size")
+common_flags.define("games", "seconds")
 flags.DEFINE_integer("pool_size", 32, "Generated Sokoban levels in the stepping pool.")
 flags.DEFINE_enum("observation", "rgb", ["rgb", "symbolic", "both"], "Sokoban observation kind.")
 
 
 def settings(fv: flags.FlagValues):
-  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  """The flags this binary reads, with its own defaults (DEFAULTS) for the shared ones not given."""
   return common_flags.settings(fv, DEFAULTS, (*DEFAULTS, "pool_size", "observation"))
 
 # Used when the generator is not available: a 10x10 level with 4 boxes.

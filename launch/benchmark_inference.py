@@ -1,6 +1,6 @@
 r"""Per-actor against central inference (SEED RL): full local training at launch.train's settings.
 
-  python -m launch.benchmark_inference [--games=minipacman,sokoban] [--variants=standard,copy] \
+  python -m launch.benchmark_inference [--games=minipacman,sokoban] [--agents=standard,copy] \
       [--inferences=actor,central] [--num_actors=4] [--seconds=20]
 
 For each game, agent variant and inference, trains with --num_actors environment workers (actor
@@ -24,29 +24,26 @@ import numpy as np
 import tensorflow as tf
 
 from i2a import configs
-from i2a import frame_processing
 from i2a.training import environments
 from i2a.training import interrupt
 from i2a.training import learner as learner_lib
 from i2a.training import loop
+from i2a.training import train_config
 from launch import common_flags
+from launch import config_flags
 
-DEFAULTS = dict(games=["minipacman", "sokoban"], variants=["standard", "copy"], seconds=20.0, num_actors=4,
-                **{k: common_flags.TRAIN_DEFAULTS[k] for k in ("envs_per_actor", "batch_size", "unroll_length",
-                                                               "room_size", "num_boxes", "pixels_per_cell",
-                                                               "torso", "hidden_size")})
-SHARED = tuple(DEFAULTS) + ("precision",)
-common_flags.declare_key_flags(SHARED)
-flags.DEFINE_list("inferences", list(loop.INFERENCE), "Where the policy runs, each measured: actor, central.")
+# This binary's defaults for shared flags; the rest (the system's and the networks') are launch.train's.
+DEFAULTS = dict(games=["minipacman", "sokoban"], agents=["standard", "copy"], seconds=20.0, num_actors=4)
+SHARED = (*DEFAULTS, "envs_per_actor", "batch_size", "unroll_length", "room_size", "num_boxes", "pixels_per_cell",
+          "torso", "hidden_size", "precision")
+config_flags.define(*SHARED[len(("games", "agents", "seconds")):])
+common_flags.define("games", "agents", "seconds")
+flags.DEFINE_list("inferences", list(train_config.INFERENCE), "Where the policy runs, each measured: actor, central.")
 
 
 def settings(fv: flags.FlagValues):
-  """The flags this binary reads, with its own defaults for the shared ones left unset (--num_actors,
-  whose shared default is launch.train's 2, is 4 here unless given)."""
-  values = common_flags.settings(fv, DEFAULTS, (*SHARED, "inferences"))
-  if not fv["num_actors"].present:
-    values.num_actors = DEFAULTS["num_actors"]
-  return values
+  """The flags this binary reads, with its own defaults (DEFAULTS) for the shared ones not given."""
+  return common_flags.settings(fv, DEFAULTS, (*SHARED, "inferences"))
 
 
 def resident_mib() -> float:
@@ -86,7 +83,7 @@ def train_once(agent: configs.AgentConfig, env: environments.EnvConfig, inferenc
   medians of those 4, with the resident memory after 2 and after 4."""
   with tempfile.TemporaryDirectory() as logdir:
     config = loop.TrainConfig(
-        agent=agent, env=env, learner=learner_lib.LearnerConfig(learning_rate=1e-3, max_grad_norm=40.0),
+        agent=agent, env=env, learner=learner_lib.LearnerConfig(),
         logdir=logdir, num_actors=fv.num_actors, envs_per_actor=fv.envs_per_actor, batch_size=fv.batch_size,
         unroll_length=fv.unroll_length, total_frames=10**12, checkpoint_every_secs=None,
         log_every_secs=fv.seconds / 4, max_seconds=20 * fv.seconds, inference=inference)
@@ -111,12 +108,12 @@ def main(argv):
   print(f"{'game':<11} {'agent':<9} {'inference':<9} {'frames/s':>9} {'lag':>5} {'batch workers':>13} "
         f"{'batch envs':>10} {'wait ms':>8} {'RSS MiB (mid -> end)':>20}")
   for game in fv.games:
-    for variant in fv.variants:
+    for variant in fv.agents:
       sokoban = game == "sokoban"
       agent = configs.AgentConfig(
           game=game, variant=variant, room_size=fv.room_size,
           pixels_per_cell=fv.pixels_per_cell, precision=fv.precision,
-          torso=frame_processing.TorsoConfig.parse(fv.torso), hidden_size=fv.hidden_size or None)
+          torso=fv.torso, hidden_size=fv.hidden_size)
       env = environments.EnvConfig(num_boxes=fv.num_boxes if sokoban else 4)
       for inference in fv.inferences:
         r = train_once(agent, env, inference, fv)

@@ -25,11 +25,13 @@ import numpy as np
 from envs import sokoban
 from envs.sokoban import level_supply
 from launch import common_flags
+from launch import config_flags
 
 # Shared flags (launch/common_flags.py): timed --seconds per row (this binary's default: 3), the copies N
 # stepped together (--num_envs) and the level supply's pool size (--level_pool_size).
 DEFAULTS = dict(seconds=3.0)
-common_flags.declare_key_flags(("seconds", "num_envs", "level_pool_size"))
+config_flags.define("level_pool_size")
+common_flags.define("seconds", "num_envs")
 flags.DEFINE_float("warmup", 2.0, "Seconds stepped before timing a pool row.")
 flags.DEFINE_list("step_limits", ["5", "20"], "Episode lengths (Sokoban max_steps) to measure.")
 flags.DEFINE_list("sizes", ["6:1:2", "7:2:2", "10:4:8"], "room_size:num_boxes:pixels_per_cell of each level kind.")
@@ -38,7 +40,7 @@ flags.DEFINE_integer("nice", 10, "Niceness added to the level workers.", lower_b
 
 
 def settings(fv: flags.FlagValues):
-  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  """The flags this binary reads, with its own defaults (DEFAULTS) for the shared ones not given."""
   return common_flags.settings(fv, DEFAULTS, ("seconds", "num_envs", "level_pool_size", "warmup", "step_limits",
                                               "sizes", "workers", "nice"))
 

@@ -2,7 +2,7 @@ r"""Training speed on this machine: frames/s of full training and of the learner
 
   python -m launch.benchmark_train [--games=sokoban,minipacman] [--agents=standard,copy,i2a] \
       [--precisions=bfloat16,float32] [--reuse=true,false] [--env_model_sizes=good,small] [--seconds=30] \
-      [--room_size=10 --pixels_per_cell=8] [--batch_size=32 --unroll_length=20] [--torso=paper] \
+      [--room_size=10 --pixels_per_cell=8] [--batch_size=32 --unroll_length=20] [--torso=unset] \
       [--inference=central]
 
 For each game, agent, environment-model size (--env_model_sizes, for agents with a 'learned' Sokoban
@@ -44,15 +44,16 @@ from i2a.training import loop
 from i2a.profiling import model_cost
 from i2a import types
 from launch import common_flags
+from launch import config_flags
 
 # Shared flags (launch/common_flags.py) and this binary's defaults for them (where the flag's own default
 # differs): paper-size Sokoban rooms and networks, a learner batch B of 32 and unroll T of 20, and
 # 16 environment copies per actor thread in full training; --seconds measured per full-training run.
 DEFAULTS = dict(games=["sokoban", "minipacman"], seconds=30.0, batch_size=32, unroll_length=20,
-                envs_per_actor=16, room_size=10, num_boxes=4, pixels_per_cell=8, torso="paper", hidden_size=0)
+                envs_per_actor=16, room_size=10, num_boxes=4, pixels_per_cell=8, torso=None, hidden_size=None)
 SHARED = (*DEFAULTS, "num_actors", "lstm_size", "rollout_hidden_size", "actor_jit", "inference")
-common_flags.declare_key_flags(SHARED)
-flags.DEFINE_list("agents", ["standard", "copy", "i2a"], "Agent variants to measure.")
+config_flags.define(*(n for n in SHARED if n not in ("games", "seconds")))
+common_flags.define("games", "seconds", "agents")
 flags.DEFINE_list("precisions", ["bfloat16", "float32"], "Compute precisions to measure.")
 flags.DEFINE_list("reuse", ["true", "false"], "Imagination reuse settings for I2A (true,false).")
 flags.DEFINE_list("env_model_sizes", ["good"], "Sokoban 'learned' environment-model sizes to measure "
@@ -62,7 +63,7 @@ flags.DEFINE_boolean("skip_full_training", False, "Measure the learner alone onl
 
 
 def settings(fv: flags.FlagValues):
-  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  """The flags this binary reads, with its own defaults (DEFAULTS) for the shared ones not given."""
   return common_flags.settings(fv, DEFAULTS, (*SHARED, "agents", "precisions", "reuse", "env_model_sizes",
                                               "learner_steps", "skip_full_training"))
 
@@ -204,9 +205,8 @@ def main(argv):
         for size in model_sizes(game, variant, fv.env_model_sizes):
           config = configs.AgentConfig(game=game, variant=variant, room_size=fv.room_size,
                                        pixels_per_cell=fv.pixels_per_cell, precision=precision, seed=0,
-                                       torso=frame_processing.TorsoConfig.parse(fv.torso),
-                                       hidden_size=fv.hidden_size or None, lstm_size=fv.lstm_size or None,
-                                       rollout_hidden_size=fv.rollout_hidden_size or None, env_model_size=size)
+                                       torso=fv.torso, hidden_size=fv.hidden_size, lstm_size=fv.lstm_size,
+                                       rollout_hidden_size=fv.rollout_hidden_size, env_model_size=size)
           label = variant if size == "good" else f"{variant}/{size}"
           reusable = imagination.palette_of(factory.build_agent(config)) is not None
           env = environments.EnvConfig(num_boxes=fv.num_boxes if game == "sokoban" else 4)

@@ -14,17 +14,19 @@ import i2a
 from i2a import optimizers
 from i2a.profiling import model_cost
 from launch import common_flags
+from launch import config_flags
 
-# Shared flags (launch/common_flags.py) and this binary's defaults for them: the --games and --variants
+# Shared flags (launch/common_flags.py) and this binary's defaults for them: the --games and --agents
 # to describe, the --batch_size of the forward pass and distillation step, and the --rollout_depth of the
 # imagination-augmented variants (the flag's own default, 5).
-DEFAULTS = dict(games=["minipacman", "sokoban"], variants=["standard", "large", "copy", "i2a"], batch_size=4)
-NAMES = ("games", "variants", "batch_size", "rollout_depth")
-common_flags.declare_key_flags(NAMES)
+DEFAULTS = dict(games=["minipacman", "sokoban"], agents=["standard", "large", "copy", "i2a"], batch_size=4)
+NAMES = ("games", "agents", "batch_size", "rollout_depth")
+config_flags.define("batch_size", "rollout_depth")
+common_flags.define("games", "agents")
 
 
 def settings(fv: flags.FlagValues):
-  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  """The flags this binary reads, with its own defaults (DEFAULTS) for the shared ones not given."""
   return common_flags.settings(fv, DEFAULTS, NAMES)
 
 
@@ -64,7 +66,7 @@ def main(argv):
   print("-" * len(header))
   for game in fv.games:
     base = None
-    for variant in fv.variants:
+    for variant in fv.agents:
       config = i2a.AgentConfig(game=game, variant=variant, rollout_depth=fv.rollout_depth, seed=0)
       row = describe(config, fv.batch_size)
       base = base or row["flops"]

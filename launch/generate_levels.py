@@ -1,6 +1,6 @@
 r"""Generates Sokoban levels (paper App. D.4) into Boxoban-format files, using several processes.
 
-  python -m launch.generate_levels --num=10000 --out=/tmp/levels --processes=2 --solve_sample=100
+  python -m launch.generate_levels --num=10000 --output_dir=/tmp/levels --processes=2 --solve_sample=100
 
 Writes `<out>/000.txt`, `001.txt`, ... with `--levels_per_file` levels each, headers numbered from 0
 within each file, like DeepMind's Boxoban files. Levels are made in chunks of `CHUNK` levels; chunk k
@@ -25,7 +25,9 @@ from envs.sokoban import solver
 from launch import common_flags
 
 
-common_flags.declare_key_flags(("out", "num_boxes", "seed"))
+# This binary's default for a shared flag: the paper's training levels have 4 boxes (App. D.4).
+DEFAULTS = dict(num_boxes=4)
+common_flags.define("output_dir", "num_boxes", "seed")
 flags.DEFINE_integer("num", None, "Number of levels to generate.", lower_bound=1)
 flags.DEFINE_integer("width", 10, "Level width in cells.", lower_bound=generator.MIN_SIZE)
 flags.DEFINE_integer("height", 10, "Level height in cells.", lower_bound=generator.MIN_SIZE)
@@ -38,8 +40,7 @@ flags.DEFINE_integer("max_states", generator.GeneratorConfig.max_states,
                      "Reverse-play state cap per placement (GeneratorConfig).", lower_bound=1)
 flags.DEFINE_float("min_score_factor", generator.GeneratorConfig.min_score_factor,
                    "Retry threshold factor (GeneratorConfig).", lower_bound=0.0)
-flags.DEFINE_bool("overwrite", False, "Replace existing level files in --out.")
-DEFAULT_NUM_BOXES = 4  # The paper's training levels (App. D.4).
+flags.DEFINE_bool("overwrite", False, "Replace existing level files in --output_dir.")
 
 
 CHUNK = 100  # Levels per work item; fixed so that the output does not depend on --processes.
@@ -99,7 +100,7 @@ def generate(num: int, out: str, num_boxes: int = 4, width: int = 10, height: in
   existing = [p for p in paths if os.path.exists(p)]
   if existing and not overwrite:
     raise ValueError(f"{existing[0]} already exists ({len(existing)} of the output files do); "
-                     "pass --overwrite or choose another --out")
+                     "pass --overwrite or choose another --output_dir")
   os.makedirs(out, exist_ok=True)
   config = config or generator.GeneratorConfig()
   chunks = [Chunk(index=k, count=min(CHUNK, num - k * CHUNK), seed=seed, width=width, height=height,
@@ -141,27 +142,27 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   fv = flags.FLAGS
+  num_boxes = common_flags.settings(fv, DEFAULTS, ("num_boxes",)).num_boxes
   if fv.num is None:
     raise app.UsageError("--num is required: the number of levels to generate")
-  if not fv.out:
-    raise app.UsageError("--out must name an output directory")
-  num_boxes = DEFAULT_NUM_BOXES if fv.num_boxes is None else fv.num_boxes
+  if not fv.output_dir:
+    raise app.UsageError("--output_dir must name an output directory")
   if not 1 <= num_boxes <= generator.MAX_BOXES:
     raise app.UsageError(f"--num_boxes={num_boxes}: give 1 to {generator.MAX_BOXES} boxes")
-  if fv.seed < 0:
+  if fv.seed is None or fv.seed < 0:
     raise app.UsageError(f"--seed={fv.seed}: the generator's base seed must be >= 0")
   if fv.solve_sample > fv.num:
     raise app.UsageError(f"--solve_sample={fv.solve_sample} exceeds --num={fv.num}")
   try:
     config = generator.GeneratorConfig(max_states=fv.max_states,
                                        min_score_factor=fv.min_score_factor)
-    stats = generate(fv.num, fv.out, num_boxes, fv.width, fv.height,
+    stats = generate(fv.num, fv.output_dir, num_boxes, fv.width, fv.height,
                      fv.seed, fv.processes, fv.levels_per_file, fv.solve_sample,
                      fv.solver_max_states, fv.overwrite, config)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
   print(f"wrote {stats['levels']} levels ({fv.width}x{fv.height}, {num_boxes} boxes) "
-        f"in {stats['files']} files to {fv.out}")
+        f"in {stats['files']} files to {fv.output_dir}")
   print(f"levels/s: {stats['levels_per_s']:.1f} wall ({fv.processes} processes), "
         f"{stats['levels_per_cpu_s']:.1f} per process CPU second")
   print(f"mean RoomScore: {stats['mean_room_score']:.1f}; below the quality threshold (best "

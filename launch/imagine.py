@@ -1,17 +1,17 @@
 r"""Draws what a trained environment model imagines from a real state: a PNG grid and an animated GIF.
 
-  python -m launch.imagine --env=minipacman \
-      --env_model_checkpoint=runs/env_model_minipacman --out=/tmp/imagine --depth=5
+  python -m launch.imagine --game=minipacman \
+      --env_model_checkpoint=runs/env_model_minipacman --output_dir=/tmp/imagine --depth=5
   python -m launch.imagine --flagfile=launch/configs/pipeline_minipacman_1_agent.flags \
-      --agent_checkpoint=runs/pipeline_minipacman_agent --env_model_checkpoint=... --out=/tmp/imagine
+      --agent_checkpoint=runs/pipeline_minipacman_agent --env_model_checkpoint=... --output_dir=/tmp/imagine
 
 Rows: the real frames of a real rollout (the agent's, or uniformly random actions), then one row per
 first action with the frames the model imagines after it (paper Sec. 3.1: one rollout per action). The
 later imagined actions are the rollout policy's (an I2A agent's distilled policy, a model-free agent's
 own policy) or, without an agent, the real rollout's actions, so the row marked '*' replays the real
-actions open-loop and can be compared frame by frame with the real row. The game, env and agent flags
-are the experiment flags (launch/common_flags.py); the model's game and frame size come from its
-metadata.
+actions open-loop and can be compared frame by frame with the real row. The game, environment and
+agent flags are those of a training run (launch/config_flags.py); the model's game and frame size come
+from its metadata.
 """
 from absl import app
 from absl import flags
@@ -26,9 +26,11 @@ from i2a.training import env_model_metadata
 from i2a.training import environments
 from i2a.training import inference
 from launch import common_flags
-from launch import run_configs
+from launch import config_flags
+from launch import flags_to_config
 
-common_flags.declare_key_flags(common_flags.EXPERIMENT_FLAGS + ("agent_checkpoint", "out"))
+config_flags.define()
+common_flags.define("agent_checkpoint", "output_dir")
 flags.DEFINE_integer("depth", 5, "Imagined steps per rollout (I2A's canonical depth is 5).", lower_bound=1)
 flags.DEFINE_integer("start_steps", 10, "Real steps played before the start state.", lower_bound=0)
 flags.DEFINE_integer("scale", 0, "Pixel enlargement; 0 picks one making frames >= 96 pixels.",
@@ -42,38 +44,36 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
   Raises:
     app.UsageError: bad flags or a model that does not fit the game.
   """
-  agent = None
+  agent, seed = None, 0 if fv.seed is None else fv.seed
   try:
-    if not fv.env_model_checkpoint or not fv.out:
-      raise ValueError("--env_model_checkpoint and --out are required.")
+    if not fv.env_model_checkpoint or not fv.output_dir:
+      raise ValueError("--env_model_checkpoint and --output_dir are required.")
     metadata = env_model_metadata.load_metadata(fv.env_model_checkpoint)
-    if fv["env"].present and fv.env != metadata["game"]:
-      raise ValueError(f"--env={fv.env} but the model {fv.env_model_checkpoint!r} was trained for "
+    if fv["game"].present and fv.game != metadata["game"]:
+      raise ValueError(f"--game={fv.game} but the model {fv.env_model_checkpoint!r} was trained for "
                        f"{metadata['game']}.")
     if fv.agent_checkpoint:
       # Here --env_model_checkpoint names the model to draw with, so a model-free agent may take one.
-      config = run_configs.stored_train_config(  # The agent's run config, as launch.train stored it.
-          fv, run_configs.logdir_of_checkpoint(fv.agent_checkpoint), model_free_may_name_env_model=True)
+      config = flags_to_config.stored_train_config(  # The agent's run config, as launch.train stored it.
+          fv, flags_to_config.logdir_of_checkpoint(fv.agent_checkpoint), model_free_may_name_env_model=True)
       geometry, env_config = config.geometry, config.env
-      agent = inference.restore_agent(config.agent, fv.agent_checkpoint, seed=max(fv.seed, 0),
+      agent = inference.restore_agent(config.agent, fv.agent_checkpoint, seed=seed,
                                       discount=config.learner.discount).agent
     else:
       geometry = games.Geometry(
           metadata["game"], task=fv.task,
-          room_size=metadata["room_size"] or fv.room_size or common_flags.DEFAULT_ROOM_SIZE,
-          pixels_per_cell=metadata["pixels_per_cell"] or common_flags.value_or(
-              fv, "pixels_per_cell", common_flags.TRAIN_DEFAULTS["pixels_per_cell"]))
-      env_config = environments.EnvConfig(num_boxes=fv.num_boxes or 1, max_steps=fv.max_steps, levels=fv.levels)
+          room_size=metadata["room_size"] or fv.room_size,
+          pixels_per_cell=metadata["pixels_per_cell"] or fv.pixels_per_cell)
+      env_config = environments.EnvConfig(num_boxes=fv.num_boxes, max_steps=fv.max_steps, levels=fv.levels)
     model = export.load_model(fv.env_model_checkpoint, geometry)
   except (ValueError, checkpointing.CheckpointError) as e:
     raise app.UsageError(str(e)) from e
-  seed = max(fv.seed, 0)
   env = environments.build_env(geometry, env_config, 1, seed=seed)
   if agent is None:
     policy, rollout_policy = inference.UniformActions(env.num_actions, seed), None
   else:
     policy, rollout_policy = imagination.agent_policies(agent, env.num_actions)
-  result = imagination.write_pictures(model, env, policy, rollout_policy, fv.depth, fv.out,
+  result = imagination.write_pictures(model, env, policy, rollout_policy, fv.depth, fv.output_dir,
                                       metrics.ACTION_NAMES[geometry.game], fv.start_steps, fv.scale,
                                       fv.gif_ms, seed)
   logging.info("Wrote %s and %s (%dx%d pixels).", result["png"], result["gif"], *result["size"])

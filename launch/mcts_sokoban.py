@@ -6,7 +6,7 @@ r"""MCTS with the perfect model on Sokoban: solve rate against simulator steps p
 Levels are generated (seeded) or read from Boxoban files (--levels). Each level is searched with UCT over
 the real simulator (i2a/planning/mcts.py) and the played moves are replayed in a fresh environment to
 check the outcome. --value=net scores positions with a value network trained by launch.train_value_net.
-Prints and writes (--out, JSON) the fraction solved, mean simulator steps per level and time per step.
+Prints and writes (--output_dir, JSON) the fraction solved, mean simulator steps per level and time per step.
 """
 import json
 import os
@@ -23,25 +23,26 @@ from envs.sokoban import generator
 from i2a.planning import mcts
 from i2a.planning import value_net
 from launch import common_flags
+from launch import config_flags
 
 
-common_flags.declare_key_flags(("room_size", "num_boxes", "max_steps", "num_levels", "levels", "discount",
-                                "seed", "out"))
+config_flags.define("room_size", "num_boxes", "max_steps", "levels", "discount", "seed")
+common_flags.define("num_levels", "output_dir")
 flags.DEFINE_integer("budget", 25_000, "Simulator steps per level (paper Table 1: 25000, 100000).", lower_bound=1)
 flags.DEFINE_integer("steps_per_move", 0, "Simulator steps between played moves; 0 plans from the start "
                      "until solved or out of budget.", lower_bound=0)
 flags.DEFINE_float("exploration", 1.0, "UCT constant (App. D.3: 1).", lower_bound=0.0)
 flags.DEFINE_enum("value", "none", ["none", "net"], "Leaf value: none (0) or a value network.")
 flags.DEFINE_string("value_checkpoint", None, "Directory written by launch.train_value_net.")
-# The shared flags' defaults for this binary: the paper's rooms and its 250 test levels (App. D.3).
+# This binary's defaults for shared flags: the paper's rooms and sprites, and its 250 test levels (App. D.3).
 DEFAULTS = dict(room_size=10, num_boxes=4, num_levels=250)
 
 
 def settings(fv: flags.FlagValues) -> types.SimpleNamespace:
-  """The flags this binary reads, with its own defaults for the shared ones left unset."""
-  names = ("room_size", "num_boxes", "max_steps", "num_levels", "levels", "discount", "seed", "out", "budget",
+  """The flags this binary reads, with its own defaults (DEFAULTS) for the shared ones not given."""
+  names = ("room_size", "num_boxes", "max_steps", "num_levels", "levels", "discount", "seed", "output_dir", "budget",
            "steps_per_move", "exploration", "value", "value_checkpoint")
-  return types.SimpleNamespace(**{n: common_flags.value_or(fv, n, DEFAULTS.get(n)) for n in names})
+  return common_flags.settings(fv, DEFAULTS, names)
 
 
 def _levels(fv: types.SimpleNamespace) -> np.ndarray:
@@ -101,8 +102,8 @@ def main(argv):
   except (ValueError, OSError) as e:
     raise app.UsageError(str(e)) from e
   print(json.dumps(results))
-  if flags.FLAGS.out:
-    write(results, flags.FLAGS.out)
+  if flags.FLAGS.output_dir:
+    write(results, flags.FLAGS.output_dir)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from launch import common_flags
 # --seed of the environments and of the random actions (the flag's own default, 0), and the --frame_cap
 # (steps per episode: the game's).
 DEFAULTS = dict(episodes=200, frame_cap=minipacman.FRAME_CAP)
-common_flags.declare_key_flags(("episodes", "seed", "frame_cap"))
+common_flags.define("episodes", "seed", "frame_cap")
 _TASKS = flags.DEFINE_list("tasks", list(minipacman.TASKS), "Tasks to play.")
 flags.register_validator("tasks", lambda tasks: set(tasks) <= set(minipacman.TASKS),
                          f"--tasks must be a comma-separated list of {', '.join(minipacman.TASKS)}.")
@@ -65,7 +65,7 @@ def _mean_se(x: np.ndarray) -> str:
 
 
 def settings(fv: flags.FlagValues):
-  """The flags this binary reads, with its own defaults for the shared ones left unset."""
+  """The flags this binary reads, with its own defaults (DEFAULTS) for the shared ones not given."""
   return common_flags.settings(fv, DEFAULTS, ("episodes", "seed", "frame_cap", "tasks"))
 
 

@@ -1,9 +1,9 @@
 r"""Where the actor's and the learner's step time goes, by op type (TensorFlow's profiler).
 
-  python -m launch.profile_train --env=minipacman --agent=i2a --torso=paper --hidden_size=0 \
+  python -m launch.profile_train --game=minipacman --agent=i2a --torso=unset --hidden_size=unset \
       --batch_size=16 --unroll_length=5 --envs_per_actor=8 [--precision=bfloat16] [--profile_steps=20]
 
-Builds the agent of the shared experiment flags (launch/common_flags.py) with random weights (its
+Builds the agent of the training-run flags (launch/config_flags.py) with random weights (its
 'learned' environment model too, unless --env_model_checkpoint names one: speed only), then
 (1) the actor: one `i2a.training.actor.Actor` on --envs_per_actor environment copies acts
     --profile_steps steps (the actors' code path: environment step, batched compiled policy step,
@@ -34,13 +34,10 @@ from i2a.training import learner as learner_lib
 from i2a.training import loop
 from i2a.profiling import op_profile
 from launch import common_flags
-from launch import run_configs
+from launch import config_flags
+from launch import flags_to_config
 
-common_flags.declare_key_flags(
-    ("env", "task", "room_size", "num_boxes", "pixels_per_cell", "agent", "imag_path", "env_model",
-     "rollout_policy", "rollout_depth", "encoder_direction", "env_model_size", "predict_reward", "stack_size",
-     "torso", "hidden_size", "lstm_size", "rollout_hidden_size", "precision", "reuse_imagination",
-     "envs_per_actor", "batch_size", "unroll_length", "seed", "actor_jit"))
+config_flags.define()
 _STEPS = flags.DEFINE_integer("profile_steps", 20, "Actor steps and learner steps traced (after warm-up).",
                               lower_bound=1)
 _PROFILE_LOGDIR = flags.DEFINE_string("profile_logdir", None, "Where the profiler writes its traces "
@@ -58,14 +55,14 @@ def config_from_flags(fv: flags.FlagValues = flags.FLAGS) -> loop.TrainConfig:
   if not fv["env_model_checkpoint"].present:
     fv.env_model_checkpoint = RANDOM_MODEL  # Dropped again below for agents without a learned model.
   try:
-    config = run_configs.train_config_from_flags(fv)
+    config = flags_to_config.train_config_from_flags(fv)
   except ValueError:
     if fv["env_model_checkpoint"].present:
       raise
     fv.env_model_checkpoint = None
-    config = run_configs.train_config_from_flags(fv)
+    config = flags_to_config.train_config_from_flags(fv)
   if config.env_model_checkpoint and config.env_model_checkpoint != RANDOM_MODEL:
-    run_configs.check_paths(config)
+    flags_to_config.check_paths(config)
   return config
 
 

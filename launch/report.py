@@ -1,20 +1,20 @@
 r"""Learning curves, points, a summary table and statistics over seeds of training runs (issues 13, 20).
 
-  python -m launch.report --runs='runs/sokoban_*' --out=results/sokoban
-  python -m launch.report --runs=runs/hunt_std_s0,runs/hunt_std_s1,runs/hunt_i2a_s0 --out=results/hunt \
+  python -m launch.report --runs='runs/sokoban_*' --output_dir=results/sokoban
+  python -m launch.report --runs=runs/hunt_std_s0,runs/hunt_std_s1,runs/hunt_i2a_s0 --output_dir=results/hunt \
       --smoothing=10 --labels='I2A=*i2a*,standard=*std*'
-  python -m launch.report --runs='results/sokoban_small/runs/*' --out=results/sokoban_small \
+  python -m launch.report --runs='results/sokoban_small/runs/*' --output_dir=results/sokoban_small \
       --band=bootstrap --compare_to=i2a
-  python -m launch.report --export_run=runs/study_sokoban_small_i2a_s1 --out=results/sokoban_small/runs
+  python -m launch.report --export_run=runs/study_sokoban_small_i2a_s1 --output_dir=results/sokoban_small/runs
 
 Reads each run's TensorBoard scalars, its stored config and any launch.evaluate results.json below it,
 from its logdir or from the summary --export_run wrote of it (scalars as CSV, config, results: the
 report is rebuilt from results/ alone). Runs are grouped into agents by --labels, else by their stored
 config (variant and ablation options), else by their directory name without a `_s<n>`/`_seed<n>`
-suffix; each agent's seeds are averaged and shaded. Writes to --out: curves.png, points.csv (every
+suffix; each agent's seeds are averaged and shaded. Writes to --output_dir: curves.png, points.csv (every
 run's points), curves.csv (the drawn lines), stats.csv (interquartile means and medians over seeds with
 bootstrap intervals, Wilson intervals of the evaluation levels, P(--compare_to > other); Agarwal et
-al. 2021) and report.md. With --export_run, writes that run's summary to --out/<run name> instead.
+al. 2021) and report.md. With --export_run, writes that run's summary to --output_dir/<run name> instead.
 """
 import os
 
@@ -28,9 +28,9 @@ from i2a.reporting import run_summary
 from i2a.reporting import seed_stats
 from i2a.reporting import stats_tables
 from i2a.reporting import tables
-from launch import common_flags  # pylint: disable=unused-import  (defines the shared --out)
+from launch import common_flags
 
-flags.declare_key_flag("out")  # Shared (launch/common_flags.py); shown in --help.
+common_flags.define("output_dir")
 _RUNS = flags.DEFINE_list("runs", None, "Training logdirs or exported run summaries: paths or globs, "
                           "comma-separated.")
 _LABELS = flags.DEFINE_list("labels", [], "name=glob,...: runs whose path or directory name matches glob "
@@ -51,7 +51,7 @@ _BOOTSTRAP_SEED = flags.DEFINE_integer("bootstrap_seed", 0, "Seed of the bootstr
 _BOOTSTRAP_RESAMPLES = flags.DEFINE_integer("bootstrap_resamples", seed_stats.RESAMPLES, "Bootstrap "
                                             "resamples per interval.", lower_bound=100)
 _EXPORT_RUN = flags.DEFINE_string("export_run", None, "Instead of a report: write this launch.train "
-                                  "logdir's summary (scalars CSV, config, evaluations) to --out/<run name>.")
+                                  "logdir's summary (scalars CSV, config, evaluations) to --output_dir/<run name>.")
 
 FILES = ("curves.png", "points.csv", "curves.csv", "stats.csv", "report.md")
 
@@ -79,9 +79,9 @@ def _export(out: str) -> None:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  out = flags.FLAGS.out
+  out = flags.FLAGS.output_dir
   if not out:
-    raise app.UsageError("--out is required: the directory to write the report (or the run summary) to.")
+    raise app.UsageError("--output_dir is required: the directory to write the report (or the run summary) to.")
   if _EXPORT_RUN.value:
     return _export(out)
   if not _RUNS.value:

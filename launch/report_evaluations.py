@@ -1,15 +1,15 @@
 r"""Tables of evaluation-only experiments (issue 24): search (paper Table 1) and generalisation (Table 2).
 
-  python -m launch.report_evaluations --out=results/sokoban_small_ablations/search \
+  python -m launch.report_evaluations --output_dir=results/sokoban_small_ablations/search \
       --search='I2A=runs/s/i2a_s1_alone,I2A + outer search=runs/s/i2a_s1_outer,MCTS 25k=runs/s/mcts_25k'
-  python -m launch.report_evaluations --out=results/sokoban_small_ablations/generalisation \
+  python -m launch.report_evaluations --output_dir=results/sokoban_small_ablations/generalisation \
       --generalisation=standard=runs/study_sokoban_small_standard_s1,I2A=runs/study_sokoban_small_i2a_s1
 
 --search takes label=path items, a path being a results.json (or its directory) of launch.evaluate
 --outer_search or of launch.mcts_sokoban; items with the same label are one method's runs (seeds).
 --generalisation takes label=path items, a path being a launch.train logdir or its exported summary
 whose sampled evaluations are read per box count. Writes <name>.csv (every run, or every agent and box
-count) and <name>.md to --out; the statistics are i2a/reporting/seed_stats.py's (interquartile mean over
+count) and <name>.md to --output_dir; the statistics are i2a/reporting/seed_stats.py's (interquartile mean over
 seeds with a 95% bootstrap interval, the Wilson interval of the pooled levels apart). launch.study's
 ablation study runs both (i2a/study/ablation_runs.py).
 """
@@ -23,7 +23,7 @@ from i2a.reporting import run_reader
 from i2a.reporting import search_table
 from launch import common_flags
 
-common_flags.declare_key_flags(("out",))
+common_flags.define("output_dir")
 _SEARCH = flags.DEFINE_list("search", [], "label=results path,...: the search table's runs (paper Table 1).")
 _GENERALISATION = flags.DEFINE_list("generalisation", [], "label=run directory,...: the generalisation "
                                     "table's runs (paper Table 2).")
@@ -49,9 +49,9 @@ def _write(out: str, name: str, text: str) -> str:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  out = flags.FLAGS.out
+  out = flags.FLAGS.output_dir
   if not out:
-    raise app.UsageError("--out is required: the directory the tables go to.")
+    raise app.UsageError("--output_dir is required: the directory the tables go to.")
   if not _SEARCH.value and not _GENERALISATION.value:
     raise app.UsageError("Give --search or --generalisation (or both): label=path,...")
   try:

@@ -1,8 +1,8 @@
 r"""Copies a trained environment model or agent into the repository's models/ folder (issue 20).
 
   python -m launch.ship --env_model_run=runs/study_sokoban_small_env_model \
-      --out=models/sokoban_small/env_model
-  python -m launch.ship --run=runs/study_sokoban_small_i2a_s1 --out=models/sokoban_small/i2a_s1 \
+      --output_dir=models/sokoban_small/env_model
+  python -m launch.ship --run=runs/study_sokoban_small_i2a_s1 --output_dir=models/sokoban_small/i2a_s1 \
       --shipped_env_model=models/sokoban_small/env_model/env_model
 
 An agent ships as its config.json and one weights-only checkpoint (no optimizer slots) with its
@@ -17,7 +17,7 @@ from i2a.training import checkpointing
 from i2a.training import shipping
 from launch import common_flags
 
-flags.declare_key_flag("out")  # Shared (launch/common_flags.py): where the shipped files go.
+common_flags.define("output_dir")  # Where the shipped files go.
 _RUN = flags.DEFINE_string("run", None, "A launch.train logdir to ship (weights, config, evaluations).")
 _ENV_MODEL_RUN = flags.DEFINE_string("env_model_run", None, "A launch.train_env_model logdir to ship.")
 _ENV_MODEL = flags.DEFINE_string("shipped_env_model", None, "With --run: the shipped environment model's "
@@ -27,9 +27,9 @@ _ENV_MODEL = flags.DEFINE_string("shipped_env_model", None, "With --run: the shi
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  out = flags.FLAGS.out
+  out = flags.FLAGS.output_dir
   if not out or (_RUN.value is None) == (_ENV_MODEL_RUN.value is None):
-    raise app.UsageError("Give --out and exactly one of --run (an agent) or --env_model_run (a model).")
+    raise app.UsageError("Give --output_dir and exactly one of --run (an agent) or --env_model_run (a model).")
   try:
     if _ENV_MODEL_RUN.value:
       prefix = shipping.ship_env_model(_ENV_MODEL_RUN.value, out)

@@ -24,8 +24,9 @@ from i2a.study import estimates
 from i2a.study import registry
 from i2a.study import runner
 from launch import common_flags
+from launch import config_flags
 
-common_flags.declare_key_flags(("backend", "ray_address"))  # Here: where the runs go, not the actors.
+config_flags.define("backend", "ray_address")  # Here: where the runs go, not the actors.
 _STUDY = flags.DEFINE_string("study", None, f"The study to run: {', '.join(registry.NAMES)}.")
 _SEEDS = flags.DEFINE_integer("seeds", None, "Seeds per agent (1..N); seed 1 is the flag files' own run. "
                               "Default: 1 for an agent study, each arm's declared seeds for an ablation "

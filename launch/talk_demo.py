@@ -1,7 +1,7 @@
 r"""The talk notebook's "putting it all together": its demo I2A agent plays one MiniPacman episode and
 distils its rollout policy after every frame.
 
-  python -m launch.talk_demo --out=/tmp/talk_demo [--seed=0] [--env_model=copy|conv]
+  python -m launch.talk_demo --output_dir=/tmp/talk_demo [--seed=0] [--env_model=copy|conv]
 
 The agent is `i2a.talk_config()`'s: frame stack 4, rollout depth 3, CopyModel(3) (or, with
 --env_model=conv, the talk's SizePreservingConvNetModel with reward bins (-1, 0, 1), untrained as in the
@@ -30,6 +30,7 @@ from i2a.model_pipeline import pictures
 from i2a import optimizers
 from i2a.profiling import model_cost
 from launch import common_flags
+from launch import config_flags
 
 FRAME_CAP = 39  # The notebook's episode length.
 LEARNING_RATE = 1e-5  # The notebook's distillation learning rate.
@@ -37,7 +38,8 @@ EPSILON = 0.1  # The talk's distillation slide: RMSPropOptimizer(learning_rate, 
 FRAMES_PER_ROW = 10
 
 
-common_flags.declare_key_flags(("out", "seed", "env_model", "frame_cap"))  # --frame_cap default: FRAME_CAP.
+config_flags.define("seed", "env_model")
+common_flags.define("output_dir", "frame_cap")  # --frame_cap default: FRAME_CAP.
 
 
 class Step(NamedTuple):
@@ -137,17 +139,17 @@ def run(out: str, seed: int = 0, env_model: str = "copy", frame_cap: int = FRAME
 
 
 def run_with_flags(fv: flags.FlagValues) -> dict:
-  """--out (required): the directory for talk_demo.png and talk_demo.txt; --seed (>= 0) seeds the weights,
+  """--output_dir (required): the directory for talk_demo.png and talk_demo.txt; --seed (>= 0) seeds the weights,
   the agent's sampling and the episode; --env_model: copy (default, CopyModel(3)) or conv (the talk's
   SizePreservingConvNetModel, untrained)."""
-  if not fv.out:
-    raise app.UsageError("--out is required: the directory for talk_demo.png and talk_demo.txt.")
-  if fv.seed < 0:
+  if not fv.output_dir:
+    raise app.UsageError("--output_dir is required: the directory for talk_demo.png and talk_demo.txt.")
+  if fv.seed is None or fv.seed < 0:
     raise app.UsageError(f"--seed={fv.seed}: the demo's seed must be >= 0.")
   env_model = fv.env_model or "copy"
   if env_model not in ("copy", "conv"):
     raise app.UsageError(f"--env_model={env_model}: the talk's demo uses 'copy' or 'conv'.")
-  return run(fv.out, fv.seed, env_model, common_flags.value_or(fv, "frame_cap", FRAME_CAP))
+  return run(fv.output_dir, fv.seed, env_model, FRAME_CAP if fv.frame_cap is None else fv.frame_cap)
 
 
 def main(argv):

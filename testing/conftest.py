@@ -60,12 +60,12 @@ def _seed_every_test(request, monkeypatch):
 def parse_train_config():
   """Parses args into the global FLAGS (the shared flags of launch/common_flags.py, plus those of every
   binary imported) and returns the experiment's TrainConfig; the flags are unparsed afterwards."""
-  from launch import run_configs  # pylint: disable=g-import-not-at-top
+  from launch import flags_to_config  # pylint: disable=g-import-not-at-top
 
   def _parse(*args):
     flags.FLAGS.unparse_flags()
     flags.FLAGS(["train", *args])
-    return run_configs.train_config_from_flags(flags.FLAGS)
+    return flags_to_config.train_config_from_flags(flags.FLAGS)
 
   yield _parse
   flags.FLAGS.unparse_flags()

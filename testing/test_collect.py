@@ -24,7 +24,7 @@ from i2a.model_pipeline import data as model_data
 from i2a import frame_processing
 from i2a.training import loop
 from launch import collect
-from launch import run_configs
+from launch import flags_to_config
 from launch import imagine
 from launch import train
 from launch import train_env_model
@@ -273,13 +273,13 @@ def test_pipeline_flag_file_parses_with_its_binary(name, monkeypatch, parse_flag
     assert fv.env_model_size == ("poor" if poor else "good")
     return
   fv = parse_flags(binary or train, flagfile)
-  config = run_configs.train_config_from_flags(fv, model_free_may_name_env_model=binary is imagine)
+  config = flags_to_config.train_config_from_flags(fv, model_free_may_name_env_model=binary is imagine)
   assert config.geometry.game == config.agent.game == game
   if stage == "i2a":  # Loads the model exported by stage 3, where the paper flag files look for it.
     assert config.env_model_checkpoint == f"runs/env_model_{game}" and config.agent.variant == "i2a"
   else:  # The data agent: the paper's partially trained model-free baseline.
     assert config.agent.variant == "standard" and config.logdir == f"runs/pipeline_{game}_agent"
   if binary is collect:
-    assert fv.out == f"data/pipeline_{game}" and fv.agent_checkpoint == config.logdir
+    assert fv.output_dir == f"data/pipeline_{game}" and fv.agent_checkpoint == config.logdir
   if binary is imagine:
     assert fv.env_model_checkpoint == f"runs/env_model_{game}" and fv.agent_checkpoint == config.logdir

@@ -13,7 +13,7 @@ from i2a.model_pipeline import data as model_data
 from i2a.training import environments
 from i2a.training import inference
 from i2a.training import loop
-from i2a.training import run_config
+from i2a.training import stored_config
 
 
 def test_fields_that_do_not_apply_to_the_game_are_none():
@@ -90,17 +90,17 @@ def test_a_run_stores_the_geometry_once(tmp_path):
   agent = i2a.AgentConfig(game="sokoban", variant="standard", room_size=6, pixels_per_cell=2, hidden_size=8)
   config = _train_config(tmp_path, agent, environments.EnvConfig(num_boxes=1))
   assert config.geometry == agent.geometry == games.Geometry("sokoban", None, 6, 2)
-  run_config.save(config, str(tmp_path))
-  stored = json.loads((tmp_path / run_config.CONFIG_FILE).read_text())
+  stored_config.save(config, str(tmp_path))
+  stored = json.loads((tmp_path / stored_config.CONFIG_FILE).read_text())
   assert (stored["agent"]["room_size"], stored["agent"]["pixels_per_cell"], stored["agent"]["task"]) == (6, 2, None)
   assert not {"game", "task", "room_size", "pixels_per_cell"} & set(stored["env"])
-  assert run_config.load(str(tmp_path)) == config
+  assert stored_config.load(str(tmp_path)) == config
 
 
 def _old_format(config: loop.TrainConfig, **env_geometry) -> dict:
   """`config` as versions before this one stored it: the game settings in the env's config too, and
   settings the game does not use filled in (from the flags' defaults)."""
-  values = run_config.to_dict(config)
+  values = stored_config.to_dict(config)
   values["agent"].update({k: v for k, v in dict(task="regular", room_size=7, pixels_per_cell=2).items()
                           if values["agent"][k] is None})
   values["env"].update(env_geometry)
@@ -114,20 +114,20 @@ def test_runs_stored_by_older_versions_load_and_resume_unchanged(tmp_path, game)
   config = _train_config(tmp_path, agent, environments.EnvConfig(num_boxes=1))
   old_env = dict(game=game, task=fields.get("task", "regular"), room_size=fields.get("room_size", 7),
                  pixels_per_cell=fields.get("pixels_per_cell", 2))
-  (tmp_path / run_config.CONFIG_FILE).write_text(json.dumps(_old_format(config, **old_env)))
-  loaded = run_config.load(str(tmp_path))
+  (tmp_path / stored_config.CONFIG_FILE).write_text(json.dumps(_old_format(config, **old_env)))
+  loaded = stored_config.load(str(tmp_path))
   assert loaded == config
-  assert run_config.check_resume(loaded, config) == []
+  assert stored_config.check_resume(loaded, config) == []
 
 
 def test_an_old_run_whose_two_records_disagree_is_refused(tmp_path):
   agent = i2a.AgentConfig(game="sokoban", variant="standard", room_size=6, pixels_per_cell=2, hidden_size=8)
   config = _train_config(tmp_path, agent, environments.EnvConfig(num_boxes=1))
-  (tmp_path / run_config.CONFIG_FILE).write_text(json.dumps(_old_format(
+  (tmp_path / stored_config.CONFIG_FILE).write_text(json.dumps(_old_format(
       config, game="sokoban", task="regular", room_size=7, pixels_per_cell=2)))
   with pytest.raises(ValueError, match="Cannot read the stored run config .*built for sokoban 6x6 rooms.*"
                                        "environment is sokoban 7x7 rooms"):
-    run_config.load(str(tmp_path))
+    stored_config.load(str(tmp_path))
 
 
 def test_data_manifests_old_and_new_give_the_same_geometry():

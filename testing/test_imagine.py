@@ -207,7 +207,7 @@ def test_imagine_binary_writes_a_png_and_a_gif(tmp_path, parse_flags):
 
 @pytest.mark.parametrize("args,message", [
     pytest.param(["--env=sokoban"], "trained for minipacman", id="other_game"),
-    pytest.param([], "--env_model_checkpoint and --out are required", id="no_out"),
+    pytest.param([], "--env_model_checkpoint and --output_dir are required", id="no_out"),
 ])
 def test_imagine_binary_refuses_bad_flags(tmp_path, parse_flags, args, message):
   _, prefix = _export_conv_model(str(tmp_path / "model"))

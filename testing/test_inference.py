@@ -8,6 +8,7 @@ from envs import batched
 from i2a import configs
 from i2a import frame_processing
 from i2a.training import checkpointing
+from i2a.training import environments
 from i2a.training import inference
 from i2a.training import loop
 from testing import fakes
@@ -18,7 +19,7 @@ TINY = configs.AgentConfig(game="minipacman", variant="standard", hidden_size=8,
 
 def _trained_logdir(tmp_path, step=7):
   tf.random.set_seed(0)
-  config = loop.TrainConfig(agent=TINY, env=loop.environments.EnvConfig(),
+  config = loop.TrainConfig(agent=TINY, env=environments.EnvConfig(),
                             logdir=str(tmp_path), seed=0)
   learner, checkpointer = loop.build_learner(config)
   for variable in learner.agent.trainable_variables:

@@ -16,7 +16,7 @@ from envs import minipacman
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES = sorted(m.name for m in pkgutil.iter_modules(launch.__path__))
-BINARIES = [m for m in MODULES if m not in ("common_flags", "run_configs")]
+BINARIES = [m for m in MODULES if m not in ("common_flags", "config_flags", "flags_to_config")]
 _DEFINE = re.compile(r"DEFINE_\w+\(\s*\"(\w+)\"")
 _COMMAND = re.compile(r"python -m launch\.(\w+)((?:\\\n|[^\n`])*)")
 
@@ -24,20 +24,20 @@ _COMMAND = re.compile(r"python -m launch\.(\w+)((?:\\\n|[^\n`])*)")
 # launch/common_flags.py (benchmark_levels' --max_steps list is now --step_limits, its --pool_size the
 # shared --level_pool_size).
 DEFAULTS = {
-    "benchmark_agent": dict(games=["minipacman", "sokoban"], variants=["standard", "copy", "i2a"], batch_size=32,
+    "benchmark_agent": dict(games=["minipacman", "sokoban"], agents=["standard", "copy", "i2a"], batch_size=32,
                             unroll_length=20, seconds=10.0, precision="bfloat16", jit_compile=False),
     "benchmark_envs": dict(seconds=2.0, batch_size=256, games=["sokoban", "minipacman"], pool_size=32,
                            observation="rgb"),
     "benchmark_levels": dict(seconds=3.0, num_envs=16, level_pool_size=4096, warmup=2.0, step_limits=["5", "20"],
                              sizes=["6:1:2", "7:2:2", "10:4:8"], workers=1, nice=10),
     "benchmark_train": dict(games=["sokoban", "minipacman"], seconds=30.0, batch_size=32, unroll_length=20,
-                            envs_per_actor=16, room_size=10, num_boxes=4, pixels_per_cell=8, torso="paper",
-                            hidden_size=0, num_actors=2, lstm_size=0, rollout_hidden_size=0, actor_jit=False,
+                            envs_per_actor=16, room_size=10, num_boxes=4, pixels_per_cell=8, torso=None,
+                            hidden_size=None, num_actors=2, lstm_size=None, rollout_hidden_size=None, actor_jit=False,
                             inference="actor",
                             agents=["standard", "copy", "i2a"], precisions=["bfloat16", "float32"],
                             reuse=["true", "false"], env_model_sizes=["good"], learner_steps=5,
                             skip_full_training=False),
-    "describe": dict(games=["minipacman", "sokoban"], variants=["standard", "large", "copy", "i2a"], batch_size=4,
+    "describe": dict(games=["minipacman", "sokoban"], agents=["standard", "large", "copy", "i2a"], batch_size=4,
                      rollout_depth=5),
     "minipacman_random_play": dict(episodes=200, seed=0, frame_cap=minipacman.FRAME_CAP,
                                    tasks=list(minipacman.TASKS)),
@@ -107,13 +107,13 @@ def test_binaries_keep_their_defaults(parse_flags, binary):
 def test_benchmark_train_docstring_command_gives_its_values(parse_flags):
   module = _import_all()["benchmark_train"]
   args = max((a for b, a in documented_commands() if b == "benchmark_train"), key=len)
-  assert "--torso=paper" in args and "--room_size=10" in args
+  assert "--torso=unset" in args and "--room_size=10" in args
   fv = module.settings(parse_flags(module, *args))
   assert (fv.games, fv.agents, fv.precisions, fv.reuse, fv.env_model_sizes) == (
       ["sokoban", "minipacman"], ["standard", "copy", "i2a"], ["bfloat16", "float32"], ["true", "false"],
       ["good", "small"])
   assert (fv.seconds, fv.room_size, fv.pixels_per_cell, fv.batch_size, fv.unroll_length, fv.torso) == (
-      30.0, 10, 8, 32, 20, "paper")
+      30.0, 10, 8, 32, 20, None)
   short = module.settings(parse_flags(module, "--games=minipacman", "--seconds=2", "--batch_size=8"))
   assert (short.games, short.seconds, short.batch_size, short.envs_per_actor) == (["minipacman"], 2.0, 8, 16)
 
@@ -122,9 +122,9 @@ def test_other_binaries_keep_their_defaults_for_shared_flags(parse_flags, parse_
   modules = _import_all()
   config = parse_train_config()  # launch.train: the values its flags had before they became shared.
   assert (config.agent.hidden_size, config.agent.torso.channels) == (128, (16, 16))
-  assert parse_train_config("--env=sokoban").geometry.pixels_per_cell == 2
+  assert parse_train_config("--game=sokoban").geometry.pixels_per_cell == 2
   assert (config.envs_per_actor, config.batch_size, config.unroll_length) == (8, 8, 10)
   fv = parse_flags(modules["evaluate"])
-  assert flags.FLAGS["episodes"].value is None and modules["evaluate"].DEFAULT_EPISODES == 50
+  assert modules["evaluate"].settings(fv).episodes == 50 and modules["evaluate"].settings(fv).num_envs == 50
   assert fv.num_envs == 16  # launch.collect's copies.
   assert modules["talk_demo"].FRAME_CAP == 39 and fv["frame_cap"].value is None

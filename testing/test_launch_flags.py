@@ -8,6 +8,7 @@ from absl import flags
 import pytest
 
 from i2a import configs
+from i2a.training import train_config
 
 from launch import train  # pylint: disable=unused-import  (defines the flags parsed below)
 
@@ -123,6 +124,7 @@ def test_flag_file_gives_the_experiments_config(parse_train_config, name):
 
 def test_no_flags_give_the_small_default_run(parse_train_config):
   config = parse_train_config()
+  assert config == train_config.TrainConfig()  # The library's default run is the command line's.
   assert (config.geometry.game, config.geometry.task, config.agent.variant) == ("minipacman", "regular", "standard")
   assert config.agent.torso.channels == (16, 16)  # The talk's torso.
   assert config.backend == "local" and config.total_frames == FLAGS["total_frames"].default
@@ -137,14 +139,13 @@ def test_no_flags_give_the_small_default_run(parse_train_config):
     (["--agent=large", "--rollout_depth=3"], "need an imagination path"),
     (["--agent=copy", "--env_model=learned", "--env_model_checkpoint=x"], "copy model by definition"),
     (["--agent=copy", "--env_model_checkpoint=x"], "has no learned environment model"),
-    (["--env=sokoban", "--task=hunt"], "MiniPacman task"),
-    (["--env=minipacman", "--room_size=10"], "only apply to --env=sokoban"),
+    (["--game=sokoban", "--task=hunt"], "only apply to --game=minipacman"),
+    (["--game=minipacman", "--room_size=10"], "only apply to --game=sokoban"),
     (["--batch_size=20", "--envs_per_actor=16"], "multiple of envs_per_actor"),
-    (["--torso=16-3-1"], "--torso"),
-    (["--env=sokoban", "--num_boxes=9", "--room_size=5"], "do not fit"),
-    (["--env=minipacman", "--predict_reward=false"], "only apply to --env=sokoban"),
-    (["--env=minipacman", "--level_workers=2"], "only apply to --env=sokoban"),
-    (["--env=sokoban", "--levels=x", "--level_when_dry=wait"], "--levels reads level files"),
+    (["--game=sokoban", "--num_boxes=9", "--room_size=5"], "do not fit"),
+    (["--game=minipacman", "--predict_reward=false"], "only apply to --game=sokoban"),
+    (["--game=minipacman", "--level_workers=2"], "only apply to --game=sokoban"),
+    (["--game=sokoban", "--levels=x", "--level_when_dry=wait"], "--levels reads level files"),
     (["--agent=mc", "--imag_path=none"], "all imagination"),
     (["--agent=mc", "--encoder_direction=forward", "--env_model=copy"], "no rollout encoder"),
     (["--agent=standard", "--encoder_direction=forward"], "need an imagination path"),
@@ -152,7 +153,7 @@ def test_no_flags_give_the_small_default_run(parse_train_config):
     (["--agent=i2a", "--env_model_size=poor", "--env_model_checkpoint=x"], "weak Sokoban model"),
 ], ids=["learned_without_checkpoint", "i2a_default_needs_checkpoint", "imag_with_standard",
         "env_model_with_standard", "depth_with_large", "copy_with_learned", "checkpoint_with_copy",
-        "task_with_sokoban", "room_with_minipacman", "batch_not_multiple", "bad_torso", "too_many_boxes",
+        "task_with_sokoban", "room_with_minipacman", "batch_not_multiple", "too_many_boxes",
         "no_reward_minipacman", "level_workers_minipacman", "level_supply_with_level_files",
         "mc_without_imagination", "mc_with_encoder_direction", "direction_with_standard", "poor_copy_model",
         "poor_minipacman"])
@@ -167,15 +168,17 @@ def test_optimizer_flag(parse_train_config, args, expected):
 
 
 def test_level_supply_flags_reach_the_env_config(parse_train_config):
-  default = parse_train_config("--env=sokoban").env
+  default = parse_train_config("--game=sokoban").env
   assert (default.level_workers, default.level_when_dry) == (1, "replay")  # The pool, never waiting.
-  env = parse_train_config("--env=sokoban", "--level_workers=3", "--level_pool_size=64",
+  env = parse_train_config("--game=sokoban", "--level_workers=3", "--level_pool_size=64",
                            "--level_when_dry=wait", "--level_replay_size=5").env
   assert (env.level_workers, env.level_pool_size, env.level_when_dry, env.level_replay_size) == (
       3, 64, "wait", 5)
 
 
 def test_unknown_values_are_refused(parse_train_config):
+  with pytest.raises(flags.IllegalFlagValueError, match="torso"):
+    parse_train_config("--torso=16-3-1")
   with pytest.raises(flags.IllegalFlagValueError, match="agent"):
     parse_train_config("--agent=huge")
   with pytest.raises(flags.IllegalFlagValueError, match="optimizer"):
@@ -195,7 +198,7 @@ def test_missing_env_model_checkpoint_is_refused_before_training_starts(tmp_path
 
 def test_large_doubles_the_given_widths(parse_train_config):
   # A scaled-down study gives the standard agent's torso and FC; 'large' doubles them (paper Sec. 4.1).
-  widths = ("--env=sokoban", "--torso=16:3:1,32:3:2", "--hidden_size=96")
+  widths = ("--game=sokoban", "--torso=16:3:1,32:3:2", "--hidden_size=96")
   standard = parse_train_config(*widths, "--agent=standard").agent.resolved()
   large = parse_train_config(*widths, "--agent=large").agent.resolved()
   assert (standard.torso.channels, standard.hidden_size) == ((16, 32), 96)
@@ -204,7 +207,7 @@ def test_large_doubles_the_given_widths(parse_train_config):
 
 
 def test_encoder_widths_by_flag(parse_train_config):
-  i2a_flags = ("--env=sokoban", "--agent=i2a", "--env_model=copy")
+  i2a_flags = ("--game=sokoban", "--agent=i2a", "--env_model=copy")
   default = parse_train_config(*i2a_flags).agent.resolved()
   assert (default.lstm_size, default.rollout_hidden_size) == (512, 512)  # The paper's Sokoban widths.
   scaled = parse_train_config(*i2a_flags, "--lstm_size=128", "--rollout_hidden_size=64").agent.resolved()

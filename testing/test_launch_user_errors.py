@@ -19,7 +19,7 @@ from launch import train
 from testing import test_train_local
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOKOBAN = ["--env=sokoban", "--room_size=5", "--num_boxes=1", "--pixels_per_cell=1", "--max_steps=10",
+SOKOBAN = ["--game=sokoban", "--room_size=5", "--num_boxes=1", "--pixels_per_cell=1", "--max_steps=10",
            "--torso=4:3:2", "--hidden_size=8"]
 
 
@@ -49,9 +49,10 @@ def minipacman_model(tmp_path):
 
 def test_train_mistakes(tmp_path, minipacman_model):
   logdir = f"--logdir={tmp_path / 'run'}"
-  assert "channels must be an integer >= 1" in _fail(train, [logdir, "--torso=0:3:1"])
-  assert "Cannot generate 4x4 Sokoban levels" in _fail(train, [logdir, "--env=sokoban", "--room_size=4"])
-  assert "--checkpoint_every_secs=-1.0 is negative" in _fail(train, [logdir, "--checkpoint_every_secs=-1"])
+  with pytest.raises(flags.IllegalFlagValueError, match="channels must be an integer >= 1"):
+    _fail(train, [logdir, "--torso=0:3:1"])  # Refused as the flags are parsed.
+  assert "Cannot generate 4x4 Sokoban levels" in _fail(train, [logdir, "--game=sokoban", "--room_size=4"])
+  assert "checkpoint_every_secs must be > 0" in _fail(train, [logdir, "--checkpoint_every_secs=-1"])
   message = _fail(train, [logdir, *SOKOBAN, "--agent=i2a", f"--env_model_checkpoint={minipacman_model}"])
   assert "trained for another setting" in message and "game is 'minipacman'" in message
   bad = tmp_path / "levels.txt"
@@ -69,7 +70,7 @@ def _trained_sokoban_run(logdir):
 def test_evaluate_uses_the_stored_config_and_refuses_contradicting_flags(tmp_path):
   _trained_sokoban_run(tmp_path / "run")
   flags.FLAGS.unparse_flags()
-  flags.FLAGS(["evaluate", f"--logdir={tmp_path / 'run'}", "--num_levels=2", "--eval_envs=2",
+  flags.FLAGS(["evaluate", f"--logdir={tmp_path / 'run'}", "--num_levels=2", "--num_envs=2",
                f"--output_dir={tmp_path / 'eval'}"])
   try:
     common_flags.guard(evaluate.main)(["evaluate"])  # No game or agent flags: a Sokoban run anyway.
@@ -77,7 +78,7 @@ def test_evaluate_uses_the_stored_config_and_refuses_contradicting_flags(tmp_pat
     flags.FLAGS.unparse_flags()
   (row,) = json.load(open(tmp_path / "eval" / "results.json"))
   assert row["levels"] == "generated" and row["episodes"] == 2 and row["learner_step"] == 1
-  message = _fail(evaluate, [f"--logdir={tmp_path / 'run'}", "--env=minipacman"])
+  message = _fail(evaluate, [f"--logdir={tmp_path / 'run'}", "--game=minipacman"])
   assert "was trained with other settings" in message and "game: 'sokoban' -> 'minipacman'" in message
 
 
@@ -94,7 +95,8 @@ def test_evaluate_mistakes(tmp_path):
 
 
 def test_a_binary_s_mistake_is_one_line_on_stderr_without_traceback(tmp_path):
-  done = subprocess.run([sys.executable, "-m", "launch.train", "--torso=0:3:1", f"--logdir={tmp_path}"],
+  done = subprocess.run([sys.executable, "-m", "launch.train", "--batch_size=20", "--envs_per_actor=16",
+                         f"--logdir={tmp_path}"],
                         cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
   assert done.returncode == 1 and "Traceback" not in done.stderr
-  assert done.stderr.strip().splitlines()[-1].startswith("train.py: error: TorsoConfig: every entry")
+  assert done.stderr.strip().splitlines()[-1].startswith("train.py: error: batch_size=20 must be a multiple")

@@ -87,7 +87,7 @@ def test_imports_point_one_way(path):
 
 @pytest.mark.parametrize("path", sorted(p for p, package in source_files().items() if package == "launch"))
 def test_no_binary_imports_another(path):
-  shared = {"launch.common_flags", "launch.run_configs", "launch"}  # The shared flags and their configs.
+  shared = {"launch.common_flags", "launch.config_flags", "launch.flags_to_config", "launch"}  # Shared flags, configs.
   for module, _ in import_graph.imports_of(os.path.join(REPO, path)):
     if package_of(module) == "launch":
       # `from launch.common_flags import X` reads as launch.common_flags.X: a name inside a shared module.

@@ -10,6 +10,7 @@ import i2a
 from i2a import imagination as imagination_lib
 from i2a import mc_agent
 from i2a import rollouts
+from i2a.training import environments
 from i2a.training import inference
 from i2a.training import learner as learner_lib
 from i2a.training import loop
@@ -144,7 +145,7 @@ def test_the_run_discount_reaches_the_mc_agent_of_learner_and_actors(tmp_path):
   config = loop.TrainConfig(
       agent=test_mc_agent.small_config(env_model="copy"), logdir=str(tmp_path), num_actors=1,
       envs_per_actor=2, batch_size=2, unroll_length=2, learner=learner_lib.LearnerConfig(discount=0.8),
-      env=loop.environments.EnvConfig(num_boxes=1, max_steps=10))
+      env=environments.EnvConfig(num_boxes=1, max_steps=10))
   learner, _ = loop.build_learner(config)
   assert learner.agent.discount == 0.8
   builder = loop.backends.ActorBuilder(config.agent, config.env, 2, 2, seed=1, discount=0.8)

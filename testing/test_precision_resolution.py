@@ -13,7 +13,7 @@ from i2a import hardware
 from i2a.training import backends
 from i2a.training import learner as learner_lib
 from i2a.training import loop
-from i2a.training import run_config
+from i2a.training import stored_config
 from testing import fakes
 from testing import test_train_local
 
@@ -46,18 +46,18 @@ def test_the_stored_config_and_every_actor_name_the_same_precision(tmp_path, mon
   monkeypatch.setattr(backends.ActorBuilder, "__call__", record)
   monkeypatch.setattr(loop, "make_backend", backend_on_other_hardware)
   loop.train(copy_agent_run(tmp_path))
-  stored = run_config.load(str(tmp_path)).agent.precision
+  stored = stored_config.load(str(tmp_path)).agent.precision
   assert stored == expected
   assert len(built) == 2 and all(p == stored and dtype == tf.as_dtype(stored) for p, dtype in built)
 
 
 def test_a_resume_that_would_change_the_precision_is_refused(tmp_path, monkeypatch):
   loop.train(copy_agent_run(tmp_path))
-  stored = run_config.load(str(tmp_path)).agent.precision
+  stored = stored_config.load(str(tmp_path)).agent.precision
   other = "float32" if stored == "bfloat16" else "bfloat16"
   monkeypatch.setattr(hardware, "default_precision", lambda imagines: other)  # Other hardware.
   longer = dict(total_frames=2 * test_train_local.T * test_train_local.B)
-  with pytest.raises(run_config.ConfigChangeError, match=f"agent.precision: '{stored}' -> '{other}'"):
+  with pytest.raises(stored_config.ConfigChangeError, match=f"agent.precision: '{stored}' -> '{other}'"):
     loop.train(dataclasses.replace(copy_agent_run(tmp_path), **longer))
   # Naming the stored precision resumes, whatever this machine's default.
   assert loop.train(dataclasses.replace(copy_agent_run(tmp_path, precision=stored), **longer))[
@@ -66,7 +66,7 @@ def test_a_resume_that_would_change_the_precision_is_refused(tmp_path, monkeypat
 
 def test_a_run_stored_before_precisions_were_recorded_still_resumes(tmp_path):
   loop.train(copy_agent_run(tmp_path))
-  path = run_config.path(str(tmp_path))
+  path = stored_config.path(str(tmp_path))
   with open(path) as f:
     values = json.load(f)
   values["agent"]["precision"] = None  # What older versions stored.
@@ -74,7 +74,7 @@ def test_a_run_stored_before_precisions_were_recorded_still_resumes(tmp_path):
     json.dump(values, f)
   longer = copy_agent_run(tmp_path, total_frames=2 * test_train_local.T * test_train_local.B)
   assert loop.train(longer)["learner_step"] == 2
-  assert run_config.load(str(tmp_path)).agent.precision == hardware.default_precision(imagines=True)
+  assert stored_config.load(str(tmp_path)).agent.precision == hardware.default_precision(imagines=True)
 
 
 def _trajectory(agent, seed=0):

@@ -12,7 +12,7 @@ import pytest
 
 from i2a.training import checkpointing
 from i2a.training import loop
-from launch import run_configs
+from launch import flags_to_config
 from launch import train  # pylint: disable=unused-import  (its flags)
 from testing import test_train_local
 
@@ -21,9 +21,9 @@ FRAMES_PER_STEP = 5 * 2  # unroll_length * batch_size below.
 
 
 def tiny_flags(logdir, total_frames):
-  return ["--env=sokoban", "--room_size=5", "--num_boxes=1", "--pixels_per_cell=1", "--max_steps=10", "--torso=4:3:2",
+  return ["--game=sokoban", "--room_size=5", "--num_boxes=1", "--pixels_per_cell=1", "--max_steps=10", "--torso=4:3:2",
           "--hidden_size=8", "--num_actors=1", "--envs_per_actor=2", "--batch_size=2", "--unroll_length=5",
-          "--checkpoint_every_frames=20", "--checkpoint_every_secs=0", "--log_every_secs=5", "--seed=1",
+          "--checkpoint_every_frames=20", "--checkpoint_every_secs=unset", "--log_every_secs=5", "--seed=1",
           f"--total_frames={total_frames}", f"--logdir={logdir}"]
 
 
@@ -33,7 +33,7 @@ def restored_summary(argv) -> dict:
   try:
     fv.unparse_flags()
     fv(["train", *argv])
-    learner, checkpointer = loop.build_learner(run_configs.train_config_from_flags(fv))
+    learner, checkpointer = loop.build_learner(flags_to_config.train_config_from_flags(fv))
   finally:
     fv.unparse_flags()
   assert checkpointer.restore_latest()

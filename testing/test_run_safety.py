@@ -16,7 +16,7 @@ from i2a.training import backends
 from i2a.training import checkpointing
 from i2a.training import environments
 from i2a.training import loop
-from i2a.training import run_config
+from i2a.training import stored_config
 from i2a.training import rundir
 from testing import signalled_runs
 from testing import test_train_local
@@ -60,17 +60,17 @@ def test_a_corrupt_newest_checkpoint_is_skipped_and_named(tmp_path):
 def test_the_resolved_config_is_stored_and_loads_back_equal(tmp_path):
   config = tiny_config(tmp_path, total_frames=T * B)
   loop.train(config)
-  stored = run_config.load(str(tmp_path))
+  stored = stored_config.load(str(tmp_path))
   assert stored.agent.precision == "float32"  # Resolved before it was stored (the standard agent's).
   assert stored == dataclass_replace(config, agent=config.agent.with_resolved_precision())
-  assert run_config.load(str(tmp_path / "nothing")) is None
+  assert stored_config.load(str(tmp_path / "nothing")) is None
 
 
 def test_a_resume_that_changes_the_experiment_is_refused_naming_each_change(tmp_path):
   loop.train(tiny_config(tmp_path, total_frames=T * B))
   changed = tiny_config(tmp_path, total_frames=2 * T * B, unroll_length=4, batch_size=2,
-                        learner=loop.learner_lib.LearnerConfig(learning_rate=1e-3))
-  with pytest.raises(ValueError, match=r"batch_size: 4 -> 2.*learner.learning_rate: 0.0006 -> 0.001.*"
+                        learner=loop.learner_lib.LearnerConfig(learning_rate=2e-3))
+  with pytest.raises(ValueError, match=r"batch_size: 4 -> 2.*learner.learning_rate: 0.001 -> 0.002.*"
                                        r"unroll_length: 5 -> 4"):
     loop.train(changed)
   assert not os.path.exists(tmp_path / "resumes.jsonl")
@@ -78,7 +78,7 @@ def test_a_resume_that_changes_the_experiment_is_refused_naming_each_change(tmp_
   assert loop.train(allowed)["learner_step"] == 2  # total_frames, num_actors, logging may change.
   loop.train(dataclass_replace(changed, total_frames=3 * 4 * 2 + 2 * T * B), allow_config_change=True)
   assert _resumes(tmp_path)[-1]["config_changes"][0] == "batch_size: 4 -> 2"
-  assert run_config.load(str(tmp_path)).batch_size == 2
+  assert stored_config.load(str(tmp_path)).batch_size == 2
 
 
 def dataclass_replace(config, **kwargs):
@@ -145,7 +145,7 @@ def test_a_stop_signal_saves_a_checkpoint_and_exits_cleanly(tmp_path, signum):
 
 
 def _final_weights(logdir):
-  learner, checkpointer = loop.build_learner(run_config.load(str(logdir)))
+  learner, checkpointer = loop.build_learner(stored_config.load(str(logdir)))
   assert checkpointer.restore_latest()
   return learner.get_weights()
 

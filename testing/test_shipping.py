@@ -14,7 +14,7 @@ from i2a.training import checkpointing
 from i2a.training import env_model_metadata
 from i2a.training import inference
 from i2a.training import loop
-from i2a.training import run_config
+from i2a.training import stored_config
 from i2a.training import shipping
 from testing import test_train_local
 
@@ -30,7 +30,7 @@ def _saved_run(logdir):
   learner, checkpointer = loop.build_learner(config)
   learner.num_frames.assign(1234)
   checkpointer.save(7)
-  run_config.save(config, str(logdir))
+  stored_config.save(config, str(logdir))
   return learner
 
 
@@ -43,8 +43,8 @@ def test_a_shipped_agent_has_the_runs_weights_and_config_but_no_optimizer(tmp_pa
   assert tf.train.latest_checkpoint(os.path.join(out, "checkpoints")) == shipped["path"]
   keys = [name for name, _ in tf.train.list_variables(inference.resolve_checkpoint(out))]
   assert not any(k.startswith("optimizer") for k in keys) and any(k.startswith("agent/") for k in keys)
-  stored = run_config.load(out)
-  assert stored.logdir == out and stored.agent == run_config.load(str(tmp_path / "run")).agent
+  stored = stored_config.load(out)
+  assert stored.logdir == out and stored.agent == stored_config.load(str(tmp_path / "run")).agent
   restored = inference.restore_agent(stored.agent, out)
   assert restored.num_frames == 1234
   for mine, theirs in zip(learner.variables(), restored.agent.trainable_variables):
@@ -81,7 +81,7 @@ def test_every_shipped_environment_model_loads_and_imagines_a_step(directory):
 @pytest.mark.parametrize("directory", SHIPPED_AGENTS, ids=os.path.basename)
 def test_every_shipped_agent_restores_and_acts(directory, monkeypatch):
   monkeypatch.chdir(REPO)  # Shipped configs name their environment model relative to the repository.
-  config = run_config.load(directory)
+  config = stored_config.load(directory)
   if config.env_model_checkpoint:
     assert glob.glob(config.env_model_checkpoint + ".index"), config.env_model_checkpoint
   restored = inference.restore_agent(config.agent, directory, seed=0, discount=config.learner.discount)
@@ -91,5 +91,5 @@ def test_every_shipped_agent_restores_and_acts(directory, monkeypatch):
   frames = np.zeros((3, spec.height, spec.width, 3), np.uint8)
   output, _, _ = policy._step(frames, np.zeros(3, np.int32), policy.initial_state(3))  # pylint: disable=protected-access
   assert output.action.shape == (3,) and np.all(np.isfinite(output.policy_logits.numpy()))
-  with open(os.path.join(directory, run_config.CONFIG_FILE)) as f:
+  with open(os.path.join(directory, stored_config.CONFIG_FILE)) as f:
     assert json.load(f)["logdir"] == os.path.relpath(directory, REPO)

@@ -57,7 +57,7 @@ def test_seed_1_is_the_readmes_commands_and_other_seeds_add_their_seed_and_logdi
       f"python -m launch.evaluate {CONFIGS}i2a.flags --seed=2 --logdir=runs/study_sokoban_small_i2a_s2 "
       "--num_levels=500 --box_counts=1,2 --output_dir=runs/study_sokoban_small_i2a_s2/eval_sampled")
   runs = ",".join(f"runs/study_sokoban_small_{a}_s{s}" for s in (1, 2, 3) for a in ("standard", "large", "copy", "i2a"))
-  assert command("report") == (f"python -m launch.report --runs={runs} --out=results/sokoban_small --smoothing=3 "
+  assert command("report") == (f"python -m launch.report --runs={runs} --output_dir=results/sokoban_small --smoothing=3 "
                                "--last_points=3")
 
 
@@ -65,13 +65,13 @@ def test_seed_1_is_the_readmes_commands_and_other_seeds_add_their_seed_and_logdi
 def test_other_directories_move_every_path_the_runs_share():
   study = studies.build("sokoban_small", seeds=1, runs_dir="/r", results_dir="/res", data_dir="/d")
   args = lambda key: study[f"sokoban_small/{key}"].args
-  assert {"--agent_checkpoint=/r/study_sokoban_small_standard_s1", "--out=/d/study_sokoban_small"} <= set(
+  assert {"--agent_checkpoint=/r/study_sokoban_small_standard_s1", "--output_dir=/d/study_sokoban_small"} <= set(
       args("collect"))
   assert {"--data=/d/study_sokoban_small", "--logdir=/r/study_sokoban_small_env_model"} <= set(args("env_model"))
   for key in ("i2a_s1", "i2a_s1/eval_sampled"):  # The flag file's --seed=1 stays.
     assert {"--env_model_checkpoint=/r/study_sokoban_small_env_model",
             "--logdir=/r/study_sokoban_small_i2a_s1"} <= set(args(key))
-  assert "--out=/res/sokoban_small" in args("report") and study.report_dir == "sokoban_small"
+  assert "--output_dir=/res/sokoban_small" in args("report") and study.report_dir == "sokoban_small"
 
 
 @pytest.mark.usefixtures("in_repo")

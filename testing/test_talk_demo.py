@@ -102,5 +102,5 @@ def test_distillation_moves_only_the_rollout_policy_and_is_seeded():
 
 
 def test_missing_out_is_a_usage_error(parse):
-  with pytest.raises(app.UsageError, match="--out is required"):
+  with pytest.raises(app.UsageError, match="--output_dir is required"):
     talk_demo.run_with_flags(parse())

@@ -10,6 +10,7 @@ from i2a import configs
 from i2a.training import environments
 from i2a import frame_processing
 from i2a.training import loop
+from i2a.training import progress
 
 T, B = 5, 4
 
@@ -69,9 +70,9 @@ def test_second_run_resumes_where_the_first_stopped(tmp_path):
 
 def test_progress_line_reports_frames_rate_return_solve_rate_and_eta():
   scalars = dict(frames_per_second=100.0, episode_return=1.5, solve_rate=0.25, policy_lag=1.0)
-  line = loop.progress_line(scalars, frames=1000, total=7000, game="sokoban")
+  line = progress.progress_line(scalars, frames=1000, total=7000, game="sokoban")
   assert line == "frames 1,000/7,000 | 100 frames/s | return 1.50 | solved 25.0% | lag 1.0 | ETA 00:01:00"
-  line = loop.progress_line(scalars, 7000, 7000, "minipacman")
+  line = progress.progress_line(scalars, 7000, 7000, "minipacman")
   assert "solved" not in line and line.endswith("ETA 00:00:00")
 
 

@@ -50,7 +50,7 @@ class AgentStudy:
     evaluation: launch.evaluate's flags shared by every evaluation.
     evaluation_levels: levels an evaluation plays (for its estimate).
     modes: evaluation modes: 'sampled' (the policy's samples) or 'greedy' (argmax).
-    report: launch.report's flags besides --runs and --out.
+    report: launch.report's flags besides --runs and --output_dir.
   """
   name: str
   agents: tuple[str, ...]
@@ -135,11 +135,11 @@ def _runs(spec: AgentStudy, seeds: int, runs_dir: str, results_dir: str, data_di
   agent_values = {a: flagfiles.flag_values([f"--flagfile={spec.flagfile(a)}"]) for a in spec.agents}
   collect_args = [f"--flagfile={spec.flagfile('collect')}"]
   collect = flagfiles.flag_values(collect_args)
-  data = _relocated(flagfiles.required(collect, "out", collect_args[0]), data_dir)
-  collect_args += _overrides(collect, {"agent_checkpoint": logdir(first, 1), "out": data})  # The data agent.
+  data = _relocated(flagfiles.required(collect, "output_dir", collect_args[0]), data_dir)
+  collect_args += _overrides(collect, {"agent_checkpoint": logdir(first, 1), "output_dir": data})  # The data agent.
   model_args = [f"--flagfile={spec.flagfile('env_model')}"]
   model = flagfiles.flag_values(model_args)
-  if flagfiles.required(model, "data", model_args[0]) != collect["out"]:
+  if flagfiles.required(model, "data", model_args[0]) != collect["output_dir"]:
     raise ValueError(f"{model_args[0]} does not read the data {collect_args[0]} writes.")
   model_dir = _relocated(flagfiles.required(model, "logdir", model_args[0]), runs_dir)
   model_args += _overrides(model, {"data": data, "logdir": model_dir})
@@ -194,6 +194,6 @@ def _report(spec: AgentStudy, runs_dir: str, results_dir: str, trained: list, ev
   out = os.path.join(results_dir, spec.name)
   return graph.Run(
       f"{spec.name}/report", ("-m", "launch.report", f"--runs={','.join(r.run_dir for r in trained)}",
-                              f"--out={out}", *spec.report),
+                              f"--output_dir={out}", *spec.report),
       os.path.join(runs_dir, f"study_{spec.name}_report"), completion.Marker(),
       needs=tuple(r.key for r in trained + evaluations), work=graph.Work(seconds=spec.report_seconds))

@@ -14,6 +14,8 @@ import numpy as np
 
 from envs import batched
 from i2a import games
+from i2a import settings
+from i2a.settings import setting
 
 LEVEL_WHEN_DRY = ("replay", "wait")  # The policies of `envs.sokoban.level_supply.LevelSupply`.
 
@@ -39,14 +41,21 @@ class EnvConfig:
     level_replay_size: recent fresh levels kept for replays.
     frame_cap: MiniPacman episode cap in steps.
   """
-  num_boxes: int = 4
-  max_steps: int = 120
-  levels: Optional[str] = None
-  level_workers: int = 1
-  level_pool_size: int = 4096
-  level_when_dry: str = "replay"
-  level_replay_size: int = 10_000
-  frame_cap: int = 3000
+  num_boxes: int = setting(4, "Sokoban boxes per level (paper: 4).", scopes=(settings.SOKOBAN,))
+  max_steps: int = setting(120, "Sokoban episode cap (paper App. D: 120).", scopes=(settings.SOKOBAN,))
+  levels: Optional[str] = setting(None, "Boxoban level file/directory/glob; unset: generated levels.",
+                                  scopes=(settings.SOKOBAN, settings.EVALUATION))
+  level_workers: int = setting(1, "Processes generating Sokoban levels ahead, per actor; 0: each "
+                               "episode's level is generated on the actor's thread.",
+                               scopes=(settings.SOKOBAN, settings.LEVEL_SUPPLY, settings.RESUME))
+  level_pool_size: int = setting(4096, "Generated levels the workers may make ahead.",
+                                 scopes=(settings.SOKOBAN, settings.LEVEL_SUPPLY, settings.RESUME))
+  level_when_dry: str = setting("replay", "When no fresh level is ready: 'replay' a recent one (never "
+                                "waits) or 'wait' for it.", choices=LEVEL_WHEN_DRY,
+                                scopes=(settings.SOKOBAN, settings.LEVEL_SUPPLY))
+  level_replay_size: int = setting(10_000, "Recent levels kept for replays.",
+                                   scopes=(settings.SOKOBAN, settings.LEVEL_SUPPLY))
+  frame_cap: int = setting(3000, "MiniPacman episode cap in steps.", flag=settings.NO_FLAG)
 
   def __post_init__(self):
     for name in ("num_boxes", "max_steps", "frame_cap", "level_pool_size", "level_replay_size"):

@@ -10,7 +10,6 @@ Calling loop (the train binary's):
 The paper trains with A3C, 32-64 workers and RMSprop (paper App. A); we keep RMSprop and the entropy and
 distillation terms and use IMPALA's V-trace for the actor/learner lag (WORKSPACE.md).
 """
-import dataclasses
 from typing import Optional, Sequence
 
 import dm_env
@@ -19,6 +18,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a.training import device as device_lib
+from i2a.training.learner_config import LearnerConfig
 from i2a.training import loss_scale as loss_scale_lib
 from i2a.training import trajectories
 from i2a import agent_core
@@ -30,75 +30,6 @@ from i2a import optimizers
 from i2a import rl_losses
 from i2a import types
 
-
-
-@dataclasses.dataclass(frozen=True)
-class LearnerConfig:
-  """Optimisation hyper-parameters; the paper's values are not recovered (paper App. A; WORKSPACE.md).
-
-  Attributes:
-    learning_rate: RMSprop step size; 6e-4 is IMPALA's order of magnitude (the paper searched it).
-    rmsprop_decay, rmsprop_momentum: RMSprop's decay (0.99) and momentum (0), IMPALA's values.
-    rmsprop_epsilon: 0.1, the talk's distillation slide (RMSPropOptimizer(epsilon=0.1)).
-    optimizer: 'rmsprop_tf1' (TF1's RMSPropOptimizer, whose mean square starts at 1: the optimizer of the
-      talk and of IMPALA) or 'rmsprop_snt' (Sonnet 2's RMSProp, mean square starting at 0); see
-      `i2a.optimizers`.
-    discount, baseline_cost: gamma 0.99 and the weight 0.5 of 0.5 * sum (vs - V)^2 (public ports' values; WORKSPACE.md).
-    entropy_cost: weight of the entropy bonus; 0.01 (paper App. A, as we recall it).
-    distillation_cost: lambda_dist, searched per agent in the paper; 1.0 is our neutral default
-      (third-party runs used 10 and 0.3).
-    clip_rho_threshold, clip_pg_rho_threshold: V-trace's rho-bar; 1.0 as IMPALA; None disables.
-    max_grad_norm: global-norm gradient clipping threshold (searched in the paper); None for none.
-    reward_clipping: 'none' (default: Sokoban's +10 and MiniPacman's ghost rewards carry the task, and
-      the env model predicts raw rewards), 'abs_one' or 'soft_asymmetric' (IMPALA's).
-    jit_compile: compile the whole training step with XLA.
-    mixed_precision: Sonnet's mixed precision, refused (see `device.check_mixed_precision`); the compute
-      precision is `AgentConfig.precision` (i2a/layers.py).
-    device: None for automatic (GPU when TensorFlow sees one), or e.g. '/CPU:0', '/GPU:0'.
-    reuse_imagination: re-encode the rollouts the actors imagined (`Trajectory.imagination`) instead of
-      running the frozen environment model again; the loss and gradients are the same as recomputing
-      the same rollouts (i2a/imagination.py). Trajectories without imagination are recomputed.
-    float16_loss_scale: when the agent computes in float16, the initial loss scale: the loss is
-      multiplied by it before differentiation and the gradients divided by it (keeps small float16
-      gradients from underflowing). The scale is dynamic: a step whose gradients overflow is skipped
-      and halves it, and `float16_loss_scale_period` finite steps in a row double it.
-    float16_loss_scale_period: finite float16 steps after which the loss scale doubles.
-  """
-  learning_rate: float = 6e-4
-  rmsprop_decay: float = 0.99
-  rmsprop_momentum: float = 0.0
-  rmsprop_epsilon: float = 0.1
-  optimizer: str = "rmsprop_tf1"
-  discount: float = rl_losses.DISCOUNT
-  baseline_cost: float = 0.5
-  entropy_cost: float = 0.01
-  distillation_cost: float = 1.0
-  clip_rho_threshold: Optional[float] = 1.0
-  clip_pg_rho_threshold: Optional[float] = 1.0
-  max_grad_norm: Optional[float] = None
-  reward_clipping: str = "none"
-  jit_compile: bool = False
-  mixed_precision: bool = False
-  device: Optional[str] = None
-  reuse_imagination: bool = True
-  float16_loss_scale: float = 1024.0
-  float16_loss_scale_period: int = 2000
-
-  def __post_init__(self):
-    checks = [("learning_rate", "> 0", lambda x: x > 0), ("rmsprop_epsilon", "> 0", lambda x: x > 0),
-              ("float16_loss_scale", "> 0", lambda x: x > 0),
-              ("float16_loss_scale_period", ">= 1", lambda x: x >= 1)]
-    checks += [(n, ">= 0", lambda x: x >= 0) for n in ("baseline_cost", "entropy_cost", "distillation_cost",
-                                                        "rmsprop_momentum")]
-    checks += [(n, "in [0, 1]", lambda x: 0 <= x <= 1) for n in ("rmsprop_decay", "discount")]
-    checks += [(n, "> 0 or None (no clipping)", lambda x: x is None or x > 0)
-               for n in ("clip_rho_threshold", "clip_pg_rho_threshold", "max_grad_norm")]
-    clippings = rl_losses.REWARD_CLIPPING
-    checks += [("reward_clipping", f"one of {clippings}", clippings.__contains__)]
-    checks += [("optimizer", f"one of {optimizers.OPTIMIZERS}", optimizers.OPTIMIZERS.__contains__)]
-    for name, rule, ok in checks:
-      if not ok(getattr(self, name)):
-        raise ValueError(f"LearnerConfig.{name} must be {rule}, got {getattr(self, name)!r}.")
 
 
 class Learner:

@@ -4,7 +4,7 @@
 
 A run in an existing logdir resumes from its newest readable checkpoint: weights, optimiser state,
 learner step and frame count. The logdir is locked while a run uses it (`rundir`), its resolved config
-is stored as `config.json` (`run_config`), a resumed run refuses settings that change the experiment,
+is stored as `config.json` (`stored_config`), a resumed run refuses settings that change the experiment,
 and SIGINT/SIGTERM save a checkpoint before the run returns (`interrupt`). `progress` writes the
 progress line and the TensorBoard scalars. With `deterministic`, acting and learning alternate in one
 thread (`backends/sync.py`) and the same seed gives bit-identical weights.
@@ -20,122 +20,20 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import config as tf_config  # Op determinism on/off.
 
-from i2a import configs
 from i2a import factory
-from i2a import games
 from i2a import imagination
 from i2a.training import backends
 from i2a.training import checkpointing
 from i2a.training import env_model_metadata
-from i2a.training import environments
 from i2a.training import interrupt
 from i2a.training import learner as learner_lib
 from i2a.training import progress
 from i2a.training import queues
-from i2a.training import run_config
+from i2a.training import stored_config
 from i2a.training import rundir
 from i2a.training import summaries
+from i2a.training.train_config import TrainConfig
 
-BACKENDS = ("local", "ray")
-INFERENCE = ("actor", "central")  # Where the policy runs: in each actor, or one server (SEED RL).
-progress_line = progress.progress_line  # Also public here.
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-  """One training run.
-
-  Attributes:
-    agent, env, learner: the agent, environment and optimisation configs. The game, task, room and
-      sprite size are the agent's (`agent.geometry`, also `geometry` here); the environment is built
-      for them, so they are stored once.
-    logdir: TensorBoard summaries, `checkpoints/` and `resumes.jsonl` go here.
-    num_actors, envs_per_actor: actors, and the environment copies each steps in one batch.
-    batch_size: environment copies per learner batch; a multiple of `envs_per_actor`.
-    unroll_length: T; unrolls hold T+1 steps and each brings T * envs_per_actor new frames.
-    total_frames: stop once the learner has consumed this many environment frames.
-    seed: seeds the agent, the environments and TensorFlow; None for non-deterministic. With
-      asynchronous actors (the default) the seed fixes every actor's levels and action sampling, but
-      not which weights each unroll is acted with (thread timing), so two runs differ; with
-      `deterministic` the same seed gives bit-identical weights.
-    deterministic: actors act in the learner's thread in a fixed order, and TensorFlow's op
-      determinism is on (slower: acting and learning no longer overlap). Local backend only.
-    backend: 'local' (actor threads) or 'ray' (Ray actors); ray_address: a cluster, None for local.
-    ray_connect_timeout_secs: give up connecting to `ray_address` after this long.
-    env_model_checkpoint: the pretrained environment model loaded before training ('learned' models).
-    queue_size: unrolls buffered between actors and learner; None for 2 * num_actors.
-    checkpoint_every_secs, checkpoint_every_frames: save when either is due (None: never on that clock).
-    max_checkpoints: checkpoints kept.
-    log_every_secs: progress line and summary period.
-    publish_every: learner steps between weight publications to the actors.
-    max_seconds: also stop (with a checkpoint) after this many seconds of training; None for no limit.
-    actor_jit_compile: actors compile their policy step with XLA.
-    inference: 'actor' (each actor runs the policy for its environments) or 'central' (environment
-      workers only step environments; one server beside the learner, on its device, batches every
-      worker's steps and runs the policy: i2a/training/central/, SEED RL).
-  """
-  agent: configs.AgentConfig = configs.AgentConfig(game="sokoban", variant="standard")
-  env: environments.EnvConfig = environments.EnvConfig()
-  learner: learner_lib.LearnerConfig = learner_lib.LearnerConfig()
-  logdir: str = "runs/default"
-  num_actors: int = 2
-  envs_per_actor: int = 16
-  batch_size: int = 32
-  unroll_length: int = 20
-  total_frames: int = 1_000_000
-  seed: Optional[int] = 0
-  deterministic: bool = False
-  backend: str = "local"
-  ray_address: Optional[str] = None
-  ray_connect_timeout_secs: float = 60.0
-  env_model_checkpoint: Optional[str] = None
-  queue_size: Optional[int] = None
-  checkpoint_every_secs: Optional[float] = 600.0
-  checkpoint_every_frames: Optional[int] = None
-  max_checkpoints: int = 3
-  log_every_secs: float = 10.0
-  publish_every: int = 1
-  max_seconds: Optional[float] = None
-  actor_jit_compile: bool = False
-  inference: str = "actor"
-
-  def __post_init__(self):
-    for name in ("num_actors", "envs_per_actor", "batch_size", "unroll_length", "total_frames",
-                 "max_checkpoints", "publish_every"):
-      if getattr(self, name) < 1:
-        raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
-    if self.batch_size % self.envs_per_actor:
-      raise ValueError(f"batch_size={self.batch_size} must be a multiple of envs_per_actor="
-                       f"{self.envs_per_actor} (a learner batch is made of whole actor unrolls).")
-    if self.backend not in BACKENDS:
-      raise ValueError(f"Unknown backend {self.backend!r}; expected one of {BACKENDS}.")
-    if self.inference not in INFERENCE:
-      raise ValueError(f"Unknown inference {self.inference!r}; expected one of {INFERENCE}.")
-    if self.ray_address and self.backend != "ray":
-      raise ValueError("ray_address is only used by backend='ray'.")
-    if self.deterministic and (self.seed is None or self.backend != "local"):
-      raise ValueError("deterministic=True needs a seed and backend='local'.")
-    for name in ("checkpoint_every_secs", "checkpoint_every_frames", "max_seconds", "queue_size"):
-      if getattr(self, name) is not None and getattr(self, name) <= 0:
-        raise ValueError(f"TrainConfig.{name} must be > 0 (or None for never/none), got "
-                         f"{getattr(self, name)}.")
-    for name in ("log_every_secs", "ray_connect_timeout_secs"):
-      if getattr(self, name) < 0:
-        raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}.")
-    self.env.check(self.geometry)
-    resolved = self.agent.resolved()
-    if self.agent.uses_imagination and resolved.env_model == "learned" and not self.env_model_checkpoint:
-      raise ValueError("env_model='learned' needs env_model_checkpoint: I2A's environment model is "
-                       "pretrained and frozen (paper Sec. 3.2); train one first.")
-    if self.env_model_checkpoint and not (self.agent.uses_imagination and resolved.env_model != "copy"):
-      raise ValueError("env_model_checkpoint is set but this agent has no learned environment model "
-                       f"(variant={self.agent.variant!r}, imag_path={resolved.imag_path!r}, "
-                       f"env_model={resolved.env_model!r}).")
-
-  @property
-  def geometry(self) -> games.Geometry:
-    """The game settings of the run: the agent's, which its environments are built with."""
-    return self.agent.geometry
 
 
 def make_backend(config: TrainConfig, builder: backends.ActorBuilder) -> backends.Backend:
@@ -194,7 +92,7 @@ def train(config: TrainConfig, allow_config_change: bool = False,
   Raises:
     rundir.RunDirectoryError: the logdir is in use by another run, or not writable.
     checkpointing.CheckpointError: checkpoints exist but none is readable, or they hold another agent.
-    ValueError: a resume with a different config (see `run_config`).
+    ValueError: a resume with a different config (see `stored_config`).
   """
   # The precision is decided here, once, for the learner, every actor and the stored config.
   config = dataclasses.replace(config, agent=config.agent.with_resolved_precision())
@@ -212,7 +110,7 @@ def train(config: TrainConfig, allow_config_change: bool = False,
 
 
 def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrupt.StopRequest) -> dict:
-  stored = run_config.load(config.logdir)
+  stored = stored_config.load(config.logdir)
   if stored is not None and stored.agent.precision is None:
     # Stored before runs recorded their precision: it was this default on the machine that ran it.
     stored = dataclasses.replace(stored, agent=stored.agent.with_resolved_precision())
@@ -220,7 +118,7 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
                     "as the run's precision.", stored.agent.precision)
   changed = []
   if checkpointing.checkpoints_on_disk(os.path.join(config.logdir, "checkpoints")):
-    changed = run_config.check_resume(stored, config, allow_config_change)  # Before any heavy work.
+    changed = stored_config.check_resume(stored, config, allow_config_change)  # Before any heavy work.
   if config.seed is not None:
     tf.random.set_seed(config.seed)
   learner, checkpointer = build_learner(config)
@@ -230,7 +128,7 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
     skipped = [path for path, _ in checkpointer.skipped]
     with open(os.path.join(config.logdir, "resumes.jsonl"), "a") as f:
       f.write(json.dumps(dict(summary, config_changes=changed, skipped_checkpoints=skipped)) + "\n")
-  run_config.save(config, config.logdir)
+  stored_config.save(config, config.logdir)
   frames = int(learner.num_frames.numpy())
   # The frame count resumed from numbers the session: new environment seeds after every resume.
   env = config.env
@@ -269,7 +167,7 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
           scalars = window.scalars(frames, config.geometry.game)
           scalars["actor_restarts"] = float(backend.actor_restarts)
           scalars.update(backend.scalars())
-          logging.info(progress_line(scalars, frames, config.total_frames, config.geometry.game))
+          logging.info(progress.progress_line(scalars, frames, config.total_frames, config.geometry.game))
           summaries.write_scalars(writer, scalars, frames)
           window = progress.Window(frames)
         now = time.monotonic()

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from i2a.training import checkpointing
 from i2a.training import inference
-from i2a.training import run_config
+from i2a.training import stored_config
 
 ENV_MODEL_PREFIX = "env_model"  # The prefix `launch.train_env_model` exports its model under.
 _ENV_MODEL_FILES = ("env_model.json", "eval_metrics.json")
@@ -82,9 +82,9 @@ def ship_agent(logdir: str, out_dir: str, env_model: Optional[str] = None) -> di
     ValueError: no stored config, a learned-model agent without `env_model`, or `out_dir` in use.
     checkpointing.CheckpointError: no readable checkpoint.
   """
-  config = run_config.load(logdir)
+  config = stored_config.load(logdir)
   if config is None:
-    raise ValueError(f"{logdir!r} has no stored {run_config.CONFIG_FILE}: not a launch.train run.")
+    raise ValueError(f"{logdir!r} has no stored {stored_config.CONFIG_FILE}: not a launch.train run.")
   learned = config.env_model_checkpoint is not None
   if learned and env_model is None:
     raise ValueError(f"{logdir!r} imagines with a learned environment model: ship the model first and "
@@ -100,7 +100,7 @@ def ship_agent(logdir: str, out_dir: str, env_model: Optional[str] = None) -> di
       os.path.join(checkpoints, f"ckpt-{restored.learner_step}"))
   _point_index_at(checkpoints, prefix)
   shipped = dataclasses.replace(config, logdir=out_dir, env_model_checkpoint=env_model if learned else None)
-  run_config.save(shipped, out_dir)
+  stored_config.save(shipped, out_dir)
   for results in glob.glob(os.path.join(logdir, "*", "results.json")):  # launch.evaluate's tables.
     target = os.path.join(out_dir, os.path.relpath(results, logdir))
     os.makedirs(os.path.dirname(target), exist_ok=True)

@@ -5,8 +5,9 @@ rebuild the very agent that was trained (`load`), and so that a resumed run can 
 would silently change the experiment (`differences`): a restored optimiser, for instance, keeps its
 old learning rate whatever a new flag says.
 
-Settings that may change on resume (how long, how often, on how many actors, where) are
-`MAY_CHANGE_ON_RESUME`; any other difference is refused unless the caller allows it.
+Settings that may change on resume (how long, how often, on how many actors, where) are those declared
+with the RESUME scope (`train_config.MAY_CHANGE_ON_RESUME`, i2a/settings.py); any other difference is
+refused unless the caller allows it.
 
 Older runs stored the game settings twice, in the agent's and in the environment's config; `load`
 reads them into today's form, where they are the agent's alone (`_moved_geometry`).
@@ -22,15 +23,11 @@ from absl import logging
 
 from i2a import games
 from i2a.training import rundir
+from i2a.training.train_config import MAY_CHANGE_ON_RESUME
+from i2a.training.train_config import TrainConfig
 
 CONFIG_FILE = "config.json"
 _GEOMETRY_FIELDS = tuple(f.name for f in dataclasses.fields(games.Geometry))
-# Dotted field names of TrainConfig that do not change what is being learned.
-MAY_CHANGE_ON_RESUME = (
-    "total_frames", "max_seconds", "log_every_secs", "checkpoint_every_secs", "checkpoint_every_frames",
-    "max_checkpoints", "num_actors", "queue_size", "backend", "ray_address", "ray_connect_timeout_secs",
-    "logdir", "deterministic", "inference", "learner.device", "learner.jit_compile", "env.level_workers",
-    "env.level_pool_size")
 
 
 class ConfigChangeError(ValueError):
@@ -80,23 +77,25 @@ def save(config, logdir: str) -> None:
   rundir.atomic_write(path(logdir), (json.dumps(to_dict(config), indent=1, sort_keys=True) + "\n").encode())
 
 
-def load(logdir: str, cls=None):
-  """The TrainConfig stored in `logdir`, or None if it has none.
+def load(logdir: str, cls: type = TrainConfig):
+  """The TrainConfig stored in `logdir`, or None if it has none (older files migrated: `_migrated`).
 
   Raises:
     ValueError: the file exists but cannot be read (naming it).
   """
-  if cls is None:
-    from i2a.training import loop  # pylint: disable=g-import-not-at-top  # loop imports this module.
-    cls = loop.TrainConfig
   file = path(logdir)
   if not os.path.exists(file):
     return None
   try:
     with open(file) as f:
-      return from_dict(cls, _moved_geometry(json.load(f)), where=file)
+      return from_dict(cls, _migrated(json.load(f)), where=file)
   except (OSError, ValueError, TypeError) as error:
     raise ValueError(f"Cannot read the stored run config {file}: {error}") from error
+
+
+def _migrated(values: dict) -> dict:
+  """`values` (a stored TrainConfig, as older versions wrote it) in today's form."""
+  return _moved_geometry(values)
 
 
 def _moved_geometry(values: dict) -> dict:
