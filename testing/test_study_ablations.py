@@ -6,6 +6,7 @@ import importlib
 import os
 
 from absl import flags
+import numpy as np
 import pytest
 
 from i2a.study import ablations
@@ -190,3 +191,25 @@ def test_dry_run_through_the_binary(tmp_path, capsys):
       f"  runs of {BASE} it waits for"]
   assert parts[1].endswith(f"9 runs, {hours(1):.2f} h left of {hours(1):.2f} h")
   assert not os.listdir(tmp_path)  # A dry run writes nothing.
+
+
+def test_the_search_methods_play_the_same_levels(study):
+  """launch.evaluate --outer_search plays `Sokoban(seed=eval_seed)`'s levels (search_models.evaluate_agent)
+  and launch.mcts_sokoban draws `generate_level` from `default_rng(seed)`: with --seed = --eval_seed, the
+  same levels in the same order."""
+  from envs.sokoban import env as env_lib  # pylint: disable=g-import-not-at-top
+  from envs.sokoban import generator  # pylint: disable=g-import-not-at-top
+  seed = ablations.SOKOBAN_SMALL_ABLATIONS.eval_seed
+  for name in ("search/mcts_25k", "search/mcts_100k"):
+    assert f"--seed={seed}" in study[f"{NAME}/{name}"].args
+  for name in ("search/i2a_s2_alone", "search/i2a_s2_outer", "generalisation/standard_s3"):
+    assert study[f"{NAME}/{name}"].args[-2] == f"--eval_seed={seed}"  # After the agent's flag file.
+  env = env_lib.Sokoban(6, 6, 1, 120, pixels_per_cell=2, seed=seed)
+  played = []
+  for _ in range(3):
+    env.reset()
+    played.append(env.current_level())
+  rng = np.random.default_rng(seed)
+  drawn = [generator.generate_level(rng, width=6, height=6, num_boxes=1) for _ in range(3)]
+  np.testing.assert_array_equal(np.stack(played), np.stack(drawn))
+  assert len({level.tobytes() for level in drawn}) == 3

@@ -109,7 +109,7 @@ class _Builder:
         train = self.base[self.base_key(f"{agent}_s{seed}")]
         out = os.path.join(train.run_dir, f"eval_boxes{boxes.replace(',', '_')}")
         args = ("-m", "launch.evaluate", *self.agent_args(agent, seed), f"--num_levels={self.evaluation['num_levels']}",
-                f"--box_counts={boxes}", f"--output_dir={out}")
+                f"--box_counts={boxes}", f"--eval_seed={spec.eval_seed}", f"--output_dir={out}")
         levels = int(self.evaluation["num_levels"]) * len(spec.extra_box_counts)
         runs.append(graph.Run(self.key(f"generalisation/{agent}_s{seed}"), args, out,
                               completion.EvalResults(out, self.frames[agent]), needs=(train.key,),
