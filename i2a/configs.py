@@ -74,6 +74,7 @@ class AgentConfig:
       None picks the variant's own ('copy' for copy, 'learned' for i2a).
     rollout_policy: 'distilled' (paper Sec. 3.1) or 'random'.
     rollout_depth: imagined steps per rollout (paper: 1, 3, 5, 15 on Sokoban; 5 canonical).
+    rollout_temperature: T > 0; the distilled rollout policy samples from softmax(logits / T) (1: itself).
     encoder_direction: the order the rollout encoder reads the imagined steps: 'backward' (default,
       the talk's and paper's), 'forward' or 'bidirectional' (paper Sec. 3.2, footnote 1).
     env_model_size: 'good' (the paper's Sokoban model), 'poor' (the deliberately weak one of paper
@@ -106,6 +107,9 @@ class AgentConfig:
   rollout_policy: str = setting("distilled", "Rollout policy of the imagination path (paper Sec. 3.1).",
                                 choices=ROLLOUT_POLICIES, scopes=(settings.IMAGINATION,))
   rollout_depth: int = setting(5, "Imagined steps per rollout (paper: 1-15).", scopes=(settings.IMAGINATION,))
+  rollout_temperature: float = setting(
+      1.0, "Temperature T > 0 of the distilled rollout policy's sampling: imagined actions are drawn from "
+      "softmax(logits / T) (1: the policy itself; the paper's).", scopes=(settings.IMAGINATION,))
   encoder_direction: str = setting(
       "backward", "The order I2A's rollout encoder reads the imagined steps (paper Sec. 3.2, footnote 1): "
       "backward (last step first), forward, or bidirectional (two LSTMs, outputs concatenated).",
@@ -171,6 +175,8 @@ class AgentConfig:
                        "(use variant 'i2a' or 'copy').")
     if self.variant == "copy" and self.env_model not in (None, "copy"):
       raise ValueError(f"Variant 'copy' uses the copy model by definition; got env_model={self.env_model!r}.")
+    if not self.rollout_temperature > 0:
+      raise ValueError(f"rollout_temperature must be > 0, got {self.rollout_temperature}.")
     if self.rollout_depth < 1 or self.stack_size < 1:
       raise ValueError(f"rollout_depth and stack_size must be >= 1; got {self.rollout_depth}, {self.stack_size}.")
     if not self.predict_reward and self.game != "sokoban":

@@ -51,7 +51,8 @@ def build_rollout_policy(config: configs.AgentConfig, spec: games.GameSpec) -> s
   seed = seeds.rollout_policy_seed(config.seed)
   if config.rollout_policy == "random":
     return policies.RandomPolicy(spec.num_actions, seed=seed)
-  return policies.RolloutPolicy(spec.num_actions, config.rollout_hidden_size, config.torso, seed=seed)
+  return policies.RolloutPolicy(spec.num_actions, config.rollout_hidden_size, config.torso, seed=seed,
+                                temperature=config.rollout_temperature)
 
 
 def build_agent(config: configs.AgentConfig, spec: Optional[games.GameSpec] = None,

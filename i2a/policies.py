@@ -21,7 +21,7 @@ class RolloutPolicy(snt.Module):
 
   def __init__(self, num_actions: int, hidden_size: int,
                torso: frame_processing.TorsoConfig = frame_processing.TALK_TORSO,
-               seed: Optional[int] = None, name: str = "rollout_policy"):
+               seed: Optional[int] = None, name: str = "rollout_policy", temperature: float = 1.0):
     """Creates the sub-modules; variables are created on the first call.
 
     Args:
@@ -30,13 +30,18 @@ class RolloutPolicy(snt.Module):
       torso: its convolutions (the talk's by default).
       seed: seeds action sampling; None for non-deterministic.
       name: module name.
+      temperature: T > 0: actions are sampled from softmax(logits / T); 1 (the talk's and paper's)
+        samples the policy itself. The returned logits are untempered (the distillation target).
     """
     super().__init__(name=name)
     if num_actions < 1 or hidden_size < 1:
       raise ValueError(f"RolloutPolicy: num_actions and hidden_size must be positive, got {num_actions}, "
                        f"{hidden_size}.")
+    if not temperature > 0:
+      raise ValueError(f"RolloutPolicy: temperature must be > 0, got {temperature}.")
     self.num_actions = num_actions
     self.hidden_size = hidden_size
+    self.temperature = temperature
     self._frame_processing = frame_processing.FrameProcessing(hidden_size, torso)
     self._logits = layers.Linear(num_actions, name="logits")
     self._sampler = sampling.Sampler(seed)
@@ -45,9 +50,11 @@ class RolloutPolicy(snt.Module):
     """float [B, H, W, 3] -> (action int32 [B], logits float32 [B, A]).
 
     The torso computes in the frame's dtype; the logits layer in float32 (they are sampled and distilled).
+    The action is sampled from logits / temperature; the logits returned are not divided.
     """
     logits = self._logits(tf.cast(self._frame_processing(frame), tf.float32))
-    return self._sampler(logits), logits
+    tempered = logits if self.temperature == 1.0 else logits / self.temperature
+    return self._sampler(tempered), logits
 
 
 class RandomPolicy(snt.Module):
