@@ -155,7 +155,7 @@ def _main(*args):
 def test_the_binary_writes_both_tables(search_runs, agents, tmp_path, capsys):
   items = lambda pairs: ",".join(f"{label}={path}" for label, path in pairs)
   general = [(agent, d) for agent, dirs in agents for d in dirs]
-  _main(f"--out={tmp_path / 'out'}", f"--search={items(search_runs)}", f"--generalisation={items(general)}")
+  _main(f"--output_dir={tmp_path / 'out'}", f"--search={items(search_runs)}", f"--generalisation={items(general)}")
   assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
       "generalisation.csv", "generalisation.md", "search.csv", "search.md"]
   assert "| MCTS 25k | 1 | 500 |" in (tmp_path / "out" / "search.md").read_text()
@@ -164,9 +164,9 @@ def test_the_binary_writes_both_tables(search_runs, agents, tmp_path, capsys):
 
 @pytest.mark.parametrize("args,message", [
     pytest.param(("--search=I2A=x",), "required", id="no_out"),
-    pytest.param(("--out=/tmp/x",), "Give --search or --generalisation", id="no_table"),
-    pytest.param(("--out=/tmp/x", "--search=nolabel"), "'nolabel' is not label=path", id="bad_item"),
-    pytest.param(("--out=/tmp/x", "--search=I2A=/does/not/exist"), "Cannot read the search results", id="missing")])
+    pytest.param(("--output_dir=/tmp/x",), "Give --search or --generalisation", id="no_table"),
+    pytest.param(("--output_dir=/tmp/x", "--search=nolabel"), "'nolabel' is not label=path", id="bad_item"),
+    pytest.param(("--output_dir=/tmp/x", "--search=I2A=/does/not/exist"), "Cannot read the search results", id="missing")])
 def test_user_mistakes_end_in_one_line(args, message):
   with pytest.raises(SystemExit) as info:
     _main(*args)

@@ -194,16 +194,16 @@ def test_dry_run_through_the_binary(tmp_path, capsys):
 
 
 def test_the_search_methods_play_the_same_levels(study):
-  """launch.evaluate --outer_search plays `Sokoban(seed=eval_seed)`'s levels (search_models.evaluate_agent)
-  and launch.mcts_sokoban draws `generate_level` from `default_rng(seed)`: with --seed = --eval_seed, the
-  same levels in the same order."""
+  """launch.evaluate --outer_search plays `Sokoban(seed=seed)`'s levels (search_models.evaluate_agent) and
+  launch.mcts_sokoban draws `generate_level` from `default_rng(seed)`: with the same --seed, the same
+  levels in the same order."""
   from envs.sokoban import env as env_lib  # pylint: disable=g-import-not-at-top
   from envs.sokoban import generator  # pylint: disable=g-import-not-at-top
-  seed = ablations.SOKOBAN_SMALL_ABLATIONS.eval_seed
+  seed = 123_456  # The base study's evaluation seed (results/README.md section 1).
   for name in ("search/mcts_25k", "search/mcts_100k"):
     assert f"--seed={seed}" in study[f"{NAME}/{name}"].args
   for name in ("search/i2a_s2_alone", "search/i2a_s2_outer", "generalisation/standard_s3"):
-    assert study[f"{NAME}/{name}"].args[-2] == f"--eval_seed={seed}"  # After the agent's flag file.
+    assert study[f"{NAME}/{name}"].args[-2] == f"--seed={seed}"  # After the agent's flag file (its --seed).
   env = env_lib.Sokoban(6, 6, 1, 120, pixels_per_cell=2, seed=seed)
   played = []
   for _ in range(3):

@@ -61,7 +61,11 @@ class _Builder:
     self.base_key = lambda part: f"{spec.base.name}/{part}"
     self.key = lambda part: f"{spec.name}/{part}"
     self.dir = lambda part: os.path.join(runs_dir, f"study_{spec.name}_{part}")
+    # The base study's evaluation flags: its levels per box count and their seed, which the search and
+    # generalisation runs give after the agent's flag file too, and MCTS as its own --seed (it then draws
+    # the outer search's levels: test_study_ablations).
     self.evaluation = flagfiles.flag_values(list(spec.base.evaluation))
+    self.eval_seed = self.evaluation["seed"]
     self.frames = {a: base[self.base_key(f"{a}_s1")].completion.total_frames for a in spec.base.agents}
 
   def runs(self) -> list[graph.Run]:
@@ -80,10 +84,10 @@ class _Builder:
       common = flagfiles.flag_values([f"--flagfile={spec.base.flagfile('common')}"])
       out = os.path.join(self.dir("search"), budget)
       # The perfect model (paper Table 1), on the base study's rooms; no value network exists for them,
-      # so UCT scores leaves 0. --seed draws levels as the outer search's --eval_seed does (one generator).
+      # so UCT scores leaves 0. --seed draws the levels the outer search's --seed does (one generator).
       args = ("-m", "launch.mcts_sokoban", f"--flagfile={flagfile}", f"--room_size={common['room_size']}",
               f"--num_boxes={common['num_boxes']}", f"--num_levels={levels}", "--value=none",
-              f"--seed={spec.eval_seed}", f"--out={os.path.join(out, 'results.json')}")
+              f"--seed={self.eval_seed}", f"--output_dir={os.path.join(out, 'results.json')}")
       runs.append(graph.Run(self.key(f"search/{budget}"), args, out, completion.Marker(after_upstream=False),
                             work=graph.Work(seconds=150.0)))  # 500 levels took 125-147 s (2026-12-07).
       rows.append(("MCTS " + budget.split("_")[1], out))
@@ -92,7 +96,7 @@ class _Builder:
                           ("outer", (f"--max_retries={spec.max_retries}",))):
         out = os.path.join(self.dir("search"), f"{agent}_s{seed}_{mode}")
         args = ("-m", "launch.evaluate", *self.agent_args(agent, seed), "--outer_search", *flags,
-                f"--num_levels={levels}", f"--eval_seed={spec.eval_seed}", f"--output_dir={out}")
+                f"--num_levels={levels}", f"--seed={self.eval_seed}", f"--output_dir={out}")
         runs.append(graph.Run(self.key(f"search/{agent}_s{seed}_{mode}"), args, out,
                               completion.EvalResults(out, self.frames[agent]),
                               needs=(self.base_key(f"{agent}_s{seed}"),),
@@ -109,7 +113,7 @@ class _Builder:
         train = self.base[self.base_key(f"{agent}_s{seed}")]
         out = os.path.join(train.run_dir, f"eval_boxes{boxes.replace(',', '_')}")
         args = ("-m", "launch.evaluate", *self.agent_args(agent, seed), f"--num_levels={self.evaluation['num_levels']}",
-                f"--box_counts={boxes}", f"--eval_seed={spec.eval_seed}", f"--output_dir={out}")
+                f"--box_counts={boxes}", f"--seed={self.eval_seed}", f"--output_dir={out}")
         levels = int(self.evaluation["num_levels"]) * len(spec.extra_box_counts)
         runs.append(graph.Run(self.key(f"generalisation/{agent}_s{seed}"), args, out,
                               completion.EvalResults(out, self.frames[agent]), needs=(train.key,),
@@ -124,7 +128,7 @@ class _Builder:
   def table(self, name: str, rows: list, runs: list, extra_needs: tuple = ()) -> graph.Run:
     items = ",".join(f"{label}={path}" for label, path in rows)
     args = ("-m", "launch.report_evaluations", f"--{name}={items}",
-            f"--out={os.path.join(self.results_dir, self.spec.name, name)}")
+            f"--output_dir={os.path.join(self.results_dir, self.spec.name, name)}")
     return graph.Run(self.key(f"{name}/report"), args, self.dir(f"report_{name}"), completion.Marker(),
                      needs=tuple(r.key for r in runs) + extra_needs, work=graph.Work(seconds=30.0))
 
@@ -179,7 +183,7 @@ class _Builder:
       needs += [self.key(f"{arm.name}_s{seed}") for seed in seeds]
       labels.append(f"{label}=study_{spec.name}_{arm.name}_s*")
     args = ("-m", "launch.report", f"--runs={','.join(dirs)}", f"--labels={','.join(labels)}",
-            f"--out={os.path.join(self.results_dir, spec.name, name)}", *REPORT,
+            f"--output_dir={os.path.join(self.results_dir, spec.name, name)}", *REPORT,
             f"--compare_to={experiment.compare_to}", *spec.base.report)
     return graph.Run(self.key(f"{name}/report"), args, self.dir(f"report_{name}"), completion.Marker(),
                      needs=tuple(needs), work=graph.Work(seconds=spec.base.report_seconds), stage=experiment.stage)

@@ -103,8 +103,6 @@ class AblationStudy:
     models: the environment models it fits.
     arms: the training arms.
     experiments: name -> the report of each experiment.
-    eval_seed: launch.evaluate's --eval_seed default (the base study's evaluation levels); MCTS gets it
-      as --seed, which draws the same levels as the outer search (see SOKOBAN_SMALL_ABLATIONS).
     search_seeds: the base agent's seeds the search is evaluated on.
     max_retries: imagined episodes per level of the outer search (paper Sec. 4.3: 10).
     mcts_flagfiles: the paper's MCTS flag files, one per budget (Table 1).
@@ -119,7 +117,6 @@ class AblationStudy:
   models: tuple[ModelArm, ...]
   arms: tuple[Arm, ...]
   experiments: dict[str, Experiment]
-  eval_seed: int
   search_seeds: int
   max_retries: int
   mcts_flagfiles: dict[str, str]
@@ -173,7 +170,6 @@ SOKOBAN_SMALL_ABLATIONS = AblationStudy(
                               (("forward", "i2a_encoder_forward"), ("bidirectional", "i2a_encoder_bidirectional")),
                               "backward", stage=2),
     },
-    eval_seed=123_456,
     search_seeds=3,
     max_retries=10,
     mcts_flagfiles={"mcts_25k": "launch/configs/mcts_sokoban_25k.flags",

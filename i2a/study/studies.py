@@ -47,7 +47,7 @@ class AgentStudy:
     speeds: each agent's measured training speed.
     data_agent_frames: the frames the data agent has when it plays the collection.
     collect_seconds, env_model_seconds, report_seconds: measured wall times of those stages.
-    evaluation: launch.evaluate's flags shared by every evaluation.
+    evaluation: launch.evaluate's flags shared by every evaluation, given after the agent's own.
     evaluation_levels: levels an evaluation plays (for its estimate).
     modes: evaluation modes: 'sampled' (the policy's samples) or 'greedy' (argmax).
     report: launch.report's flags besides --runs and --output_dir.
@@ -95,7 +95,10 @@ SOKOBAN_SMALL = AgentStudy(
     collect_seconds=60.0,  # 253,952 steps in about 1 min (results/README.md, stage 2).
     env_model_seconds=290.0,  # 12,000 Adam steps of the 32-channel model in 4.8 min, shared machine.
     report_seconds=60.0,  # Not measured; reading some 20 runs' scalars.
-    evaluation=("--num_levels=500", "--box_counts=1,2"),
+    # launch.evaluate's --seed seeds the levels (and the agent's sampling); given after the agent's flag
+    # file, whose --seed is the training seed, so every agent and seed plays the same 500 levels per box
+    # count (results/README.md section 1: --eval_seed 123456 before the flags were unified).
+    evaluation=("--num_levels=500", "--box_counts=1,2", "--seed=123456"),
     evaluation_levels=1000,  # 500 per box count.
     report=("--smoothing=3", "--last_points=3"),
 )
