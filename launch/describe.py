@@ -1,4 +1,5 @@
-r"""Builds every paper variant for both games and prints their sizes and costs.
+r"""Builds every agent variant (i2a.configs.VARIANTS: the paper's four, the talk's and the Monte Carlo
+agent) for both games and prints their sizes and costs.
 
   python -m launch.describe
 
@@ -11,6 +12,7 @@ from absl import flags
 import tensorflow as tf
 
 import i2a
+from i2a import configs
 from i2a import optimizers
 from i2a.profiling import model_cost
 from launch import common_flags
@@ -19,7 +21,7 @@ from launch import config_flags
 # Shared flags (launch/common_flags.py) and this binary's defaults for them: the --games and --agents
 # to describe, the --batch_size of the forward pass and distillation step, and the --rollout_depth of the
 # imagination-augmented variants (the flag's own default, 5).
-DEFAULTS = dict(games=["minipacman", "sokoban"], agents=["standard", "large", "copy", "i2a"], batch_size=4)
+DEFAULTS = dict(games=["minipacman", "sokoban"], agents=list(configs.VARIANTS), batch_size=4)
 NAMES = ("games", "agents", "batch_size", "rollout_depth")
 config_flags.define("batch_size", "rollout_depth")
 common_flags.define("games", "agents")

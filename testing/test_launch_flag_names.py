@@ -37,8 +37,8 @@ DEFAULTS = {
                             agents=["standard", "copy", "i2a"], precisions=["bfloat16", "float32"],
                             reuse=["true", "false"], env_model_sizes=["good"], learner_steps=5,
                             skip_full_training=False),
-    "describe": dict(games=["minipacman", "sokoban"], agents=["standard", "large", "copy", "i2a"], batch_size=4,
-                     rollout_depth=5),
+    "describe": dict(games=["minipacman", "sokoban"], agents=["standard", "large", "copy", "i2a", "talk", "mc"],
+                     batch_size=4, rollout_depth=5),
     "minipacman_random_play": dict(episodes=200, seed=0, frame_cap=minipacman.FRAME_CAP,
                                    tasks=list(minipacman.TASKS)),
 }
