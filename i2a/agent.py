@@ -7,7 +7,7 @@ import tensorflow as tf
 from i2a import agent_core
 from i2a import frame_stack as frame_stack_lib
 from i2a import imag_path as imag_path_lib
-from i2a import imagination as imagination_lib
+from i2a import imagined as imagination_lib
 from i2a import layers
 from i2a import policies
 from i2a import sampling
@@ -101,7 +101,7 @@ class I2AAgent(agent_core.ImaginingCore):
       frame: float32 [B, H, W, 3] in [0, 1].
       prev_state: float32 [B, H, W, 3 * stack_size].
       imagination: None to imagine now, or the `Imagination` an earlier call returned for the same
-        frame stack (the learner re-encodes what the actor imagined; see i2a/imagination.py).
+        frame stack (the learner re-encodes what the actor imagined; see i2a/imagined.py).
 
     Returns:
       (AgentOutput, next_state, the Imagination used, or None for an agent without an `ImagPath`).

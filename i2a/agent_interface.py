@@ -14,7 +14,7 @@ Who asks what:
     # The learner: re-encodes the actors' rollouts, distils the rollout policy, freezes the model.
     output, state = agent(frame, state, imagination=imagination)
     agent.trainable_variables, agent.rollout_policy, agent.compute_dtype
-    # Shipping imagination (i2a/imagination.py), trajectory checks: the rollouts' shape and content.
+    # Shipping imagination (i2a/imagined.py), trajectory checks: the rollouts' shape and content.
     agent.num_actions, agent.rollout_depth, agent.height, agent.width, agent.records_terminal
     # Planners and the env-model loaders: the frozen model.
     agent.env_model, agent.stack_size
@@ -24,7 +24,7 @@ from typing import Optional, Protocol, runtime_checkable
 import sonnet as snt
 import tensorflow as tf
 
-from i2a import imagination as imagined_lib
+from i2a import imagined as imagined_lib
 from i2a import types
 
 

@@ -10,7 +10,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a import frame_processing
-from i2a import imagination as imagination_lib
+from i2a import imagined as imagination_lib
 from i2a import layers
 from i2a import rollouts
 

@@ -17,7 +17,7 @@ Three choices the paper leaves open (WORKSPACE.md, "The Monte Carlo agent"):
   the very thing the ablation removes. So the policy gradient trains delta alone.
 - A rollout's return stops where the model predicts that the episode ends (a Sokoban solve, a
   MiniPacman death): no later reward and no value is added (`rollouts.imagined_returns`).
-- The actor ships its rollouts to the learner like I2A's (i2a/imagination.py). The rollouts are the
+- The actor ships its rollouts to the learner like I2A's (i2a/imagined.py). The rollouts are the
   policy's own randomness: re-imagined ones would give the learner another policy than the one that
   acted, so V-trace's ratios would be noisy and clipped even with equal weights.
 """
@@ -30,7 +30,7 @@ import tensorflow as tf
 from i2a import agent_core
 from i2a import frame_processing
 from i2a import frame_stack as frame_stack_lib
-from i2a import imagination as imagination_lib
+from i2a import imagined as imagination_lib
 from i2a import policies
 from i2a import rollouts
 from i2a import sampling

@@ -18,7 +18,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a import frame_stack as frame_stack_lib
-from i2a import imagination as imagined_lib
+from i2a import imagined as imagined_lib
 
 
 def _frozen(env_model: snt.Module):

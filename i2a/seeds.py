@@ -1,4 +1,4 @@
-"""Every random stream of a run, derived in one place from (run seed, session, role, actor id, stream).
+"""Every random stream of a training run, derived in one place from (run seed, session, role, actor, stream).
 
 A run has one seed. Each stream that draws random numbers gets its own seed from NumPy's
 `SeedSequence(run_seed, spawn_key=(session, role, actor_id, stream))`, the documented way to give
@@ -9,9 +9,11 @@ policy, made actor i's rollout policy and actor i+1's action sampler draw the sa
 The streams:
 - per actor: 'environment' (levels, ghosts), 'action_sampling' (the agent's `Sampler`) and
   'rollout_policy' (the rollout policy's `Sampler`, paper Sec. 3.1);
-- the learner's agent: 'action_sampling' and 'rollout_policy' (its samples are never executed, but the
-  central-inference server and the learner build agents with them);
-- evaluation: 'environment' and 'action_sampling'.
+- the learner's agent: 'action_sampling' and 'rollout_policy' (its samples are never executed, yet its
+  samplers are checkpointed with it).
+
+Evaluations (`launch.evaluate --seed`) keep their own seeding (i2a/training/evaluation.py), so the
+shipped models' evaluations stay reproducible.
 
 The agent's two samplers are one `AgentConfig.seed`: the factory gives the action sampler that seed
 and the rollout policy `rollout_policy_seed(seed)`, a child stream of it, so every agent built from a
@@ -24,7 +26,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-ROLES = ("actor", "learner", "evaluation")
+ROLES = ("actor", "learner")
 STREAMS = ("environment", "action_sampling", "rollout_policy")
 
 
@@ -37,7 +39,7 @@ def derive(run_seed: int, role: str, stream: str, session: int = 0, actor_id: in
     stream: one of STREAMS.
     session: which start of the run (0 for a fresh run; the training loop numbers a resumed session by
       the frame count it resumed from), >= 0.
-    actor_id: the actor (or central-inference worker), >= 0; 0 for the learner and evaluation.
+    actor_id: the actor (or central-inference worker), >= 0; 0 for the learner.
 
   Raises:
     ValueError: an unknown role or stream, or a negative number.
@@ -81,12 +83,6 @@ def learner(run_seed: Optional[int], session: int = 0) -> Optional[int]:
   return None if run_seed is None else derive(run_seed, "learner", "action_sampling", session)
 
 
-def evaluation(run_seed: int) -> ActorSeeds:
-  """An evaluation's seeds: its environments' and its agent's."""
-  return ActorSeeds(derive(run_seed, "evaluation", "environment"),
-                    derive(run_seed, "evaluation", "action_sampling"))
-
-
 def run_streams(run_seed: int, num_actors: int, session: int = 0) -> dict[str, int]:
   """Every stream of a run with `num_actors` actors, by name: what must be pairwise distinct."""
   streams = {}
@@ -97,7 +93,4 @@ def run_streams(run_seed: int, num_actors: int, session: int = 0) -> dict[str, i
   learner_seed = learner(run_seed, session)
   streams.update({"learner/action_sampling": learner_seed,
                   "learner/rollout_policy": rollout_policy_seed(learner_seed)})
-  eval_env, eval_agent = evaluation(run_seed)
-  streams.update({"evaluation/environment": eval_env, "evaluation/action_sampling": eval_agent,
-                  "evaluation/rollout_policy": rollout_policy_seed(eval_agent)})
   return streams

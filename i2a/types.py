@@ -68,7 +68,7 @@ class Trajectory(NamedTuple):
     action: int32 [T+1, B].
     behaviour_logits: float32 [T+1, B, A].
     initial_state: float32 [B, H, W, 3*S], the agent's frame stack before step 0.
-    imagination: None, or an `i2a.imagination.CompactImagination` of [T+1, B, ...] arrays: what the
+    imagination: None, or an `i2a.imagined.CompactImagination` of [T+1, B, ...] arrays: what the
       actor's imagination path imagined at each step, for the learner to re-encode instead of running
       the frozen environment model again (frame_index uint8 [T+1, B, A, D, H, W], reward float32
       [T+1, B, A, D], action uint8 [T+1, B, A, D]).

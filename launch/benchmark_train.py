@@ -37,7 +37,7 @@ from i2a.training import checkpointing
 from i2a import configs
 from i2a import factory
 from i2a import frame_processing
-from i2a import imagination
+from i2a import imagined as imagined_lib
 from i2a.training import environments
 from i2a.training import learner as learner_lib
 from i2a.training import loop
@@ -90,10 +90,10 @@ def random_trajectory(agent, spec, batch: int, unroll: int, with_imagination: bo
   rng = np.random.default_rng(seed)
   steps = (unroll + 1, batch)
   imagined = None
-  palette = imagination.palette_of(agent)
+  palette = imagined_lib.palette_of(agent)
   if with_imagination and palette is not None:
     rollouts = steps + (agent.num_actions, agent.imag_path.rollout_depth)
-    imagined = imagination.CompactImagination(
+    imagined = imagined_lib.CompactImagination(
         frame_index=rng.integers(0, len(palette), rollouts + (spec.height, spec.width), dtype=np.uint8),
         reward=rng.normal(size=rollouts).astype(np.float32),
         action=rng.integers(0, spec.num_actions, rollouts, dtype=np.uint8))
@@ -208,7 +208,7 @@ def main(argv):
                                        torso=fv.torso, hidden_size=fv.hidden_size, lstm_size=fv.lstm_size,
                                        rollout_hidden_size=fv.rollout_hidden_size, env_model_size=size)
           label = variant if size == "good" else f"{variant}/{size}"
-          reusable = imagination.palette_of(factory.build_agent(config)) is not None
+          reusable = imagined_lib.palette_of(factory.build_agent(config)) is not None
           env = environments.EnvConfig(num_boxes=fv.num_boxes if game == "sokoban" else 4)
           for reuse in (reuse_settings if reusable else [False]):
             fps, flops = learner_alone(config, reuse, fv.batch_size, fv.unroll_length, fv.learner_steps)

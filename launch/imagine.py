@@ -19,7 +19,7 @@ from absl import logging
 
 from i2a import games
 from i2a.model_pipeline import export
-from i2a.model_pipeline import imagination
+from i2a.model_pipeline import real_vs_imagined
 from i2a.model_pipeline import metrics
 from i2a.training import checkpointing
 from i2a.training import env_model_metadata
@@ -39,7 +39,7 @@ flags.DEFINE_integer("gif_ms", 600, "Milliseconds per GIF frame.", lower_bound=1
 
 
 def run_with_flags(fv: flags.FlagValues) -> dict:
-  """The binary's work, from parsed flags; returns `imagination.write_pictures`'s result.
+  """The binary's work, from parsed flags; returns `real_vs_imagined.write_pictures`'s result.
 
   Raises:
     app.UsageError: bad flags or a model that does not fit the game.
@@ -72,8 +72,8 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
   if agent is None:
     policy, rollout_policy = inference.UniformActions(env.num_actions, seed), None
   else:
-    policy, rollout_policy = imagination.agent_policies(agent, env.num_actions)
-  result = imagination.write_pictures(model, env, policy, rollout_policy, fv.depth, fv.output_dir,
+    policy, rollout_policy = real_vs_imagined.agent_policies(agent, env.num_actions)
+  result = real_vs_imagined.write_pictures(model, env, policy, rollout_policy, fv.depth, fv.output_dir,
                                       metrics.ACTION_NAMES[geometry.game], fv.start_steps, fv.scale,
                                       fv.gif_ms, seed)
   logging.info("Wrote %s and %s (%dx%d pixels).", result["png"], result["gif"], *result["size"])

@@ -8,7 +8,7 @@ from i2a import agent_core
 from i2a import agent_interface
 from i2a import configs
 from i2a import factory
-from i2a import imagination as imagined_lib
+from i2a import imagined as imagined_lib
 from i2a import policies
 
 # Small sizes keep the Sokoban variants' rollouts cheap; the interface does not depend on sizes.

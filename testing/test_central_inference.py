@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from i2a import agent_core
-from i2a import imagination
+from i2a import imagined as imagined_lib
 from i2a.env_models import MiniPacmanEnvModel
 from i2a.training import actor as actor_lib
 from i2a.training import learner as learner_lib
@@ -87,7 +87,7 @@ def test_same_actions_and_trajectories_as_per_actor_inference(variant):
       for name, a, b in zip(actor_lib.EpisodeStats._fields, have.episodes, want.episodes):
         np.testing.assert_array_equal(a, b, err_msg=name)
       if ship:
-        for name, a, b in zip(imagination.CompactImagination._fields, have.trajectory.imagination,
+        for name, a, b in zip(imagined_lib.CompactImagination._fields, have.trajectory.imagination,
                               want.trajectory.imagination):
           assert (a is None) == (b is None), name
           if a is not None:

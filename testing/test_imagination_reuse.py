@@ -1,4 +1,4 @@
-"""Imagination computed once (i2a/imagination.py): the learner re-encoding the rollouts an actor imagined
+"""Imagination computed once (i2a/imagined.py): the learner re-encoding the rollouts an actor imagined
 gets the loss and gradients of recomputing the same rollouts; actors ship them compactly and exactly."""
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import tensorflow as tf
 import i2a
 from i2a.training import actor as actor_lib
 from i2a import frame_stack
-from i2a import imagination
+from i2a import imagined as imagined_lib
 from i2a.training import learner as learner_lib
 from i2a.env_models import MiniPacmanEnvModel
 from testing import fakes
@@ -35,7 +35,7 @@ def _imagine_like_the_learner(agent, traj):
   folded = tf.reshape(tf.stack(stacks), (-1,) + tuple(state.shape[1:]))
   imagined = agent.imag_path.imagine(tf.cast(folded, agent.compute_dtype))
   unfold = lambda x: tf.reshape(x, traj.step_type.shape + tuple(x.shape[1:]))
-  return imagination.Imagination(*(None if x is None else unfold(x) for x in imagined))
+  return imagined_lib.Imagination(*(None if x is None else unfold(x) for x in imagined))
 
 
 @pytest.fixture
@@ -61,9 +61,9 @@ def test_reused_imagination_gives_the_recomputed_loss_and_gradients(precision, u
   start = sampler.state.numpy()
   imagined = _imagine_like_the_learner(recompute, traj)
   sampler.state.assign(start)  # The recomputing learner draws the same rollout actions again.
-  palette = imagination.palette_of(reuse)
-  shipped = imagination.compact(imagined, palette)
-  np.testing.assert_array_equal(imagination.expand(shipped, palette).frames.numpy(), imagined.frames.numpy())
+  palette = imagined_lib.palette_of(reuse)
+  shipped = imagined_lib.compact(imagined, palette)
+  np.testing.assert_array_equal(imagined_lib.expand(shipped, palette).frames.numpy(), imagined.frames.numpy())
   assert len(np.unique(imagined.actions[..., 1:].numpy())) > 1  # Sampled rollout actions, not constants.
 
   logs = {"recompute": learners["recompute"].step(traj),
@@ -88,15 +88,15 @@ def test_actor_ships_its_imagination_compactly_and_exactly():
   assert out.imagination.frame_index.max() < len(SPEC.palette)
   # Rollout i starts with action i.
   np.testing.assert_array_equal(out.imagination.action[:, :, :, 0], np.broadcast_to(np.arange(a), (5, 3, a)))
-  per_step = imagination.bytes_per_step(a, depth, 15, 19)
+  per_step = imagined_lib.bytes_per_step(a, depth, 15, 19)
   assert out.imagination.terminal is None  # I2A's encoder does not read episode ends.
   assert sum(x.nbytes for x in out.imagination if x is not None) == per_step * 5 * 3
 
 
 def test_agents_without_palette_frames_ship_nothing():
   agent = fakes.small_agent("i2a")  # The talk's Bernoulli 'conv' model: imagined frames are not palette.
-  assert imagination.palette_of(agent) is None
-  assert imagination.batch_bytes(agent, 8, 10) == 0
+  assert imagined_lib.palette_of(agent) is None
+  assert imagined_lib.batch_bytes(agent, 8, 10) == 0
 
 
 @pytest.mark.parametrize("reuse", [True, False])

@@ -16,7 +16,7 @@ from i2a import configs
 from i2a.training import environments
 from i2a.training import inference
 from i2a.model_pipeline import export
-from i2a.model_pipeline import imagination
+from i2a.model_pipeline import real_vs_imagined
 from i2a import factory
 from i2a import frame_processing
 from i2a import games
@@ -131,7 +131,7 @@ def test_image_summary_writes_a_png_tensorboard_can_show(tmp_path):
 
 def test_write_pictures_draws_the_real_rollout_and_one_row_per_action(tmp_path):
   env = environments.build_env(MINIPACMAN, environments.EnvConfig(), 1, seed=3)
-  result = imagination.write_pictures(CopyModel(5), env, inference.UniformActions(5, 3), None, depth=3,
+  result = real_vs_imagined.write_pictures(CopyModel(5), env, inference.UniformActions(5, 3), None, depth=3,
                                   out=str(tmp_path), action_names=("stay", "right", "up", "left", "down"),
                                   start_steps=2)
   scale = pictures.upscale_factor(15, 19)
@@ -148,7 +148,7 @@ def test_write_pictures_draws_the_real_rollout_and_one_row_per_action(tmp_path):
   assert record["later_actions"] == record["real_actions"][1:]  # Without an agent: the real actions.
   # Replay by hand: the real frames, and (copy model) the start frame in every imagined cell.
   env = environments.build_env(MINIPACMAN, environments.EnvConfig(), 1, seed=3)
-  frames, _, _ = imagination.real_rollout(env, inference.UniformActions(5, 3), 2, 3)
+  frames, _, _ = real_vs_imagined.real_rollout(env, inference.UniformActions(5, 3), 2, 3)
   cell_h, cell_w = 15 * scale + pictures.GAP, 19 * scale + pictures.GAP
   for r, c, frame in [(0, 3, frames[3]), (0, 0, frames[0]), (4, 2, frames[0]), (5, 3, frames[0])]:
     top, left = pictures.GAP + r * cell_h, pictures.LABEL_WIDTH + pictures.GAP + c * cell_w
@@ -226,10 +226,10 @@ def test_an_agent_from_a_launch_train_checkpoint_chooses_the_actions(tmp_path, v
       env=environments.EnvConfig(), logdir=str(tmp_path / "run"), seed=0)
   _, checkpointer = loop.build_learner(config)
   checkpointer.save(1)
-  policy, rollout_policy = imagination.agent_policies(inference.restore_agent(config.agent, config.logdir).agent, 5)
+  policy, rollout_policy = real_vs_imagined.agent_policies(inference.restore_agent(config.agent, config.logdir).agent, 5)
   assert rollout_policy(tf.zeros([5, 15, 19, 3])).shape == (5,)
   env = environments.build_env(config.geometry, config.env, 1, seed=0)
-  result = imagination.write_pictures(CopyModel(5), env, policy, rollout_policy, depth=3, out=str(tmp_path / "p"))
+  result = real_vs_imagined.write_pictures(CopyModel(5), env, policy, rollout_policy, depth=3, out=str(tmp_path / "p"))
   record = json.loads((tmp_path / "p" / "imagination.json").read_text())
   assert record["later_actions"] is None and len(record["real_actions"]) == 3  # The agent's own choices.
   with Image.open(result["png"]) as png:

@@ -7,7 +7,7 @@ import sonnet as snt
 import tensorflow as tf
 
 import i2a
-from i2a import imagination as imagination_lib
+from i2a import imagined as imagination_lib
 from i2a import mc_agent
 from i2a import rollouts
 from i2a.training import environments

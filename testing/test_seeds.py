@@ -16,7 +16,7 @@ from i2a.training import environments
 @pytest.mark.parametrize("session", [0, 40_000], ids=["fresh", "resumed"])
 def test_every_stream_of_an_eight_actor_run_is_distinct(run_seed, session):
   streams = seeds.run_streams(run_seed, num_actors=8, session=session)
-  assert len(streams) == 8 * 3 + 2 + 3
+  assert len(streams) == 8 * 3 + 2
   assert len(set(streams.values())) == len(streams), streams
   assert all(isinstance(s, int) and 0 <= s < 2**31 for s in streams.values())
 

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from i2a import agent as agent_lib
 from i2a import agent_interface
-from i2a import imagination
+from i2a import imagined as imagined_lib
 
 
 def num_parameters(variables: Sequence[tf.Variable]) -> int:
@@ -56,7 +56,7 @@ def policy_step_flops(agent: agent_interface.Agent) -> dict[str, int]:
     steps = [1, rollouts, depth]
     imagined = (tf.TensorSpec(steps + [height, width, 3], tf.float32), tf.TensorSpec(steps, tf.float32),
                 tf.TensorSpec(steps, tf.int32))
-    flops["encoder"] = count_flops(lambda *x: agent.imag_path.encode(imagination.Imagination(*x), dtype),
-                                   *imagined)
+    encode = lambda *x: agent.imag_path.encode(imagined_lib.Imagination(*x), dtype)
+    flops["encoder"] = count_flops(encode, *imagined)
   flops["rest"] = flops["total"] - flops["env_model"] - flops["rollout_policy"] - flops["encoder"]
   return flops

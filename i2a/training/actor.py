@@ -18,7 +18,7 @@ import numpy as np
 from envs import batched
 from i2a import agent_core
 from i2a import agent_interface
-from i2a import imagination as imagination_lib
+from i2a import imagined as imagination_lib
 from i2a import types
 from i2a.training import inference
 
@@ -71,7 +71,7 @@ class Actor:
   a copy's state to `agent.initial_state` before the agent sees the frame (the learner must do the same).
 
   With `ship_imagination`, each step's imagined rollouts travel with the unroll as palette indices
-  (`Trajectory.imagination`, i2a/imagination.py), for the learner to re-encode; agents whose imagined
+  (`Trajectory.imagination`, i2a/imagined.py), for the learner to re-encode; agents whose imagined
   frames are not palette colours (copy model, Bernoulli heads) ship nothing.
   """
 

@@ -110,6 +110,31 @@ def checkpoints_on_disk(directory: str) -> list[tuple[int, str]]:
   return sorted(found, reverse=True)
 
 
+def restore_newest_readable(prefixes, restore) -> tuple[Optional[str], list[tuple[str, str]]]:
+  """Calls `restore(prefix)` on `prefixes`, newest first, until one succeeds (the recovery rule of the
+  module docstring, for training and for inference alike).
+
+  Returns:
+    (the restored prefix or None, (prefix, reason) of every unreadable one passed over, each logged).
+
+  Raises:
+    CheckpointError: of kind 'mismatch' at once: a readable checkpoint of other objects is no reason to
+      fall back on an older one.
+  """
+  skipped = []
+  for path in prefixes:
+    try:
+      restore(path)
+    except CheckpointError as error:
+      if error.kind == "mismatch":
+        raise
+      skipped.append((path, str(error)))
+      logging.warning("Skipping checkpoint %s: %s", path, error)
+      continue
+    return path, skipped
+  return None, skipped
+
+
 class Checkpointer:
   """Keeps the newest `max_to_keep` checkpoints of some objects in `directory`.
 
@@ -188,15 +213,9 @@ class Checkpointer:
         newest readable one holds other objects (kind 'mismatch': another agent variant or config).
     """
     self.skipped = []
-    for _, path in checkpoints_on_disk(self.directory):
-      try:
-        self.restore(path)
-      except CheckpointError as error:
-        if error.kind == "mismatch":
-          raise
-        self.skipped.append((path, str(error)))
-        logging.warning("Skipping checkpoint %s: %s", path, error)
-        continue
+    path, self.skipped = restore_newest_readable([p for _, p in checkpoints_on_disk(self.directory)],
+                                                 self.restore)
+    if path is not None:
       if self.skipped:
         logging.warning("Restored %s, the newest readable checkpoint, after skipping %s.", path,
                         [p for p, _ in self.skipped])

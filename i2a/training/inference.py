@@ -19,7 +19,7 @@ from i2a import agent_core
 from i2a import agent_interface
 from i2a import configs
 from i2a import factory
-from i2a import imagination as imagination_lib
+from i2a import imagined as imagination_lib
 from i2a import rl_losses
 from i2a import types
 from i2a.training import checkpointing
@@ -34,7 +34,7 @@ class PolicyStep:
     output, state = step(timestep, state)  # AgentOutput of NumPy arrays, next state.
 
   With `ship_imagination`, `step_and_imagination` also returns what the agent imagined, compacted to
-  palette indices (i2a/imagination.py) for the learner to re-encode; agents whose imagined frames are
+  palette indices (i2a/imagined.py) for the learner to re-encode; agents whose imagined frames are
   not palette colours (copy model, Bernoulli heads) return None.
   """
 
@@ -184,18 +184,17 @@ def restore_agent(agent_config: configs.AgentConfig, path: str, seed: Optional[i
   agent_core.build_variables(agent)
   learner_step = tf.Variable(0, dtype=tf.int64)
   num_frames = tf.Variable(0, dtype=tf.int64)
-  skipped = []
-  for prefix in candidates:
-    try:
-      # The learner's layout minus its optimizer (`Learner.trackables`): nothing is built for inference.
-      checkpointing.restore_objects(prefix, agent=agent, learner_step=learner_step, num_frames=num_frames)
-    except checkpointing.CheckpointError as error:
-      if error.kind == "mismatch" or len(candidates) == 1:
-        raise
-      logging.warning("Skipping checkpoint %s: %s", prefix, error)
-      skipped.append(str(error))
-      continue
+  # The learner's layout minus its optimizer (`Learner.trackables`): nothing is built for inference.
+  restore = lambda prefix: checkpointing.restore_objects(prefix, agent=agent, learner_step=learner_step,
+                                                         num_frames=num_frames)
+  if len(candidates) == 1:  # A prefix named by the user: its own error, whatever its kind.
+    restore(candidates[0])
+    prefix, skipped = candidates[0], []
+  else:
+    prefix, skipped = checkpointing.restore_newest_readable(candidates, restore)
+  if prefix is not None:
     if skipped:
       logging.warning("Restored %s, the newest readable checkpoint of %s.", prefix, path)
     return RestoredAgent(agent, prefix, int(learner_step.numpy()), int(num_frames.numpy()))
-  raise checkpointing.CheckpointError(f"No readable checkpoint in {path!r}: " + " | ".join(skipped))
+  raise checkpointing.CheckpointError(f"No readable checkpoint in {path!r}: "
+                                     + " | ".join(reason for _, reason in skipped))

@@ -25,7 +25,7 @@ from i2a import agent_core
 from i2a import agent_interface
 from i2a import distillation
 from i2a import frame_stack
-from i2a import imagination as imagination_lib
+from i2a import imagined as imagination_lib
 from i2a import optimizers
 from i2a import rl_losses
 from i2a import types

@@ -21,7 +21,8 @@ import tensorflow as tf
 from tensorflow.python.framework import config as tf_config  # Op determinism on/off.
 
 from i2a import factory
-from i2a import imagination
+from i2a import seeds
+from i2a import imagined as imagined_lib
 from i2a.training import backends
 from i2a.training import checkpointing
 from i2a.training import env_model_metadata
@@ -64,7 +65,7 @@ def state_summary(learner: learner_lib.Learner) -> dict:
 
 def build_learner(config: TrainConfig) -> tuple[learner_lib.Learner, checkpointing.Checkpointer]:
   """The run's learner (with the pretrained environment model loaded) and its checkpointer."""
-  agent = factory.build_agent(dataclasses.replace(config.agent, seed=config.seed),
+  agent = factory.build_agent(dataclasses.replace(config.agent, seed=seeds.learner(config.seed)),
                               discount=config.learner.discount)
   learner = learner_lib.Learner(agent, config.learner)
   if config.env_model_checkpoint:
@@ -138,7 +139,7 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
                                   config.seed, session=frames, discount=config.learner.discount,
                                   ship_imagination=config.learner.reuse_imagination,
                                   jit_compile=config.actor_jit_compile)
-  shipped = imagination.batch_bytes(learner.agent, config.batch_size, config.unroll_length)
+  shipped = imagined_lib.batch_bytes(learner.agent, config.batch_size, config.unroll_length)
   if shipped and config.learner.reuse_imagination:
     queued = (config.queue_size or 2 * config.num_actors) * shipped * config.envs_per_actor // config.batch_size
     logging.info("Imagination reused: %.1f MB per learner batch, at most %.1f MB queued.", shipped / 2**20,

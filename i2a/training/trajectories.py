@@ -7,7 +7,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from i2a import frame_stack
-from i2a import imagination as imagination_lib
+from i2a import imagined as imagination_lib
 from i2a import types
 
 

@@ -39,7 +39,7 @@ class ActorBuilder:
       passes the frame count it resumed from; 0 for a fresh run). Seeds depend on it, so a resume
       continues with new levels and ghosts instead of replaying the first session's, and resuming the
       same checkpoint twice replays the same ones.
-    ship_imagination: actors send their imagined rollouts for the learner to reuse (i2a/imagination.py).
+    ship_imagination: actors send their imagined rollouts for the learner to reuse (i2a/imagined.py).
     jit_compile: actors compile their policy step with XLA.
     discount: the learner's gamma, which the Monte Carlo agent's imagined returns use too.
   """

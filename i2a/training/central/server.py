@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from envs import batched
 from i2a import agent_interface
-from i2a import imagination as imagination_lib
+from i2a import imagined as imagination_lib
 from i2a import types
 from i2a.training import actor as actor_lib
 from i2a.training import inference

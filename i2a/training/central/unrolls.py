@@ -10,7 +10,7 @@ import dm_env
 import numpy as np
 
 from envs import batched
-from i2a import imagination as imagination_lib
+from i2a import imagined as imagination_lib
 from i2a import types
 from i2a.training import actor as actor_lib
 
