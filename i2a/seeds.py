@@ -8,9 +8,10 @@ policy, made actor i's rollout policy and actor i+1's action sampler draw the sa
 
 The streams:
 - per actor: 'environment' (levels, ghosts), 'action_sampling' (the agent's `Sampler`) and
-  'rollout_policy' (the rollout policy's `Sampler`, paper Sec. 3.1);
-- the learner's agent: 'action_sampling' and 'rollout_policy' (its samples are never executed, yet its
-  samplers are checkpointed with it).
+  'rollout_policy' (the rollout policy's `Sampler`, paper Sec. 3.1: `rollout_policy_seed` of the
+  action-sampling seed, below);
+- the learner's agent: 'action_sampling' and its 'rollout_policy' child (its samples are never
+  executed, yet its samplers are checkpointed with it).
 
 Evaluations (`launch.evaluate --seed`) keep their own seeding (i2a/training/evaluation.py), so the
 shipped models' evaluations stay reproducible.
