@@ -13,12 +13,16 @@ actions open-loop and can be compared frame by frame with the real row. The game
 agent flags are those of a training run (launch/config_flags.py); the model's game and frame size come
 from its metadata.
 """
+import os
+
 from absl import app
 from absl import flags
 from absl import logging
 
 from i2a import games
+from i2a.model_pipeline import event_pictures
 from i2a.model_pipeline import export
+from i2a.model_pipeline import hunter
 from i2a.model_pipeline import real_vs_imagined
 from i2a.model_pipeline import metrics
 from i2a.training import checkpointing
@@ -36,6 +40,9 @@ flags.DEFINE_integer("start_steps", 10, "Real steps played before the start stat
 flags.DEFINE_integer("scale", 0, "Pixel enlargement; 0 picks one making frames >= 96 pixels.",
                      lower_bound=0)
 flags.DEFINE_integer("gif_ms", 600, "Milliseconds per GIF frame.", lower_bound=10)
+flags.DEFINE_bool("ghost_picture", False, "MiniPacman: also draw a rollout in which a ghost is eaten "
+                  "(found by the scripted hunter's play), real beside imagined with the events under each "
+                  "frame, as <output_dir>/ghost_eaten.png (i2a/model_pipeline/event_pictures.py).")
 
 
 def run_with_flags(fv: flags.FlagValues) -> dict:
@@ -66,6 +73,8 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
           pixels_per_cell=metadata["pixels_per_cell"] or fv.pixels_per_cell)
       env_config = environments.EnvConfig(num_boxes=fv.num_boxes, max_steps=fv.max_steps, levels=fv.levels)
     model = export.load_model(fv.env_model_checkpoint, geometry)
+    if fv.ghost_picture and geometry.game != "minipacman":
+      raise ValueError(f"--ghost_picture draws MiniPacman's eaten ghosts; this model is of {geometry.game}.")
   except (ValueError, checkpointing.CheckpointError) as e:
     raise app.UsageError(str(e)) from e
   env = environments.build_env(geometry, env_config, 1, seed=seed)
@@ -77,6 +86,12 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
                                       metrics.ACTION_NAMES[geometry.game], fv.start_steps, fv.scale,
                                       fv.gif_ms, seed)
   logging.info("Wrote %s and %s (%dx%d pixels).", result["png"], result["gif"], *result["size"])
+  if fv.ghost_picture:
+    window = event_pictures.find_event_window(environments.build_env(geometry, env_config, 1, seed=seed),
+                                              hunter.GhostHunter(seed), "ate_ghost", fv.depth)
+    result["ghost_png"] = os.path.join(fv.output_dir, "ghost_eaten.png")
+    event_pictures.event_picture(model, window, scale=fv.scale or 8).save(result["ghost_png"])
+    logging.info("Wrote %s.", result["ghost_png"])
   return result
 
 
