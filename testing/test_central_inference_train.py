@@ -27,6 +27,15 @@ def test_threaded_central_run_trains_and_reports_its_batches(tmp_path):
   assert result["inference_wait_ms"] >= 0.0 and result["actor_restarts"] == 0
 
 
+def test_the_batching_settings_reach_the_server(tmp_path):
+  """inference_batch_workers=1: every server batch holds one worker's request, whatever the timing; the
+  acting lag (learner steps published while a batch was served) is reported and small."""
+  result = loop.train(test_train_local.tiny_config(tmp_path, total_frames=4 * T * B, inference="central",
+                                                   inference_batch_workers=1, inference_max_wait_secs=0.5))
+  assert result["inference_batch_workers"] == 1.0 and result["inference_batch_size"] == 2.0
+  assert 0.0 <= result["inference_acting_lag"] <= 1.0
+
+
 def test_unknown_inference_is_refused(tmp_path):
   with pytest.raises(ValueError, match="Unknown inference 'gpu'"):
     test_train_local.tiny_config(tmp_path, inference="gpu")

@@ -151,7 +151,9 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
   deadline = time.monotonic() + (config.max_seconds if config.max_seconds is not None else float("inf"))
   try:
     with stop:
-      backend.publish(learner.get_weights(), int(learner.learner_step.numpy()))
+      # Central inference copies the learner's variables on its device (never via the host, SEED RL).
+      weights = learner.variables if backend.takes_variables else learner.get_weights
+      backend.publish(weights(), int(learner.learner_step.numpy()))
       backend.start()
       batcher = queues.Batcher(backend.unroll_queue, config.batch_size)
       done = frames >= config.total_frames
@@ -161,7 +163,7 @@ def _train_locked(config: TrainConfig, allow_config_change: bool, stop: interrup
         logs = learner.step(trajectory)
         frames, step = int(logs["num_frames"]), int(logs["learner_step"])
         if step % config.publish_every == 0:
-          backend.publish(learner.get_weights(), step)
+          backend.publish(weights(), step)
         window.add(parts, logs, step_before)
         done = frames >= config.total_frames or time.monotonic() >= deadline or stop.requested
         if done or time.monotonic() - window.start_time >= config.log_every_secs:

@@ -80,9 +80,14 @@ class Backend(abc.ABC):
   def start(self) -> None:
     """Starts the actors; call `publish` once before, so they start from the learner's weights."""
 
+  # Whether `publish` takes the learner's own variables (a server in the learner's process, which copies
+  # them on its device: central inference) rather than NumPy copies (actors that may be elsewhere).
+  takes_variables: bool = False
+
   @abc.abstractmethod
   def publish(self, weights: Sequence[np.ndarray], step: int) -> None:
-    """Makes `weights` (ordered as `Agent.policy_variables`) of learner step `step` the newest."""
+    """Makes `weights` (ordered as `Agent.policy_variables`) of learner step `step` the newest: NumPy
+    arrays, or the learner's `tf.Variable`s if `takes_variables`."""
 
   def scalars(self) -> dict:
     """Transport statistics since the last call, for the progress scalars (none by default; central

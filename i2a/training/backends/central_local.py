@@ -41,6 +41,8 @@ class CentralLocalBackend(backends.Backend):
     queue_size: unrolls buffered between the server and the learner.
   """
 
+  takes_variables = True  # The server is in the learner's process: it copies on its device.
+
   def __init__(self, make_server: Callable[[Callable[[actor_lib.ActorOutput], bool]], server_lib.InferenceServer],
                make_env: Callable[[int], batched.BatchedEnvironment], num_workers: int, queue_size: int):
     super().__init__(queue_size)

@@ -62,6 +62,8 @@ class CentralRayBackend(backends.Backend):
     connect_timeout: seconds to wait for `address` before giving up with an error.
   """
 
+  takes_variables = True  # The server is in the learner's process: it copies on its device.
+
   def __init__(self, make_server, make_env: Callable[[int], batched.BatchedEnvironment], num_workers: int,
                queue_size: int, address: Optional[str] = None, cpus_per_worker: float = 1,
                connect_timeout: float = 60.0):

@@ -59,6 +59,8 @@ class CentralSyncBackend(backends.Backend):
     num_workers: K.
   """
 
+  takes_variables = True  # The server is in the learner's process: it copies on its device.
+
   def __init__(self, make_server: Callable[[Callable[[actor_lib.ActorOutput], bool]], server_lib.InferenceServer],
                make_env: Callable[[int], batched.BatchedEnvironment], num_workers: int):
     super().__init__(queue_size=1)

@@ -92,7 +92,9 @@ def make_backend(config, builder: backends.ActorBuilder, queue_size: int) -> bac
   device either way."""
   device = device_lib.resolve_device(config.learner.device)
   def make_server(emit):
-    return server_from_builder(builder, config.num_actors, emit, device)
+    return server_from_builder(builder, config.num_actors, emit, device,
+                               max_batch_workers=config.inference_batch_workers,
+                               max_wait_secs=config.inference_max_wait_secs)
   make_env = WorkerEnvs(builder)
   if config.deterministic:
     from i2a.training.backends import central_sync  # pylint: disable=g-import-not-at-top
