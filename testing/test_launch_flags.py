@@ -25,7 +25,7 @@ EXPECTED = ({"sokoban_standard", "sokoban_large", "sokoban_copy", "sokoban_i2a_n
 
 def test_there_is_one_flag_file_per_paper_experiment():
   names = {os.path.basename(p)[:-len(".flags")] for p in glob.glob(os.path.join(CONFIG_DIR, "*.flags"))}
-  trained = {n for n in names if not n.startswith(("pipeline_", "check_", "mcts_", "study_"))}
+  trained = {n for n in names if not n.startswith(("pipeline_", "check_", "mcts_", "study_", "gpu_"))}
   assert trained - {"sokoban_generalisation_boxes"} == EXPECTED  # The rest are evaluation and planning.
 
 
@@ -212,3 +212,12 @@ def test_encoder_widths_by_flag(parse_train_config):
   assert (default.lstm_size, default.rollout_hidden_size) == (512, 512)  # The paper's Sokoban widths.
   scaled = parse_train_config(*i2a_flags, "--lstm_size=128", "--rollout_hidden_size=64").agent.resolved()
   assert (scaled.lstm_size, scaled.rollout_hidden_size) == (128, 64)
+
+
+@pytest.mark.parametrize("name,game", [("gpu_sokoban_i2a_depth5", "sokoban"), ("gpu_minipacman_i2a_hunt", "minipacman")])
+def test_one_gpu_machine_recipes_are_the_paper_runs_with_central_inference(parse_train_config, name, game):
+  """results/README.md section 4's one-GPU recipe: the paper's flag file, with the policy on the server."""
+  config = parse_train_config(f"--flagfile={os.path.join(CONFIG_DIR, name + '.flags')}")
+  assert (config.inference, config.num_actors, config.envs_per_actor, config.batch_size) == ("central", 16, 32, 32)
+  assert config.geometry.game == game and config.agent.variant == "i2a" and config.agent.precision == "bfloat16"
+  assert config.total_frames == (1_000_000_000 if game == "sokoban" else 300_000_000)
