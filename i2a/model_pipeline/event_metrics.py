@@ -6,7 +6,9 @@ hide a missed rare event (our first model never predicted an eaten ghost: result
 so each event gets its own precision and recall:
   - one step: the model on real (frame, action) pairs;
   - k = 1..K open-loop steps: the model fed its own frames with the real actions of a held-out window
-    (what I2A's rollouts consume, paper Sec. 3.1), scored against the real events of step t+k;
+    (what I2A's rollouts consume, paper Sec. 3.1), scored against the real events of step t+k. A
+    window lies within one episode, so a death (which ends it) is real only at k = K: at k < K every
+    predicted death is a false positive;
   - per task, the expected imagined reward w . p(events) against the true reward w . events.
 The gate of issue 23: precision and recall >= 90% for every event on held-out one-step data.
 
@@ -102,8 +104,8 @@ def held_out(directory: str, names: Sequence[str], max_pairs: int, max_windows: 
 
   Returns:
     pairs: frame uint8 [M, H, W, 3], action int32 [M], events float32 [M, E];
-    windows: frame uint8 [W, H, W, 3] (the first real frame), actions int32 [W, K], events float32
-      [W, K, E] (the real events of steps t+1..t+K).
+    windows: frame uint8 [N, H, W, 3] (the first real frame), actions int32 [N, K], events float32
+      [N, K, E] (the real events of steps t+1..t+K).
   """
   manifest = model_data.read_manifest(directory)
   pairs, windows, n_pairs, n_windows = [], [], 0, 0
