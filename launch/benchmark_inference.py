@@ -8,10 +8,16 @@ threads, or workers and one server thread) at launch.train's default sizes (--en
 --batch_size=8, --unroll_length=10, small Sokoban rooms) until 4 progress windows of --seconds / 4
 follow the first (tracing, however long it takes), and reports their medians: learner frames/s, policy
 lag, and for central inference the workers and environment rows per server batch and the time a
-request waits for its actions (arrival to reply: batching plus the policy step); and the process's
+request waits for its actions (arrival to reply: batching plus the policy step), and the acting lag
+(learner steps published while a server batch ran); and the process's
 resident memory after 2 and after 4 of those windows (flat: the queues are bounded). 'copy' is I2A
-with the copy model (no trained model needed). Rows of one game and agent run back to back, so they
-share the machine's load.
+with the copy model (no trained model needed); 'i2a' is I2A with the learned model of
+--env_model_checkpoint (and --env_model_size), one game per invocation, e.g. the shipped 6x6 model:
+
+  python -m launch.benchmark_inference --games=sokoban --agents=standard,i2a --room_size=6 \
+      --env_model_checkpoint=models/sokoban_small/env_model --env_model_size=small
+
+Rows of one game and agent run back to back, so they share the machine's load.
 """
 import glob
 import os
@@ -35,7 +41,8 @@ from launch import config_flags
 # This binary's defaults for shared flags; the rest (the system's and the networks') are launch.train's.
 DEFAULTS = dict(games=["minipacman", "sokoban"], agents=["standard", "copy"], seconds=20.0, num_actors=4)
 SHARED = (*DEFAULTS, "envs_per_actor", "batch_size", "unroll_length", "room_size", "num_boxes", "pixels_per_cell",
-          "torso", "hidden_size", "precision")
+          "torso", "hidden_size", "lstm_size", "rollout_hidden_size", "precision", "env_model_checkpoint",
+          "env_model_size")
 config_flags.define(*SHARED[len(("games", "agents", "seconds")):])
 common_flags.define("games", "agents", "seconds")
 flags.DEFINE_list("inferences", list(train_config.INFERENCE), "Where the policy runs, each measured: actor, central.")
@@ -86,7 +93,8 @@ def train_once(agent: configs.AgentConfig, env: environments.EnvConfig, inferenc
         agent=agent, env=env, learner=learner_lib.LearnerConfig(),
         logdir=logdir, num_actors=fv.num_actors, envs_per_actor=fv.envs_per_actor, batch_size=fv.batch_size,
         unroll_length=fv.unroll_length, total_frames=10**12, checkpoint_every_secs=None,
-        log_every_secs=fv.seconds / 4, max_seconds=20 * fv.seconds, inference=inference)
+        log_every_secs=fv.seconds / 4, max_seconds=20 * fv.seconds, inference=inference,
+        env_model_checkpoint=fv.env_model_checkpoint if agent.variant == "i2a" else None)
     stop, rss = interrupt.StopRequest(), []
     watcher = threading.Thread(target=watch, args=(logdir, 4, stop, rss), daemon=True)
     watcher.start()
@@ -105,7 +113,7 @@ def main(argv):
   fv = settings(flags.FLAGS)
   print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; {fv.num_actors} workers x "
         f"{fv.envs_per_actor} environments, B={fv.batch_size} T={fv.unroll_length}, {fv.seconds / 4:g} s windows")
-  print(f"{'game':<11} {'agent':<9} {'inference':<9} {'frames/s':>9} {'lag':>5} {'batch workers':>13} "
+  print(f"{'game':<11} {'agent':<9} {'inference':<9} {'frames/s':>9} {'lag':>5} {'acting lag':>10} {'batch workers':>13} "
         f"{'batch envs':>10} {'wait ms':>8} {'RSS MiB (mid -> end)':>20}")
   for game in fv.games:
     for variant in fv.agents:
@@ -113,12 +121,15 @@ def main(argv):
       agent = configs.AgentConfig(
           game=game, variant=variant, room_size=fv.room_size,
           pixels_per_cell=fv.pixels_per_cell, precision=fv.precision,
-          torso=fv.torso, hidden_size=fv.hidden_size)
+          torso=fv.torso, hidden_size=fv.hidden_size, lstm_size=fv.lstm_size,
+          rollout_hidden_size=fv.rollout_hidden_size,
+          env_model_size=fv.env_model_size if variant == "i2a" else "good")
       env = environments.EnvConfig(num_boxes=fv.num_boxes if sokoban else 4)
       for inference in fv.inferences:
         r = train_once(agent, env, inference, fv)
         nan = float("nan")
         print(f"{game:<11} {variant:<9} {inference:<9} {r['frames_per_second']:>9,.0f} {r['policy_lag']:>5.1f} "
+              f"{r.get('inference_acting_lag', nan):>10.2f} "
               f"{r.get('inference_batch_workers', nan):>13.2f} {r.get('inference_batch_size', nan):>10.1f} "
               f"{r.get('inference_wait_ms', nan):>8.1f} {r['rss'][0]:>9,.0f} -> {r['rss'][1]:>6,.0f}", flush=True)
 
