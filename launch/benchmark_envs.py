@@ -1,6 +1,6 @@
 r"""Measures environment speed: steps/s of one env and of the batched form, and levels/s of generation.
 
-  python -m launch.benchmark_envs --seconds=2 --batch_size=256
+  python -m launch.benchmark_envs --seconds=2 --num_envs=256
 
 Random actions drive every environment. Sokoban stepping is measured on a fixed pool of levels (made
 once by the generator, or a built-in level when it is absent) so that the figures are about stepping;
@@ -16,13 +16,11 @@ from absl import flags
 import numpy as np
 
 from launch import common_flags
-from launch import config_flags
 
 # Shared flags (launch/common_flags.py) and this binary's defaults for them: wall-clock --seconds per
-# measurement, the copies N (--batch_size) of the batched measurements, and the --games to measure.
-DEFAULTS = dict(seconds=2.0, batch_size=256, games=["sokoban", "minipacman"])
-config_flags.define("batch_size")
-common_flags.define("games", "seconds")
+# measurement, the copies N (--num_envs) of the batched measurements, and the --games to measure.
+DEFAULTS = dict(seconds=2.0, num_envs=256, games=["sokoban", "minipacman"])
+common_flags.define("games", "seconds", "num_envs")
 flags.DEFINE_integer("pool_size", 32, "Generated Sokoban levels in the stepping pool.")
 flags.DEFINE_enum("observation", "rgb", ["rgb", "symbolic", "both"], "Sokoban observation kind.")
 
@@ -113,8 +111,8 @@ def _sokoban_rows(fv) -> Iterator[Row]:
   env = sokoban.Sokoban(levels=pool, observation=obs, seed=0)
   yield Row("sokoban", f"single, {obs}, level pool", 1,
             single_steps_per_second(env, sokoban.NUM_ACTIONS, seconds), "steps/s")
-  batched = sokoban.BatchedSokoban(fv.batch_size, levels=pool, observation=obs, seed=0)
-  yield Row("sokoban", f"batched, {obs}, level pool", fv.batch_size,
+  batched = sokoban.BatchedSokoban(fv.num_envs, levels=pool, observation=obs, seed=0)
+  yield Row("sokoban", f"batched, {obs}, level pool", fv.num_envs,
             batched_steps_per_second(batched, seconds), "steps/s")
   if rows:  # The generator exists: include a fresh level per episode.
     env = sokoban.Sokoban(observation=obs, seed=0)
@@ -159,8 +157,8 @@ def _minipacman_rows(fv) -> Iterator[Row]:
   num_actions = env.action_spec().num_values
   yield Row("minipacman", "single, rgb", 1, single_steps_per_second(env, num_actions, seconds),
             "steps/s")
-  yield Row("minipacman", "batched, rgb", fv.batch_size,
-            batched_steps_per_second(batched(fv.batch_size, task="regular", seed=0), seconds),
+  yield Row("minipacman", "batched, rgb", fv.num_envs,
+            batched_steps_per_second(batched(fv.num_envs, task="regular", seed=0), seconds),
             "steps/s")
 
 

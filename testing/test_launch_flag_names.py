@@ -26,7 +26,7 @@ _COMMAND = re.compile(r"python -m launch\.(\w+)((?:\\\n|[^\n`])*)")
 DEFAULTS = {
     "benchmark_agent": dict(games=["minipacman", "sokoban"], agents=["standard", "copy", "i2a"], batch_size=32,
                             unroll_length=20, seconds=10.0, precision="bfloat16", jit_compile=False),
-    "benchmark_envs": dict(seconds=2.0, batch_size=256, games=["sokoban", "minipacman"], pool_size=32,
+    "benchmark_envs": dict(seconds=2.0, num_envs=256, games=["sokoban", "minipacman"], pool_size=32,
                            observation="rgb"),
     "benchmark_levels": dict(seconds=3.0, num_envs=16, level_pool_size=4096, warmup=2.0, step_limits=["5", "20"],
                              sizes=["6:1:2", "7:2:2", "10:4:8"], workers=1, nice=10),
