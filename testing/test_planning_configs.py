@@ -45,5 +45,5 @@ def test_mcts_files_give_table_1_points(name, budget):
 
 def test_value_net_file_writes_where_mcts_reads():
   fv = _parse(train_value_net, "mcts_value_net.flags")
-  assert (fv.room_size, fv.num_boxes, fv.out) == (10, 4, "runs/mcts_value_net")
+  assert (fv.room_size, fv.num_boxes, fv.output_dir) == (10, 4, "runs/mcts_value_net")
   assert fv.discount == _parse(mcts_sokoban, "mcts_sokoban_25k.flags").discount
