@@ -51,11 +51,6 @@ def imag_path_of(variant: str, imag_path: Optional[str] = None) -> str:
   return imag_path or ("none" if variant in MODEL_FREE_VARIANTS else "imag")
 
 
-def _check(name: str, value, allowed) -> None:
-  if value not in allowed:
-    raise ValueError(f"Unknown {name} {value!r}; expected one of {tuple(allowed)}.")
-
-
 @dataclasses.dataclass(frozen=True)
 class AgentConfig:
   """One agent of the paper, or an ablation of it.
@@ -106,10 +101,10 @@ class AgentConfig:
                                      scopes=(settings.IMAGINATION,))
   rollout_policy: str = setting("distilled", "Rollout policy of the imagination path (paper Sec. 3.1).",
                                 choices=ROLLOUT_POLICIES, scopes=(settings.IMAGINATION,))
-  rollout_depth: int = setting(5, "Imagined steps per rollout (paper: 1-15).", scopes=(settings.IMAGINATION,))
+  rollout_depth: int = setting(5, "Imagined steps per rollout (paper: 1-15).", scopes=(settings.IMAGINATION,), at_least=1)
   rollout_temperature: float = setting(
       1.0, "Temperature T > 0 of the distilled rollout policy's sampling: imagined actions are drawn from "
-      "softmax(logits / T) (1: the policy itself; the paper's).", scopes=(settings.IMAGINATION,))
+      "softmax(logits / T) (1: the policy itself; the paper's).", scopes=(settings.IMAGINATION,), above=0)
   encoder_direction: str = setting(
       "backward", "The order I2A's rollout encoder reads the imagined steps (paper Sec. 3.2, footnote 1): "
       "backward (last step first), forward, or bidirectional (two LSTMs, outputs concatenated).",
@@ -118,7 +113,7 @@ class AgentConfig:
       "good", "Sokoban environment model: 'good', 'poor' (paper Fig. 5: same family, far fewer "
       "parameters) or 'small' (32 channels, for small grids such as the study's 6x6 rooms).",
       choices=ENV_MODEL_SIZES, scopes=(settings.IMAGINATION,))
-  stack_size: int = setting(1, "Frames in the agent state.")
+  stack_size: int = setting(1, "Frames in the agent state.", at_least=1)
   predict_reward: bool = setting(True, "False: frames-only environment model (Sokoban).",
                                  scopes=(settings.SOKOBAN,))
   frame_head: str = setting("palette", "Frame head of the environment model.", choices=FRAME_HEADS,
@@ -130,14 +125,14 @@ class AgentConfig:
   torso: Optional[TorsoConfig] = setting(
       None, "Conv torso 'channels:kernel:stride,...' (SAME padding); unset: the paper's per-game torso.",
       parse=TorsoConfig.parse, old_unset=("paper",))
-  hidden_size: Optional[int] = setting(None, "Policy FC width; unset: the paper's (512/256).", old_unset=(0,))
+  hidden_size: Optional[int] = setting(None, "Policy FC width; unset: the paper's (512/256).", old_unset=(0,), at_least=1)
   lstm_size: Optional[int] = setting(None, "Rollout encoder LSTM width; unset: the variant's (paper: "
-                                     "512/256, talk: 256).", scopes=(settings.IMAGINATION,), old_unset=(0,))
+                                     "512/256, talk: 256).", scopes=(settings.IMAGINATION,), old_unset=(0,), at_least=1)
   rollout_hidden_size: Optional[int] = setting(
       None, "Width of the distilled rollout policy's FC layer (the Linear ending RolloutPolicy's "
       "FrameProcessing, i2a/policies.py; not the per-step imagination feature, which has none in the "
       "paper's agents); unset: the paper's (512/256), hidden_size for variant 'talk'.",
-      scopes=(settings.IMAGINATION,), old_unset=(0,))
+      scopes=(settings.IMAGINATION,), old_unset=(0,), at_least=1)
   precision: Optional[str] = setting(
       None, "Compute dtype of the networks (variables, heads and losses stay float32); unset: bfloat16 "
       "for agents that imagine on a GPU or a CPU with AMX / AVX-512 BF16, float32 otherwise.",
@@ -150,13 +145,7 @@ class AgentConfig:
     # are None (a MiniPacman agent has no room size, a Sokoban agent no task).
     for name, value in self.geometry.fields(keep_none=True).items():
       object.__setattr__(self, name, value)
-    _check("variant", self.variant, VARIANTS)
-    _check("rollout_policy", self.rollout_policy, ROLLOUT_POLICIES)
-    _check("frame_head", self.frame_head, FRAME_HEADS)
-    if self.precision is not None:
-      _check("precision", self.precision, PRECISIONS)
-    _check("encoder_direction", self.encoder_direction, ENCODER_DIRECTIONS)
-    _check("env_model_size", self.env_model_size, ENV_MODEL_SIZES)
+    settings.check(self)  # Each setting's own choices and bounds, as declared.
     if self.variant == "mc" and self.encoder_direction != "backward":
       raise ValueError("Variant 'mc' has no rollout encoder (paper Sec. 4.2); encoder_direction is I2A's.")
     if self.env_model_size != "good" and (self.game != "sokoban" or self.env_model not in (None, "learned")
@@ -164,10 +153,6 @@ class AgentConfig:
                                           or self.imag_path == "none"):
       raise ValueError(f"env_model_size={self.env_model_size!r} is {_SIZE_NAMES[self.env_model_size]}: "
                        "it needs game 'sokoban' and the learned environment model.")
-    if self.imag_path is not None:
-      _check("imag_path", self.imag_path, IMAG_PATHS)
-    if self.env_model is not None:
-      _check("env_model", self.env_model, ENV_MODELS)
     if self.variant == "mc" and self.imag_path == "none":
       raise ValueError("Variant 'mc' is all imagination (paper Sec. 4.2); it needs imag_path 'imag'.")
     if self.variant in MODEL_FREE_VARIANTS and self.imag_path == "imag":
@@ -175,16 +160,9 @@ class AgentConfig:
                        "(use variant 'i2a' or 'copy').")
     if self.variant == "copy" and self.env_model not in (None, "copy"):
       raise ValueError(f"Variant 'copy' uses the copy model by definition; got env_model={self.env_model!r}.")
-    if not self.rollout_temperature > 0:
-      raise ValueError(f"rollout_temperature must be > 0, got {self.rollout_temperature}.")
-    if self.rollout_depth < 1 or self.stack_size < 1:
-      raise ValueError(f"rollout_depth and stack_size must be >= 1; got {self.rollout_depth}, {self.stack_size}.")
     if not self.predict_reward and self.game != "sokoban":
       raise ValueError("The frames-only environment model (predict_reward=False) is the paper's Sokoban "
                        "ablation; MiniPacman's model predicts events, which define the task's reward.")
-    for name in ("hidden_size", "lstm_size", "rollout_hidden_size"):
-      if getattr(self, name) is not None and getattr(self, name) < 1:
-        raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
 
   @property
   def geometry(self) -> games.Geometry:

@@ -35,7 +35,9 @@ NO_FLAG = ""  # `flag=NO_FLAG`: a setting of the library only (no command-line f
 
 def setting(default: Any, help: str, *, flag: Optional[str] = None,  # pylint: disable=redefined-builtin
             scopes: Sequence[str] = (), choices: Optional[Sequence[str]] = None,
-            parse: Optional[Callable[[str], Any]] = None, old_unset: Sequence[Any] = ()) -> Any:
+            parse: Optional[Callable[[str], Any]] = None, old_unset: Sequence[Any] = (),
+            at_least: Optional[float] = None, above: Optional[float] = None,
+            at_most: Optional[float] = None) -> Any:
   """A dataclass field declaring one setting.
 
   Args:
@@ -47,12 +49,15 @@ def setting(default: Any, help: str, *, flag: Optional[str] = None,  # pylint: d
     parse: turns the flag's text into the value, for a type that is not int, float, str or bool.
     old_unset: values that older command lines used for "unset" (0, -1); the flag refuses them with a
       message naming `UNSET`.
+    at_least, above, at_most: the setting's bounds (value >= at_least, value > above, value <=
+      at_most), checked by `check` with its choices; None (unset) passes, where the setting allows it.
   """
   unknown = set(scopes) - set(SCOPES)
   if unknown:
     raise ValueError(f"Unknown scopes {sorted(unknown)}; expected some of {SCOPES}.")
   metadata = dict(help=help, flag=flag, scopes=frozenset(scopes),
-                  choices=None if choices is None else tuple(choices), parse=parse, old_unset=tuple(old_unset))
+                  choices=None if choices is None else tuple(choices), parse=parse, old_unset=tuple(old_unset),
+                  at_least=at_least, above=above, at_most=at_most)
   return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -96,6 +101,32 @@ class Declared:
     """The command-line flag's name, or None for a library-only setting."""
     name = self.field.metadata["flag"]
     return None if name == NO_FLAG else (name or self.field.name)
+
+
+def check(config) -> None:
+  """Checks each setting declared on `config` itself (not in its nested configs, which check their
+  own) against its declared choices and bounds. A config calls this first in `__post_init__`, and keeps
+  there only the checks that relate several settings.
+
+  Raises:
+    ValueError: naming the setting, the rule and the value.
+  """
+  name = type(config).__name__
+  for field in dataclasses.fields(config):
+    if "help" not in field.metadata:
+      continue
+    value, meta = getattr(config, field.name), field.metadata
+    if value is None:
+      continue
+    if meta["choices"] is not None and value not in meta["choices"]:
+      raise ValueError(f"Unknown {field.name} {value!r} ({name}.{field.name}); expected one of "
+                       f"{meta['choices']}.")
+    if meta["at_least"] is not None and value < meta["at_least"]:
+      raise ValueError(f"{name}.{field.name} must be >= {meta['at_least']:g}, got {value!r}.")
+    if meta["above"] is not None and not value > meta["above"]:
+      raise ValueError(f"{name}.{field.name} must be > {meta['above']:g}, got {value!r}.")
+    if meta["at_most"] is not None and value > meta["at_most"]:
+      raise ValueError(f"{name}.{field.name} must be <= {meta['at_most']:g}, got {value!r}.")
 
 
 def _unwrap(hint) -> tuple[type, bool]:

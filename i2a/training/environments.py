@@ -41,31 +41,24 @@ class EnvConfig:
     level_replay_size: recent fresh levels kept for replays.
     frame_cap: MiniPacman episode cap in steps.
   """
-  num_boxes: int = setting(4, "Sokoban boxes per level (paper: 4).", scopes=(settings.SOKOBAN,))
-  max_steps: int = setting(120, "Sokoban episode cap (paper App. D: 120).", scopes=(settings.SOKOBAN,))
+  num_boxes: int = setting(4, "Sokoban boxes per level (paper: 4).", scopes=(settings.SOKOBAN,), at_least=1)
+  max_steps: int = setting(120, "Sokoban episode cap (paper App. D: 120).", scopes=(settings.SOKOBAN,), at_least=1)
   levels: Optional[str] = setting(None, "Boxoban level file/directory/glob; unset: generated levels.",
                                   scopes=(settings.SOKOBAN, settings.EVALUATION))
   level_workers: int = setting(1, "Processes generating Sokoban levels ahead, per actor; 0: each "
                                "episode's level is generated on the actor's thread.",
-                               scopes=(settings.SOKOBAN, settings.LEVEL_SUPPLY, settings.RESUME))
+                               scopes=(settings.SOKOBAN, settings.LEVEL_SUPPLY, settings.RESUME), at_least=0)
   level_pool_size: int = setting(4096, "Generated levels the workers may make ahead.",
-                                 scopes=(settings.SOKOBAN, settings.LEVEL_SUPPLY, settings.RESUME))
+                                 scopes=(settings.SOKOBAN, settings.LEVEL_SUPPLY, settings.RESUME), at_least=1)
   level_when_dry: str = setting("replay", "When no fresh level is ready: 'replay' a recent one (never "
                                 "waits) or 'wait' for it.", choices=LEVEL_WHEN_DRY,
                                 scopes=(settings.SOKOBAN, settings.LEVEL_SUPPLY))
   level_replay_size: int = setting(10_000, "Recent levels kept for replays.",
-                                   scopes=(settings.SOKOBAN, settings.LEVEL_SUPPLY))
-  frame_cap: int = setting(3000, "MiniPacman episode cap in steps.", flag=settings.NO_FLAG)
+                                   scopes=(settings.SOKOBAN, settings.LEVEL_SUPPLY), at_least=1)
+  frame_cap: int = setting(3000, "MiniPacman episode cap in steps.", flag=settings.NO_FLAG, at_least=1)
 
   def __post_init__(self):
-    for name in ("num_boxes", "max_steps", "frame_cap", "level_pool_size", "level_replay_size"):
-      if getattr(self, name) < 1:
-        raise ValueError(f"EnvConfig.{name} must be >= 1, got {getattr(self, name)}.")
-    if self.level_workers < 0:
-      raise ValueError(f"EnvConfig.level_workers must be >= 0, got {self.level_workers}.")
-    if self.level_when_dry not in LEVEL_WHEN_DRY:
-      raise ValueError(f"EnvConfig.level_when_dry must be one of {LEVEL_WHEN_DRY}, got "
-                       f"{self.level_when_dry!r}.")
+    settings.check(self)  # Each setting's own choices and bounds, as declared.
 
   def check(self, geometry: games.Geometry) -> None:
     """Raises ValueError if this environment cannot be built for `geometry`: boxes that do not fit the

@@ -47,20 +47,20 @@ class LearnerConfig:
       and halves it, and `float16_loss_scale_period` finite steps in a row double it.
     float16_loss_scale_period: finite float16 steps after which the loss scale doubles.
   """
-  learning_rate: float = setting(1e-3, "Learning rate.")
-  rmsprop_decay: float = setting(0.99, "RMSprop decay.", flag=_LIBRARY)
-  rmsprop_momentum: float = setting(0.0, "RMSprop momentum.", flag=_LIBRARY)
-  rmsprop_epsilon: float = setting(0.1, "RMSprop epsilon (the talk's 0.1).", flag=_LIBRARY)
+  learning_rate: float = setting(1e-3, "Learning rate.", above=0)
+  rmsprop_decay: float = setting(0.99, "RMSprop decay.", flag=_LIBRARY, at_least=0, at_most=1)
+  rmsprop_momentum: float = setting(0.0, "RMSprop momentum.", flag=_LIBRARY, at_least=0)
+  rmsprop_epsilon: float = setting(0.1, "RMSprop epsilon (the talk's 0.1).", flag=_LIBRARY, above=0)
   optimizer: str = setting("rmsprop_tf1", "rmsprop_tf1: TF1's RMSPropOptimizer (mean square starts at 1; "
                            "the talk's and IMPALA's); rmsprop_snt: Sonnet 2's RMSProp (mean square starts "
                            "at 0).", choices=optimizers.OPTIMIZERS)
-  discount: float = setting(rl_losses.DISCOUNT, "gamma.")
-  baseline_cost: float = setting(0.5, "Value loss weight.")
-  entropy_cost: float = setting(0.01, "Entropy bonus weight (paper App. A: 0.01).")
-  distillation_cost: float = setting(1.0, "lambda_dist (paper Sec. 3.1).", scopes=(settings.IMAGINATION,))
-  clip_rho_threshold: Optional[float] = setting(1.0, "V-trace's rho-bar.", flag=_LIBRARY)
-  clip_pg_rho_threshold: Optional[float] = setting(1.0, "V-trace's policy-gradient rho-bar.", flag=_LIBRARY)
-  max_grad_norm: Optional[float] = setting(40.0, "Global gradient-norm clip; unset: none.", old_unset=(0,))
+  discount: float = setting(rl_losses.DISCOUNT, "gamma.", at_least=0, at_most=1)
+  baseline_cost: float = setting(0.5, "Value loss weight.", at_least=0)
+  entropy_cost: float = setting(0.01, "Entropy bonus weight (paper App. A: 0.01).", at_least=0)
+  distillation_cost: float = setting(1.0, "lambda_dist (paper Sec. 3.1).", scopes=(settings.IMAGINATION,), at_least=0)
+  clip_rho_threshold: Optional[float] = setting(1.0, "V-trace's rho-bar.", flag=_LIBRARY, above=0)
+  clip_pg_rho_threshold: Optional[float] = setting(1.0, "V-trace's policy-gradient rho-bar.", flag=_LIBRARY, above=0)
+  max_grad_norm: Optional[float] = setting(40.0, "Global gradient-norm clip; unset: none.", old_unset=(0,), above=0)
   reward_clipping: str = setting("none", "Reward clipping in the V-trace targets.",
                                  choices=rl_losses.REWARD_CLIPPING)
   jit_compile: bool = setting(False, "Compile the training step with XLA.", flag=_LIBRARY,
@@ -70,22 +70,9 @@ class LearnerConfig:
                                   scopes=(settings.RESUME,))
   reuse_imagination: bool = setting(True, "The learner re-encodes the actors' imagined rollouts instead "
                                     "of running the environment model again.", scopes=(settings.IMAGINATION,))
-  float16_loss_scale: float = setting(1024.0, "float16's initial loss scale.", flag=_LIBRARY)
+  float16_loss_scale: float = setting(1024.0, "float16's initial loss scale.", flag=_LIBRARY, above=0)
   float16_loss_scale_period: int = setting(2000, "Finite float16 steps that double the loss scale.",
-                                           flag=_LIBRARY)
+                                           flag=_LIBRARY, at_least=1)
 
   def __post_init__(self):
-    checks = [("learning_rate", "> 0", lambda x: x > 0), ("rmsprop_epsilon", "> 0", lambda x: x > 0),
-              ("float16_loss_scale", "> 0", lambda x: x > 0),
-              ("float16_loss_scale_period", ">= 1", lambda x: x >= 1)]
-    checks += [(n, ">= 0", lambda x: x >= 0) for n in ("baseline_cost", "entropy_cost", "distillation_cost",
-                                                        "rmsprop_momentum")]
-    checks += [(n, "in [0, 1]", lambda x: 0 <= x <= 1) for n in ("rmsprop_decay", "discount")]
-    checks += [(n, "> 0 or None (no clipping)", lambda x: x is None or x > 0)
-               for n in ("clip_rho_threshold", "clip_pg_rho_threshold", "max_grad_norm")]
-    clippings = rl_losses.REWARD_CLIPPING
-    checks += [("reward_clipping", f"one of {clippings}", clippings.__contains__)]
-    checks += [("optimizer", f"one of {optimizers.OPTIMIZERS}", optimizers.OPTIMIZERS.__contains__)]
-    for name, rule, ok in checks:
-      if not ok(getattr(self, name)):
-        raise ValueError(f"LearnerConfig.{name} must be {rule}, got {getattr(self, name)!r}.")
+    settings.check(self)  # Each setting's own choices and bounds, as declared.

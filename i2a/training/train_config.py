@@ -67,11 +67,11 @@ class TrainConfig:
   learner: LearnerConfig = LearnerConfig()
   logdir: str = setting("runs/default", "The run's directory: summaries, checkpoints and config.json.",
                         scopes=(_RESUME, _EVALUATION))
-  num_actors: int = setting(2, "Actors.", scopes=(_RESUME, _EVALUATION))
-  envs_per_actor: int = setting(8, "Environment copies per actor (one batch).", scopes=(_EVALUATION,))
-  batch_size: int = setting(8, "Environment copies per learner batch (a multiple of --envs_per_actor).")
-  unroll_length: int = setting(10, "T: steps per unroll.")
-  total_frames: int = setting(500_000, "Environment frames to train for.", scopes=(_RESUME, _EVALUATION))
+  num_actors: int = setting(2, "Actors.", scopes=(_RESUME, _EVALUATION), at_least=1)
+  envs_per_actor: int = setting(8, "Environment copies per actor (one batch).", scopes=(_EVALUATION,), at_least=1)
+  batch_size: int = setting(8, "Environment copies per learner batch (a multiple of --envs_per_actor).", at_least=1)
+  unroll_length: int = setting(10, "T: steps per unroll.", at_least=1)
+  total_frames: int = setting(500_000, "Environment frames to train for.", scopes=(_RESUME, _EVALUATION), at_least=1)
   seed: Optional[int] = setting(
       0, "Seed; unset: non-deterministic. launch.train: the seed fixes the initial weights and every "
       "actor's levels, ghosts and action sampling, but by default the actors run asynchronously and act "
@@ -85,20 +85,20 @@ class TrainConfig:
   ray_address: Optional[str] = setting(None, "Ray cluster address; unset: a local cluster.",
                                        scopes=(_RESUME, _EVALUATION))
   ray_connect_timeout_secs: float = setting(60.0, "Give up connecting to --ray_address after this many "
-                                            "seconds.", scopes=(_RESUME,))
+                                            "seconds.", scopes=(_RESUME,), at_least=0)
   env_model_checkpoint: Optional[str] = setting(None, "The pretrained environment model ('learned').",
                                                 scopes=(settings.IMAGINATION,))
   queue_size: Optional[int] = setting(None, "Unrolls buffered; unset: 2 per actor.", flag=_LIBRARY,
-                                      scopes=(_RESUME,))
+                                      scopes=(_RESUME,), above=0)
   checkpoint_every_secs: Optional[float] = setting(300.0, "Checkpoint period in seconds; unset: none.",
-                                                   scopes=(_RESUME, _EVALUATION), old_unset=(0,))
+                                                   scopes=(_RESUME, _EVALUATION), old_unset=(0,), above=0)
   checkpoint_every_frames: Optional[int] = setting(None, "Checkpoint period in frames; unset: none.",
-                                                   scopes=(_RESUME, _EVALUATION), old_unset=(0,))
-  max_checkpoints: int = setting(3, "Checkpoints kept.", flag=_LIBRARY, scopes=(_RESUME,))
-  log_every_secs: float = setting(10.0, "Progress line period in seconds.", scopes=(_RESUME, _EVALUATION))
-  publish_every: int = setting(1, "Learner steps between weight publications.", flag=_LIBRARY)
+                                                   scopes=(_RESUME, _EVALUATION), old_unset=(0,), above=0)
+  max_checkpoints: int = setting(3, "Checkpoints kept.", flag=_LIBRARY, scopes=(_RESUME,), at_least=1)
+  log_every_secs: float = setting(10.0, "Progress line period in seconds.", scopes=(_RESUME, _EVALUATION), at_least=0)
+  publish_every: int = setting(1, "Learner steps between weight publications.", flag=_LIBRARY, at_least=1)
   max_seconds: Optional[float] = setting(None, "Stop after this many seconds; unset: no limit.",
-                                         flag=_LIBRARY, scopes=(_RESUME,))
+                                         flag=_LIBRARY, scopes=(_RESUME,), above=0)
   actor_jit_compile: bool = setting(False, "Compile the actors' policy step with XLA.", flag="actor_jit")
   inference: str = setting(
       "actor", "Where the policy runs: 'actor' (each actor, for its environments) or 'central' (SEED RL: "
@@ -106,36 +106,19 @@ class TrainConfig:
       choices=INFERENCE, scopes=(_RESUME, _EVALUATION))
   inference_batch_workers: Optional[int] = setting(
       None, "Central inference: a batch closes when it holds this many workers' requests; unset: all.",
-      scopes=(_RESUME,))
+      scopes=(_RESUME,), above=0)
   inference_max_wait_secs: float = setting(
-      0.002, "Central inference: ... or this many seconds after its first request.", scopes=(_RESUME,))
+      0.002, "Central inference: ... or this many seconds after its first request.", scopes=(_RESUME,), above=0)
 
   def __post_init__(self):
-    for name in ("num_actors", "envs_per_actor", "batch_size", "unroll_length", "total_frames",
-                 "max_checkpoints", "publish_every"):
-      if getattr(self, name) < 1:
-        raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}.")
+    settings.check(self)  # Each setting's own choices and bounds, as declared.
     if self.batch_size % self.envs_per_actor:
       raise ValueError(f"batch_size={self.batch_size} must be a multiple of envs_per_actor="
                        f"{self.envs_per_actor} (a learner batch is made of whole actor unrolls).")
-    if self.backend not in BACKENDS:
-      raise ValueError(f"Unknown backend {self.backend!r}; expected one of {BACKENDS}.")
-    if self.inference not in INFERENCE:
-      raise ValueError(f"Unknown inference {self.inference!r}; expected one of {INFERENCE}.")
     if self.ray_address and self.backend != "ray":
       raise ValueError("ray_address is only used by backend='ray'.")
     if self.deterministic and (self.seed is None or self.backend != "local"):
       raise ValueError("deterministic=True needs a seed and backend='local'.")
-    for name in ("checkpoint_every_secs", "checkpoint_every_frames", "max_seconds", "queue_size",
-                 "inference_batch_workers"):
-      if getattr(self, name) is not None and getattr(self, name) <= 0:
-        raise ValueError(f"TrainConfig.{name} must be > 0 (or None for never/none), got "
-                         f"{getattr(self, name)}.")
-    if self.inference_max_wait_secs <= 0:
-      raise ValueError(f"TrainConfig.inference_max_wait_secs must be > 0, got {self.inference_max_wait_secs}.")
-    for name in ("log_every_secs", "ray_connect_timeout_secs"):
-      if getattr(self, name) < 0:
-        raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}.")
     self.env.check(self.geometry)
     resolved = self.agent.resolved()
     if self.agent.uses_imagination and resolved.env_model == "learned" and not self.env_model_checkpoint:
