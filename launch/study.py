@@ -3,7 +3,7 @@ evaluations, report (results/README.md's stages), each a subprocess of today's b
 
   python -m launch.study --study=sokoban_small --dry_run            # The plan: runs, states, hours left.
   python -m launch.study --study=sokoban_small --seeds=5 --jobs=2   # Run what is not done, 2 at a time.
-  python -m launch.study --study=sokoban_small --seeds=5 --backend=ray --ray_address=auto   # On a cluster.
+  python -m launch.study --study=sokoban_small --seeds=5 --runner=ray --ray_address=auto   # On a cluster.
   python -m launch.study --study=sokoban_small_ablations --jobs=2   # Issue 24's experiments, after the study.
 
 Runs already done are skipped (read from what the binaries leave: checkpoints, manifests, results),
@@ -11,8 +11,8 @@ interrupted runs resume from their checkpoints, and a failed run is reported wit
 its log (<run dir>/study.log) while the runs that do not wait for it go on. After each run, its
 summary is exported to <results_dir>/<study>/runs. The studies are declared in i2a/study/studies.py
 (agent studies) and i2a/study/ablations.py (the paper's other experiments as arms of a base study).
-Here the shared --backend and --ray_address say where the runs go (--backend=ray: each run is a Ray
-task); each run's own actors keep the backend of its flag files.
+--runner says where the runs go (--runner=ray: each run is a Ray task, on the cluster of --ray_address);
+each run's own actors keep the --backend of its flag files (a study's runner is not an actor transport).
 """
 import os
 
@@ -26,12 +26,14 @@ from i2a.study import runner
 from launch import common_flags
 from launch import config_flags
 
-config_flags.define("backend", "ray_address")  # Here: where the runs go, not the actors.
+config_flags.define("ray_address")
+_RUNNER = flags.DEFINE_enum("runner", "local", ["local", "ray"], "Where the study's runs go: 'local' "
+                            "subprocesses, or 'ray' (each run a Ray task).")
 _STUDY = flags.DEFINE_string("study", None, f"The study to run: {', '.join(registry.NAMES)}.")
 _SEEDS = flags.DEFINE_integer("seeds", None, "Seeds per agent (1..N); seed 1 is the flag files' own run. "
                               "Default: 1 for an agent study, each arm's declared seeds for an ablation "
                               "study (which --seeds caps).")
-_JOBS = flags.DEFINE_integer("jobs", 1, "Runs side by side at most (local backend); with --backend=ray "
+_JOBS = flags.DEFINE_integer("jobs", 1, "Runs side by side at most (local runner); with --runner=ray "
                              "and no --ray_address, the local Ray cluster gets CPUs for this many runs.")
 _DRY_RUN = flags.DEFINE_boolean("dry_run", False, "Print the plan (each run, its state, its machine-hours "
                                 "left, what it waits for) and run nothing.")
@@ -49,8 +51,8 @@ def main(argv):
     raise app.UsageError(f"--study is required: one of {', '.join(registry.NAMES)}.")
   if _JOBS.value < 1:
     raise app.UsageError(f"--jobs={_JOBS.value}: give at least 1.")
-  if fv.ray_address and fv.backend != "ray":
-    raise app.UsageError("--ray_address needs --backend=ray.")
+  if fv.ray_address and _RUNNER.value != "ray":
+    raise app.UsageError("--ray_address needs --runner=ray.")
   try:
     study = registry.build(_STUDY.value, _SEEDS.value, _RUNS_DIR.value, _RESULTS_DIR.value, _DATA_DIR.value)
   except ValueError as e:
@@ -62,7 +64,7 @@ def main(argv):
       print("\n".join(estimates.command_lines(study)))
     return 0
   tracker = runner.Tracker(study, os.getcwd(), _RESULTS_DIR.value, statuses=statuses)
-  if fv.backend == "ray":
+  if _RUNNER.value == "ray":
     from i2a.study import ray_runner  # pylint: disable=g-import-not-at-top  # Ray is an optional extra.
     return ray_runner.run_ray(tracker, _JOBS.value, fv.ray_address)
   return runner.run_local(tracker, _JOBS.value)

@@ -114,7 +114,7 @@ def test_user_mistakes_end_in_one_line():
                                      "sokoban_small, sokoban_small_ablations.")
   assert _fail("--study=sokoban_small", "--seeds=0") == "study: error: --seeds=0: give at least 1 seed per agent."
   assert _fail("--study=sokoban_small", "--jobs=0") == "study: error: --jobs=0: give at least 1."
-  assert _fail("--study=sokoban_small", "--ray_address=auto") == "study: error: --ray_address needs --backend=ray."
+  assert _fail("--study=sokoban_small", "--ray_address=auto") == "study: error: --ray_address needs --runner=ray."
 
 
 @pytest.mark.usefixtures("in_repo")
