@@ -98,6 +98,15 @@ def read_scalars(logdir: str) -> tuple[dict, float]:
   return scalars, wall_seconds
 
 
+def _read_json(path: str, what: str):
+  """The JSON at `path`; a ReportError naming `what` and the file if it cannot be read."""
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError) as error:
+    raise ReportError(f"Cannot read {what} {path}: {error}") from error
+
+
 def read_summary(path: str) -> dict:
   """The marker of an exported summary: format, version, run, source, wall_seconds, evaluations.
 
@@ -105,11 +114,7 @@ def read_summary(path: str) -> dict:
     ReportError: the marker is unreadable, of another format, or of a newer version than this reader.
   """
   marker = os.path.join(path, SUMMARY_FILE)
-  try:
-    with open(marker) as f:
-      summary = json.load(f)
-  except (OSError, ValueError) as error:
-    raise ReportError(f"Cannot read the run summary marker {marker}: {error}") from error
+  summary = _read_json(marker, "the run summary marker")
   if not isinstance(summary, dict) or summary.get("format") != SUMMARY_FORMAT:
     raise ReportError(f"{marker} is not an i2a run summary (no \"format\": {SUMMARY_FORMAT!r}); remove it "
                       "or re-export the run with launch.report --export_run.")
@@ -175,11 +180,7 @@ def read_evaluations(logdir: str) -> tuple[dict, dict]:
   found = {}
   for relative in results_files(logdir):
     path = os.path.join(logdir, relative)
-    try:
-      with open(path) as f:
-        rows = json.load(f)
-    except (OSError, ValueError) as error:
-      raise ReportError(f"Cannot read the evaluation results {path}: {error}") from error
+    rows = _read_json(path, "the evaluation results")
     for row in rows if isinstance(rows, list) else []:
       mode = ("outer search" if "mean_model_steps" in row else
               "greedy" if row.get("greedy") else "sampled")
