@@ -15,12 +15,14 @@ summary is exported to <results_dir>/<study>/runs. The studies are declared in i
 each run's own actors keep the --backend of its flag files (a study's runner is not an actor transport).
 """
 import os
+import signal
 
 from absl import app
 from absl import flags
 
 from i2a.study import completion
 from i2a.study import estimates
+from i2a.study import execute
 from i2a.study import registry
 from i2a.study import runner
 from launch import common_flags
@@ -43,6 +45,15 @@ _RESULTS_DIR = flags.DEFINE_string("results_dir", "results", "Where the report a
 _DATA_DIR = flags.DEFINE_string("data_dir", "data", "Where the collected environment-model data goes.")
 
 
+def _stop_on_sigterm(signum, frame):
+  """SIGTERM (a scheduler, `kill`) stops the study as Ctrl-C does: the running runs get it too and save
+  a checkpoint, no new run starts, and the same command resumes. Without this the study would die at
+  once and leave its runs training with nobody to export them."""
+  del signum, frame
+  execute.terminate_running()
+  raise KeyboardInterrupt
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
@@ -63,6 +74,7 @@ def main(argv):
     if _SHOW_COMMANDS.value:
       print("\n".join(estimates.command_lines(study)))
     return 0
+  signal.signal(signal.SIGTERM, _stop_on_sigterm)
   tracker = runner.Tracker(study, os.getcwd(), _RESULTS_DIR.value, statuses=statuses)
   if _RUNNER.value == "ray":
     from i2a.study import ray_runner  # pylint: disable=g-import-not-at-top  # Ray is an optional extra.

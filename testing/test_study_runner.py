@@ -251,3 +251,44 @@ def test_ctrl_c_waits_for_the_running_runs_and_starts_no_more(stage, tmp_path, m
   assert recorder.lines[-1].endswith("Interrupted: waiting for toy/a to save and stop; the same command resumes "
                                      "the study.")
   assert [what for what, _ in times(tmp_path, "a")] == ["start", "end"] and not times(tmp_path, "b")
+
+
+PATIENT_STAGE = r"""
+import os, signal, sys, time
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+def stop(signum, frame):  # As the binaries do on SIGTERM: save and exit 0, to be resumed.
+  open(os.path.join(out, "stopped"), "w").write("SIGTERM")
+  sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+open(os.path.join(out, "started"), "w").write("yes")
+deadline = time.time() + 120
+while time.time() < deadline:
+  time.sleep(0.05)
+sys.exit(4)  # Never signalled.
+"""
+
+
+def test_terminate_running_stops_the_runs_in_flight(tmp_path):
+  """launch.study's SIGTERM handler calls execute.terminate_running: each running run gets SIGTERM,
+  saves and exits 0, and its outcome says it is not done (so the runs that wait for it do not start)."""
+  import threading  # pylint: disable=g-import-not-at-top
+  from i2a.study import execute  # pylint: disable=g-import-not-at-top
+  script = tmp_path / "patient.py"
+  script.write_text(PATIENT_STAGE)
+  out = tmp_path / "patient"
+  run = graph.Run("toy/patient", (str(script), str(out)), str(out), StepsDone(str(out), 3))
+  outcomes = []
+  worker = threading.Thread(target=lambda: outcomes.append(execute.execute(execute.Job(run, str(tmp_path)))))
+  worker.start()
+  for _ in range(1200):
+    if (out / "started").exists():
+      break
+    threading.Event().wait(0.05)
+  assert (out / "started").exists()
+  assert execute.terminate_running() == 1
+  worker.join(timeout=60)
+  assert not worker.is_alive() and (out / "stopped").read_text() == "SIGTERM"
+  (outcome,) = outcomes
+  assert outcome.exit_code == 0 and not outcome.ok
+  assert execute.terminate_running() == 0  # Nothing left running.

@@ -11,8 +11,10 @@ stopped by SIGTERM exits 0 as well, and the runs that wait for it must not start
 import dataclasses
 import datetime
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Optional
 
@@ -20,6 +22,18 @@ from i2a.study import completion
 from i2a.study import graph
 
 TAIL_LINES = 15  # Of a failed run's log, in the failure report.
+_RUNNING: set = set()  # The subprocesses of this process's runs, for `terminate_running`.
+_RUNNING_LOCK = threading.Lock()
+
+
+def terminate_running(signum: int = signal.SIGTERM) -> int:
+  """Sends `signum` to every run this process has running (each binary saves a checkpoint and exits 0
+  on SIGTERM, to be resumed by the same command); returns how many were signalled."""
+  with _RUNNING_LOCK:
+    running = list(_RUNNING)
+  for process in running:
+    process.send_signal(signum)
+  return len(running)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,8 +102,15 @@ def execute(job: Job) -> Outcome:
     log.flush()
     offset = log.tell()
     try:
-      exit_code = subprocess.run([sys.executable, *run.args], cwd=job.cwd, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, check=False).returncode
+      process = subprocess.Popen([sys.executable, *run.args], cwd=job.cwd, stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL)
+      with _RUNNING_LOCK:
+        _RUNNING.add(process)
+      try:
+        exit_code = process.wait()
+      finally:
+        with _RUNNING_LOCK:
+          _RUNNING.discard(process)
     except OSError as error:  # The interpreter itself could not start.
       log.write(f"Cannot start the run: {error}\n".encode())
       exit_code = 127
