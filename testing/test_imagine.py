@@ -234,3 +234,33 @@ def test_an_agent_from_a_launch_train_checkpoint_chooses_the_actions(tmp_path, v
   assert record["later_actions"] is None and len(record["real_actions"]) == 3  # The agent's own choices.
   with Image.open(result["png"]) as png:
     assert png.size == pictures.grid_size(6, 4, 15, 19, pictures.upscale_factor(15, 19))
+
+
+def _export_event_model(path):
+  """A (untrained) MiniPacman event model exported as launch.train_env_model does."""
+  config = env_model_metadata.agent_config_for(dict(game="minipacman", task="regular", model_kind="learned",
+                                                    frame_head="palette", predict_reward=True))
+  model = factory.build_env_model(config)
+  model(tf.zeros([1, 15, 19, 3]), tf.zeros([1], tf.int32))
+  spec = games.game_spec("minipacman")
+  manifest = dict(game="minipacman", env_config={"task": "regular"}, frame_shape=[15, 19, 3], num_actions=5,
+                  palette=spec.palette.tolist())
+  os.makedirs(path, exist_ok=True)
+  checkpointing.save_env_model(model, os.path.join(path, "env_model"))
+  export.write_metadata(path, export.model_metadata("learned", manifest, "palette"))
+  return os.path.join(path, "env_model")
+
+
+def test_imagine_binary_draws_a_ghost_eaten(tmp_path, parse_flags):
+  """--ghost_picture: a window of the scripted hunter's play in which a ghost is eaten, real above and
+  imagined below, 2 rows of depth + 1 frames (issue 23's picture), beside the usual pictures."""
+  prefix = _export_event_model(str(tmp_path / "model"))
+  out = tmp_path / "pictures"
+  result = imagine.run_with_flags(parse_flags(
+      imagine, "--game=minipacman", f"--env_model_checkpoint={prefix}", f"--output_dir={out}", "--depth=2",
+      "--seed=0", "--ghost_picture"))
+  assert result["ghost_png"] == str(out / "ghost_eaten.png")
+  with Image.open(out / "ghost_eaten.png") as png:
+    width, height = png.size
+  assert width >= 3 * 19 and height >= 2 * 15  # Three frames per row (depth 2), two rows, enlarged.
+
