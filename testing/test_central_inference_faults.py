@@ -64,6 +64,7 @@ def test_a_batch_closes_at_the_deadline_and_a_slow_worker_does_not_stall_the_oth
   assert [r.worker_id for r in second] == [1]
   stats = server.scalars()
   assert stats["inference_batch_workers"] == 3 and stats["inference_batch_size"] == 3 * N
+  assert server.scalars() == stats  # No batch since: the last figures, so a progress window always has them.
 
 
 def test_a_full_batch_closes_without_waiting_for_the_deadline():

@@ -115,6 +115,7 @@ class InferenceServer:
     self._stats_lock = threading.Lock()
     self._batches, self._batch_rows, self._waits = 0, 0, 0.0
     self._requests, self._lags = 0, 0
+    self._last_scalars: dict = {}
 
   @property
   def weights_step(self) -> int:
@@ -186,12 +187,15 @@ class InferenceServer:
 
   def scalars(self) -> dict:
     """Since the last call: mean workers and rows per batch, mean request wait (arrival to actions, ms),
-    and the acting lag: learner steps published while a batch was served, the server's one step."""
+    and the acting lag: learner steps published while a batch was served, the server's one step. If no
+    batch was served since the last call (the learner consumed queued unrolls), the last figures again;
+    {} before the first batch."""
     with self._stats_lock:
       batches, rows, requests, waits, lags = (self._batches, self._batch_rows, self._requests, self._waits,
                                               self._lags)
       self._batches, self._batch_rows, self._waits, self._requests, self._lags = 0, 0, 0.0, 0, 0
-    if not batches:
-      return {}
-    return dict(inference_batch_workers=requests / batches, inference_batch_size=rows / batches,
-                inference_wait_ms=1000.0 * waits / requests, inference_acting_lag=lags / batches)
+      if batches:
+        self._last_scalars = dict(
+            inference_batch_workers=requests / batches, inference_batch_size=rows / batches,
+            inference_wait_ms=1000.0 * waits / requests, inference_acting_lag=lags / batches)
+      return dict(self._last_scalars)
