@@ -155,10 +155,11 @@ def test_write_pictures_draws_the_real_rollout_and_one_row_per_action(tmp_path):
     np.testing.assert_array_equal(pixels[top:top + 15 * scale:scale, left:left + 19 * scale:scale], frame)
 
 
-def _export_conv_model(path):
-  """A talk-sized MiniPacman model exported as launch.train_env_model does."""
-  config = env_model_metadata.agent_config_for(dict(game="minipacman", task="regular", model_kind="conv",
-                                     frame_head="bernoulli", predict_reward=True))
+def _export_conv_model(path, kind="conv", frame_head="bernoulli"):
+  """A (untrained) MiniPacman model exported as launch.train_env_model does: by default the talk-sized
+  conv model; kind='learned', frame_head='palette' gives the event model."""
+  config = env_model_metadata.agent_config_for(dict(game="minipacman", task="regular", model_kind=kind,
+                                     frame_head=frame_head, predict_reward=True))
   model = factory.build_env_model(config)
   model(tf.zeros([1, 15, 19, 3]), tf.zeros([1], tf.int32))
   spec = games.game_spec("minipacman")
@@ -166,7 +167,7 @@ def _export_conv_model(path):
                   palette=spec.palette.tolist())
   os.makedirs(path, exist_ok=True)
   checkpointing.save_env_model(model, os.path.join(path, "env_model"))
-  export.write_metadata(path, export.model_metadata("conv", manifest, "bernoulli"))
+  export.write_metadata(path, export.model_metadata(kind, manifest, frame_head))
   return model, os.path.join(path, "env_model")
 
 
@@ -236,25 +237,10 @@ def test_an_agent_from_a_launch_train_checkpoint_chooses_the_actions(tmp_path, v
     assert png.size == pictures.grid_size(6, 4, 15, 19, pictures.upscale_factor(15, 19))
 
 
-def _export_event_model(path):
-  """A (untrained) MiniPacman event model exported as launch.train_env_model does."""
-  config = env_model_metadata.agent_config_for(dict(game="minipacman", task="regular", model_kind="learned",
-                                                    frame_head="palette", predict_reward=True))
-  model = factory.build_env_model(config)
-  model(tf.zeros([1, 15, 19, 3]), tf.zeros([1], tf.int32))
-  spec = games.game_spec("minipacman")
-  manifest = dict(game="minipacman", env_config={"task": "regular"}, frame_shape=[15, 19, 3], num_actions=5,
-                  palette=spec.palette.tolist())
-  os.makedirs(path, exist_ok=True)
-  checkpointing.save_env_model(model, os.path.join(path, "env_model"))
-  export.write_metadata(path, export.model_metadata("learned", manifest, "palette"))
-  return os.path.join(path, "env_model")
-
-
 def test_imagine_binary_draws_a_ghost_eaten(tmp_path, parse_flags):
   """--ghost_picture: a window of the scripted hunter's play in which a ghost is eaten, real above and
   imagined below, 2 rows of depth + 1 frames (issue 23's picture), beside the usual pictures."""
-  prefix = _export_event_model(str(tmp_path / "model"))
+  _, prefix = _export_conv_model(str(tmp_path / "model"), kind="learned", frame_head="palette")
   out = tmp_path / "pictures"
   result = imagine.run_with_flags(parse_flags(
       imagine, "--game=minipacman", f"--env_model_checkpoint={prefix}", f"--output_dir={out}", "--depth=2",
