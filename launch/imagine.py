@@ -88,8 +88,7 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
   logging.info("Wrote %s and %s (%dx%d pixels).", result["png"], result["gif"], *result["size"])
   if fv.ghost_picture:
     window = event_pictures.find_event_window(environments.build_env(geometry, env_config, 1, seed=seed),
-                                              hunter.GhostHunter(seed), "ate_ghost", fv.depth,
-                                              position=min(2, fv.depth - 1))  # Mid-window, or its end.
+                                              hunter.GhostHunter(seed), "ate_ghost", fv.depth)
     result["ghost_png"] = os.path.join(fv.output_dir, "ghost_eaten.png")
     event_pictures.event_picture(model, window, scale=fv.scale or 8).save(result["ghost_png"])
     logging.info("Wrote %s.", result["ghost_png"])

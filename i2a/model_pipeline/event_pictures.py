@@ -35,13 +35,16 @@ class EventWindow(NamedTuple):
 
 
 def find_event_window(env: batched.BatchedEnvironment, policy, event: str, depth: int,
-                      max_steps: int = 50_000, position: int = 2) -> EventWindow:
+                      max_steps: int = 50_000, position: Optional[int] = None) -> EventWindow:
   """Plays copy 0 of `env` with `policy` until `event` happens at step `position` (0-based) of a window
-  of `depth` steps within one episode, and returns that window.
+  of `depth` steps within one episode, and returns that window. `position` None: step 2 (frames before
+  the event show it coming), or the window's last step if it is shorter.
 
   Raises:
     ValueError: the event did not happen within `max_steps` steps, or `position` is not in the window.
   """
+  if position is None:
+    position = min(2, depth - 1)
   if not 0 <= position < depth:
     raise ValueError(f"position={position} must be in [0, depth={depth}).")
   index = minipacman.EVENT_NAMES.index(event)
