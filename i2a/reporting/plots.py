@@ -1,12 +1,12 @@
 """launch.report's figure: one panel per game (and task or room), one line per agent with its band
 over runs, environment frames on the x axis, as in paper Fig. 4 (Sokoban) and App. B (MiniPacman)."""
-import collections
 from typing import Sequence
 
 import matplotlib
 matplotlib.use("Agg")  # Files only: no display on a training machine.
 from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from i2a.reporting import run_groups
 from i2a.reporting import tables
 
 _Y_LABELS = {"solve_rate": "fraction of levels solved", "episode_return": "episode return"}
@@ -14,9 +14,7 @@ _Y_LABELS = {"solve_rate": "fraction of levels solved", "episode_return": "episo
 
 def plot_curves(curves: Sequence[tables.Curve], path: str, dpi: int = 100) -> None:
   """Writes the curves as a PNG at `path`: panels side by side, each 6 x 4.5 inches at `dpi`."""
-  panels = collections.OrderedDict()
-  for curve in curves:
-    panels.setdefault((curve.panel, curve.metric), []).append(curve)
+  panels = run_groups.by_panel(curves)
   figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
   for ax, ((panel, metric), members) in zip(axes[0], panels.items()):
     for index, curve in enumerate(members):

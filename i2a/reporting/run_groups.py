@@ -8,6 +8,7 @@ Fig. 4 and App. B draw one line per agent over several seeds).
     runs = run_groups.load_runs(["runs/sokoban_*"], labels=[("i2a", "runs/*i2a*")])
     runs = run_groups.load_runs(["results/sokoban_small/runs/*"])  # The same, from exported summaries.
 """
+import collections
 import dataclasses
 import fnmatch
 import glob
@@ -161,3 +162,12 @@ def load_runs(patterns: Sequence[str], labels: Sequence[tuple[str, str]] = ()) -
     evaluations, counts = run_reader.read_evaluations(path)
     runs.append(Run(path, agent, panel, seed, scalars, wall_seconds, evaluations, config, counts))
   return runs
+
+
+def by_panel(items: Sequence) -> "collections.OrderedDict[tuple[str, str], list]":
+  """`items` (anything with `panel` and `metric`: curves, statistics rows) grouped by (panel, metric),
+  in order of first appearance: one figure panel or table per group."""
+  groups = collections.OrderedDict()
+  for item in items:
+    groups.setdefault((item.panel, item.metric), []).append(item)
+  return groups

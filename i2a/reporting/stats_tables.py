@@ -193,10 +193,7 @@ def markdown(rows: Sequence[Row], seed: int, resamples: int) -> str:
            "logged frame at which a run's smoothed curve reaches p; a run that never does counts as "
            "infinity (censored), and an infinite statistic is shown as \"> B (censored)\", B being the "
            "statistic with each censored run at its last frame (a lower bound)."]
-  panels = collections.OrderedDict()
-  for r in rows:
-    panels.setdefault((r.panel, r.metric), []).append(r)
-  for (panel, metric), members in panels.items():
+  for (panel, metric), members in run_groups.by_panel(rows).items():
     cells = collections.OrderedDict()
     for r in members:
       if r.statistic != "p_better":

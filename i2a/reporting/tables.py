@@ -196,10 +196,7 @@ def markdown(curves: Sequence[Curve], notes: Sequence[str], last_points: int, wi
            "read at the largest frame count every run of the panel reached, so agents that ran for "
            "different lengths compare at the same budget. Evaluations: launch.evaluate's fraction solved "
            "(Sokoban) or mean return (MiniPacman)."]
-  by_panel = collections.OrderedDict()
-  for c in curves:
-    by_panel.setdefault((c.panel, c.metric), []).append(c)
-  for (panel, metric), members in by_panel.items():
+  for (panel, metric), members in run_groups.by_panel(curves).items():
     evals = sorted({k for c in members for r in c.runs for k in r.evaluations})
     common = min(int(f[-1]) for c in members for f, _, _ in c.points)
     lines += ["", f"## {panel + ': ' if panel else ''}{metric}", "",
