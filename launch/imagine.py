@@ -21,6 +21,7 @@ from absl import logging
 
 from i2a import games
 from i2a.model_pipeline import event_pictures
+from i2a.model_pipeline import event_thresholds
 from i2a.model_pipeline import export
 from i2a.model_pipeline import hunter
 from i2a.model_pipeline import real_vs_imagined
@@ -42,7 +43,8 @@ flags.DEFINE_integer("scale", 0, "Pixel enlargement; 0 picks one making frames >
 flags.DEFINE_integer("gif_ms", 600, "Milliseconds per GIF frame.", lower_bound=10)
 flags.DEFINE_bool("ghost_picture", False, "MiniPacman: also draw a rollout in which a ghost is eaten "
                   "(found by the scripted hunter's play), real beside imagined with the events under each "
-                  "frame, as <output_dir>/ghost_eaten.png (i2a/model_pipeline/event_pictures.py).")
+                  "frame (those above the model's stored per-event thresholds; 0.5 for older models), as "
+                  "<output_dir>/ghost_eaten.png (i2a/model_pipeline/event_pictures.py).")
 
 
 def run_with_flags(fv: flags.FlagValues) -> dict:
@@ -73,6 +75,7 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
           pixels_per_cell=metadata["pixels_per_cell"] or fv.pixels_per_cell)
       env_config = environments.EnvConfig(num_boxes=fv.num_boxes, max_steps=fv.max_steps, levels=fv.levels)
     model = export.load_model(fv.env_model_checkpoint, geometry)
+    thresholds = event_thresholds.from_metadata(metadata)  # The model's own (0.5 for older exports).
     if fv.ghost_picture and geometry.game != "minipacman":
       raise ValueError(f"--ghost_picture draws MiniPacman's eaten ghosts; this model is of {geometry.game}.")
   except (ValueError, checkpointing.CheckpointError) as e:
@@ -90,7 +93,8 @@ def run_with_flags(fv: flags.FlagValues) -> dict:
     window = event_pictures.find_event_window(environments.build_env(geometry, env_config, 1, seed=seed),
                                               hunter.GhostHunter(seed), "ate_ghost", fv.depth)
     result["ghost_png"] = os.path.join(fv.output_dir, "ghost_eaten.png")
-    event_pictures.event_picture(model, window, scale=fv.scale or 8).save(result["ghost_png"])
+    event_pictures.event_picture(model, window, scale=fv.scale or 8, thresholds=thresholds).save(
+        result["ghost_png"])
     logging.info("Wrote %s.", result["ghost_png"])
   return result
 

@@ -11,6 +11,17 @@ resumes), and at the end the model as <logdir>/env_model with its metadata env_m
 (the metadata lets loaders refuse a model of another game, frame size or frame head). The
 loop is i2a/model_pipeline/loop.py; --logdir, --seed, --learning_rate and the other settings shared with
 launch.train are declared in the configs (launch/config_flags.py).
+
+MiniPacman: the final per-event report (<logdir>/event_metrics.json, issue 23) gives held-out precision
+and recall at 0.5 and at the model's own per-event decision thresholds. --calibration_data=<dir> chooses
+those thresholds on a separate launch.collect collection (another --seed; never the held-out shards) and
+stores them in env_model.json, where launch.imagine and the gate read them; without it they are 0.5.
+To (re)run only the report, on a finished model: rerun the same command (a copy of the logdir, if the
+old report and export should stay) with --steps=<the steps done> and --calibration_data; no update is
+made, and the report and the export are written again:
+
+  python -m launch.train_env_model --flagfile=launch/configs/study_minipacman_events_env_model.flags \
+      --logdir=runs/env_model_calibrated --steps=12000 --calibration_data=data/minipacman_calibration
 """
 import json
 import os
@@ -37,6 +48,9 @@ common_flags.define("steps")
 flags.DEFINE_integer("model_batch_size", _D.batch_size, "Transitions per environment-model update.")
 flags.DEFINE_integer("model_rollout_depth", _D.rollout_depth, "K of the k-step rollout errors evaluated.")
 flags.DEFINE_string("data", None, "Data directory written by launch.collect.")
+flags.DEFINE_string("calibration_data", None, "MiniPacman: a separate launch.collect directory (another "
+                    "--seed) on which each event's decision threshold is chosen, maximising min(precision, "
+                    "recall); stored with the exported model. Unset: 0.5 for every event.")
 flags.DEFINE_enum("frame_head", "palette", ["palette", "bernoulli"], "Frame head of 'learned' models.")
 flags.DEFINE_float("reward_weight", _D.reward_weight, "Weight of the reward/event NLL.")
 flags.DEFINE_integer("rare_reward_repeats", _D.rare_reward_repeats, "Stream each pair whose reward is "
@@ -110,7 +124,7 @@ def main(argv):
   try:
     result = loop.train_env_model(config, fv.data, logdir, kind, fv.frame_head, fv.predict_reward,
                                   skip_bad_shards=fv.skip_bad_shards,
-                                  model_size=fv.env_model_size)
+                                  model_size=fv.env_model_size, calibration_dir=fv.calibration_data)
   except (ValueError, rundir.RunDirectoryError) as e:  # Bad data or logdir: the message names them.
     raise app.UsageError(str(e)) from e
   with open(os.path.join(logdir, "eval_metrics.json"), "w") as f:

@@ -3,10 +3,11 @@ model imagines open-loop with the same actions, each with its events written und
 
 Row 1 shows the real frames t..t+K and, under frame t+k, the events that really happened on the step
 into it; row 2 shows the model's frames, each fed its own previous frame and the real action (I2A's
-rollouts, paper Sec. 3.1), with the events it predicts (probability > 0.5) and their probabilities.
+rollouts, paper Sec. 3.1), with the events it predicts (probability above the model's threshold for
+that event: `event_thresholds`, 0.5 by default) and their probabilities.
 
     window = event_pictures.find_event_window(env, hunter.GhostHunter(seed), "ate_ghost", depth=5)
-    image = event_pictures.event_picture(model, window)
+    image = event_pictures.event_picture(model, window, thresholds=event_thresholds.from_metadata(metadata))
     image.save("ghost_eaten.png")
 """
 from typing import NamedTuple, Optional
@@ -76,21 +77,27 @@ def find_event_window(env: batched.BatchedEnvironment, policy, event: str, depth
   raise ValueError(f"No '{event}' within {max_steps} steps of this policy; try another --seed or policy.")
 
 
-def _label(events: Optional[np.ndarray], probs: Optional[np.ndarray] = None) -> list[str]:
-  """The lines under a frame: each event that happened (or is predicted, with its probability)."""
+def _label(events: Optional[np.ndarray], probs: Optional[np.ndarray] = None,
+           thresholds: Optional[np.ndarray] = None) -> list[str]:
+  """The lines under a frame: each event that happened (or is predicted, with its probability: above
+  its threshold, float [E], 0.5 for every event if None)."""
+  if thresholds is None:
+    thresholds = np.full(len(minipacman.EVENT_NAMES), event_metrics.THRESHOLD)
   lines = []
   for i, name in enumerate(minipacman.EVENT_NAMES):
     if name == "step":
       continue
     if probs is None and events[i] > 0.5:
       lines.append(SHORT[name])
-    elif probs is not None and probs[i] > event_metrics.THRESHOLD:
+    elif probs is not None and probs[i] > thresholds[i]:
       lines.append(f"{SHORT[name]} {probs[i]:.2f}")
   return lines or ["-"]
 
 
-def event_picture(model: snt.Module, window: EventWindow, scale: int = 8, action_names=None) -> Image.Image:
-  """Two rows, real and imagined (module docstring); frames scaled by `scale`, text under each."""
+def event_picture(model: snt.Module, window: EventWindow, scale: int = 8, action_names=None,
+                  thresholds: Optional[np.ndarray] = None) -> Image.Image:
+  """Two rows, real and imagined (module docstring); frames scaled by `scale`, text under each; an
+  imagined event is written when its probability is above its threshold (float [E]; None: 0.5)."""
   action_names = action_names or minipacman.ACTION_NAMES
   depth = len(window.actions)
   imagined_probs = event_metrics.open_loop_probs(model, window.frames[:1], window.actions[None])[0]
@@ -110,7 +117,7 @@ def event_picture(model: snt.Module, window: EventWindow, scale: int = 8, action
         continue
       if row == 0:
         draw.text((x, 2), f"{action_names[window.actions[k - 1]]}", fill=(200, 200, 200))
-      lines = _label(window.events[k - 1]) if row == 0 else _label(None, imagined_probs[k - 1])
+      lines = _label(window.events[k - 1]) if row == 0 else _label(None, imagined_probs[k - 1], thresholds)
       for j, line in enumerate(lines[:4]):
         draw.text((x, y + h + 2 + 12 * j), line, fill=(255, 220, 80) if line != "-" else (150, 150, 150))
   return image

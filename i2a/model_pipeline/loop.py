@@ -22,6 +22,7 @@ import tensorflow as tf
 from i2a import factory
 from i2a.model_pipeline import data as model_data
 from i2a.model_pipeline import event_metrics
+from i2a.model_pipeline import event_thresholds
 from i2a.model_pipeline import export
 from i2a.model_pipeline import metrics as metrics_lib
 from i2a.model_pipeline import pictures
@@ -40,7 +41,8 @@ def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, l
                     model_kind: str = "learned", frame_head: str = "palette", predict_reward: bool = True,
                     model: Optional[snt.Module] = None, skip_bad_shards: bool = False,
                     model_size: str = "good",
-                    stop: Optional[interrupt.StopRequest] = None) -> dict:
+                    stop: Optional[interrupt.StopRequest] = None,
+                    calibration_dir: Optional[str] = None) -> dict:
   """Trains (or resumes training) up to `config.steps` updates, then exports the model.
 
   Args:
@@ -54,6 +56,9 @@ def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, l
     skip_bad_shards: train without shards that cannot be read (each named in a warning, counted in
       the result as 'bad_shards') instead of stopping at the first.
     stop: a StopRequest to use instead of catching SIGINT/SIGTERM here.
+    calibration_dir: MiniPacman: a separate launch.collect directory on which the per-event decision
+      thresholds are chosen before the held-out report (`event_thresholds`); they are stored in the
+      export's metadata. None: 0.5 for every event.
 
   Returns:
     The last evaluation's metrics (empty without held-out shards) plus 'step', 'export' (None if
@@ -67,13 +72,15 @@ def train_env_model(config: model_training.EnvModelTrainConfig, data_dir: str, l
   with rundir.DirectoryLock(logdir, "logdir"):
     rundir.check_writable(os.path.join(logdir, "checkpoints"))
     return _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_reward, model,
-                         skip_bad_shards, model_size, stop or interrupt.StopRequest())
+                         skip_bad_shards, model_size, stop or interrupt.StopRequest(), calibration_dir)
 
 
 def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_reward, model,
-                  skip_bad_shards, model_size, stop) -> dict:
+                  skip_bad_shards, model_size, stop, calibration_dir) -> dict:
   tf.random.set_seed(config.seed)
   manifest = model_data.read_manifest(data_dir)
+  if calibration_dir is not None:  # Checked before training, not after it.
+    event_thresholds.check_calibration_data(calibration_dir, data_dir)
   train_names, eval_names = model_data.split_shards(manifest, config.eval_fraction)
   bad_shards = streaming.unreadable_shards(data_dir, train_names + eval_names)
   if bad_shards and not skip_bad_shards:
@@ -166,24 +173,32 @@ def _train_locked(config, data_dir, logdir, model_kind, frame_head, predict_rewa
     pictures.save_png(image, os.path.join(logdir, "imagination.png"))
   events = None
   if eval_names and manifest["game"] == "minipacman":  # Every event, one step and k-step (issue 23).
-    events = event_report(model, data_dir, eval_names, config, logdir)
+    events = event_report(model, data_dir, eval_names, config, logdir, calibration_dir)
   export_prefix = export.export_model(model, logdir, dict(
       metadata, steps=step, data=os.path.abspath(data_dir), train_config=dataclasses.asdict(config),
       eval_metrics=metrics, copy_baseline=baseline, bad_shards=sorted(bad_shards),
-      **({} if events is None else dict(event_gate=events["gate"]))))
+      **({} if events is None else dict(event_gate=events["gate"],
+                                        **event_thresholds.metadata_entries(events)))))
   return dict(metrics, export=export_prefix, **common, **({} if events is None else dict(events=events)))
 
 
 def event_report(model: snt.Module, data_dir: str, eval_names, config: model_training.EnvModelTrainConfig,
-                 logdir: str) -> dict:
-  """`event_metrics.event_report` on the held-out shards, logged as a table and written to
-  <logdir>/event_metrics.json."""
+                 logdir: str, calibration_dir: Optional[str] = None) -> dict:
+  """`event_metrics.event_report` on the held-out shards, at thresholds chosen on `calibration_dir` (or
+  0.5), logged as tables and written to <logdir>/event_metrics.json."""
+  thresholds, calibration = None, None
+  if calibration_dir is not None:
+    thresholds, calibration = event_thresholds.calibrate(model, calibration_dir, config.event_eval_pairs)
+    logging.info("Per-event thresholds chosen on %d pairs of %s: %s", calibration["num_pairs"],
+                 calibration_dir, np.round(thresholds, 4).tolist())
   pairs, windows = event_metrics.held_out(data_dir, eval_names, config.event_eval_pairs,
                                           config.event_eval_windows, config.rollout_depth)
-  report = event_metrics.event_report(model, pairs, windows)
+  report = dict(event_metrics.event_report(model, pairs, windows, thresholds=thresholds), calibration=calibration)
   rundir.atomic_write(os.path.join(logdir, EVENT_METRICS_FILE), json.dumps(report, indent=1).encode())
   logging.info("Per-event precision / recall on %d held-out pairs and %d windows (gate %s: %s):\n%s",
                report["num_pairs"], report.get("num_windows", 0), report["gate"]["level"],
                "passed" if report["gate"]["passed"] else "failing " + ", ".join(report["gate"]["failing"]),
                event_metrics.format_table(report))
+  if calibration is not None:
+    logging.info("At the chosen thresholds:\n%s", event_metrics.format_table(report, at_thresholds=True))
   return report
