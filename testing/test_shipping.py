@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from i2a import configs
 from i2a import factory
 from i2a.training import checkpointing
 from i2a.training import env_model_metadata
@@ -60,11 +61,37 @@ def test_shipping_refuses_what_is_not_a_run_or_model(tmp_path):
     shipping.ship_env_model(str(tmp_path), str(tmp_path / "out"))
 
 
+@pytest.mark.parametrize("with_event_report", [True, False], ids=["minipacman_events", "no_event_report"])
+def test_a_shipped_environment_model_has_its_weights_metadata_and_metrics(tmp_path, with_event_report):
+  tf.random.set_seed(0)
+  model = factory.build_env_model(configs.AgentConfig(game="minipacman", variant="i2a"))
+  model(tf.zeros([1, 15, 19, 3]), tf.zeros([1], tf.int32))
+  run = tmp_path / "model_run"
+  checkpointing.save_env_model(model, str(run / shipping.ENV_MODEL_PREFIX))
+  reports = ["env_model.json", "eval_metrics.json"] + (["event_metrics.json"] if with_event_report else [])
+  for i, name in enumerate(reports):
+    (run / name).write_text(json.dumps({"report": i}))
+  (run / "events.out.tfevents.1").write_text("not shipped")
+  out = tmp_path / "shipped"
+  prefix = shipping.ship_env_model(str(run), str(out))
+  assert prefix == str(out / shipping.ENV_MODEL_PREFIX) and tf.train.latest_checkpoint(str(out)) == prefix
+  assert (out / "checkpoint").read_text().startswith('model_checkpoint_path: "env_model"\n')  # Relative.
+  weights = sorted(p.name for p in run.glob(shipping.ENV_MODEL_PREFIX + ".*") if p.suffix != ".json")
+  assert sorted(p.name for p in out.iterdir()) == sorted(weights + reports + ["checkpoint"])
+  for name in weights + reports:
+    assert (out / name).read_bytes() == (run / name).read_bytes(), name
+  twin = factory.build_env_model(configs.AgentConfig(game="minipacman", variant="i2a"))
+  twin(tf.zeros([1, 15, 19, 3]), tf.zeros([1], tf.int32))
+  checkpointing.load_env_model(twin, prefix)
+  for mine, theirs in zip(tf.Module.variables.fget(model), tf.Module.variables.fget(twin)):
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
 def test_models_are_shipped():
   assert SHIPPED_MODELS and SHIPPED_AGENTS, "models/ should hold the study's trained models"
 
 
-@pytest.mark.parametrize("directory", SHIPPED_MODELS, ids=os.path.basename)
+@pytest.mark.parametrize("directory", SHIPPED_MODELS, ids=lambda d: os.path.relpath(d, os.path.join(REPO, "models")))
 def test_every_shipped_environment_model_loads_and_imagines_a_step(directory):
   prefix = os.path.join(directory, shipping.ENV_MODEL_PREFIX)
   assert tf.train.latest_checkpoint(directory) == prefix

@@ -6,7 +6,8 @@ needed to resume training, and double the size). `launch.evaluate --logdir=<ship
 `launch.collect` and `launch.imagine` read it like any run. An agent that imagines names its shipped
 environment model in `env_model_checkpoint` (a path relative to the repository root, where the
 binaries run). A shipped environment model is the files `launch.train_env_model` exported: the
-checkpoint `env_model.*`, its metadata `env_model.json` and its held-out metrics.
+checkpoint `env_model.*`, its metadata `env_model.json` and its held-out metrics (`eval_metrics.json`,
+and a MiniPacman model's per-event `event_metrics.json`).
 
     ship_env_model("runs/study_sokoban_small_env_model", "models/sokoban_small/env_model")
     ship_agent("runs/study_sokoban_small_i2a_s1", "models/sokoban_small/i2a_s1",
@@ -25,7 +26,8 @@ from i2a.training import inference
 from i2a.training import stored_config
 
 ENV_MODEL_PREFIX = "env_model"  # The prefix `launch.train_env_model` exports its model under.
-_ENV_MODEL_FILES = ("env_model.json", "eval_metrics.json")
+# Its metadata and held-out metrics; a MiniPacman model's per-event report too (issue 23), if it has one.
+_ENV_MODEL_FILES = ("env_model.json", "eval_metrics.json", "event_metrics.json")
 
 
 def directory_bytes(directory: str) -> int:
