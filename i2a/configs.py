@@ -219,15 +219,20 @@ def talk_config(env_model: str = "copy", seed: Optional[int] = None) -> AgentCon
   Frame stack 4, rollout depth 3, CopyModel(3) (env_model 'copy') or SizePreservingConvNetModel with
   reward bins (-1, 0, 1) ('conv'), FrameProcessing(128) as the model-free path, SingleImagFeature(128),
   RolloutPolicy(5, 128), LSTM(256), and Linear(1 + 5) straight off the concatenation. 910,987 trainable
-  parameters (`I2AAgent.trainable_variables`: all but the environment model's, so the same for both
-  models; the conv model adds 5,982 frozen ones).
+  parameters (`I2AAgent.trainable_variables`: all but the environment model's, so the same for every
+  model; the conv model adds 5,982 frozen ones).
+
+  'learned' keeps all of that but imagines with the paper's MiniPacman model (Fig. 7, event head) in
+  place of the talk's: the notebook's agent with a trained model, which the caller loads frozen from
+  a checkpoint (`launch.talk_demo --env_model_checkpoint`). That model reads only the newest frame of
+  the 4-frame stack, as it was trained (paper Sec. 3.1), so the stack changes nothing for it.
 
   Args:
-    env_model: 'copy' or 'conv'.
+    env_model: 'copy', 'conv' (the talk's models) or 'learned' (the paper's MiniPacman model).
     seed: seeds the agent's and the rollout policy's action sampling.
   """
-  if env_model not in ("copy", "conv"):
-    raise ValueError(f"talk_config: env_model must be 'copy' or 'conv' (the talk's models), got "
-                     f"{env_model!r}.")
+  if env_model not in ("copy", "conv", "learned"):
+    raise ValueError(f"talk_config: env_model must be 'copy' or 'conv' (the talk's models) or 'learned' "
+                     f"(the paper's MiniPacman model), got {env_model!r}.")
   return AgentConfig(game="minipacman", task="regular", variant="talk", env_model=env_model, rollout_depth=3,
                      stack_size=4, seed=seed)

@@ -97,7 +97,7 @@ def test_talk_variant_defaults_and_bad_talk_model():
   assert (config.hidden_size, config.rollout_hidden_size, config.lstm_size) == (128, 128, 256)
   assert (config.imag_path, config.env_model, config.torso.channels) == ("imag", "copy", (16, 16))
   with pytest.raises(ValueError, match="'copy' or 'conv'"):
-    i2a.talk_config("learned")
+    i2a.talk_config("large")
 
 
 @pytest.mark.parametrize("options, expected_type", [

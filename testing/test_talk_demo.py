@@ -1,6 +1,7 @@
 """launch/talk_demo.py: the notebook's demo episode, its PNG grid and step lines, and its distillation
 steps (only the rollout policy moves; seeded)."""
 import math
+import os
 import re
 
 from absl import app
@@ -41,6 +42,7 @@ def test_demo_writes_the_frames_grid_and_one_line_per_step(tmp_path, env_model, 
   result = talk_demo.run_with_flags(parse(f"--out={tmp_path}", f"--seed={seed}", f"--env_model={env_model}",
                                            f"--frame_cap={frame_cap}"))
   assert result["num_parameters"] == 910_987  # The same for both models: the env model is frozen.
+  assert sorted(os.listdir(tmp_path)) == ["talk_demo.png", "talk_demo.txt"]  # The imagined PNG: trained only.
   with open(result["text"]) as f:
     header, *lines = f.read().splitlines()
   assert header.startswith(f"# seed {seed}, env model {env_model}, 910987 trainable parameters")
@@ -86,7 +88,7 @@ def test_distillation_moves_only_the_rollout_policy_and_is_seeded():
   labels = tf.nn.softmax(policy_logits).numpy()[0]
   expected_loss = -np.sum(labels * tf.nn.log_softmax(rollout_logits).numpy()[0])
 
-  frames, steps = talk_demo.play(agent, optimizer, seed=1, frame_cap=4)
+  frames, steps, _ = talk_demo.play(agent, optimizer, seed=1, frame_cap=4)
   assert len(steps) == len(frames) - 1 <= 4
   np.testing.assert_allclose(steps[0].distillation_loss, expected_loss, rtol=1e-5)
   for variable, old in zip(variables, before):
@@ -95,7 +97,7 @@ def test_distillation_moves_only_the_rollout_policy_and_is_seeded():
   for variable, ms in zip(agent.trainable_variables, optimizer.ms):  # No update reached the others.
     assert np.all(ms.numpy() == 1.0) == (variable.ref() not in policy), variable.name
 
-  _, again = talk_demo.play(*talk_demo.build(seed=1, env_model="conv"), seed=1, frame_cap=4)
+  again = talk_demo.play(*talk_demo.build(seed=1, env_model="conv"), seed=1, frame_cap=4).steps
   assert [(s.action, s.reward) for s in again] == [(s.action, s.reward) for s in steps]
   np.testing.assert_allclose([s.distillation_loss for s in again], [s.distillation_loss for s in steps],
                              rtol=1e-6)
