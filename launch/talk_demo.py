@@ -16,7 +16,7 @@ moves the rollout policy towards the agent's policy on that frame.
 With --env_model_checkpoint the same agent imagines with a trained MiniPacman environment model
 (the paper's, Fig. 7, with its event head; models/MODELS.md ships one), loaded frozen as a training run
 loads it (the metadata check, then `checkpointing.load_env_model`); everything else is the talk's.
-That model reads only the newest frame of the 4-frame stack, as it was trained.
+That model reads only the newest frame of the 4-frame stack: one frame, as in its training.
 
 Writes <out>/talk_demo.png (every observed frame, the first included, 10 per row) and
 <out>/talk_demo.txt (one line per step: action, reward, distillation loss before that step's update),
