@@ -201,6 +201,22 @@ def test_stored_config_and_labels_group_runs(tmp_path):
     assert image.size == (1200, 450)  # One 6-inch panel per game setting, side by side.
 
 
+def test_a_setting_a_run_predates_counts_at_its_default(tmp_path):
+  """A run stored before `inference` existed used the actor's inference, today's default: it groups with a
+  run that stores inference 'actor' without a note, and apart from one that stores 'central' with one."""
+  old, same, other = (_config("standard", seed, room_size=7) for seed in (1, 2, 3))
+  same["inference"], other["inference"] = "actor", "central"
+  for name, config in (("old", old), ("same", same), ("other", other)):
+    _write_run(str(tmp_path / name), [(10, {"solve_rate": 0.5})])
+    (tmp_path / name / "config.json").write_text(json.dumps(config))
+  assert "inference" not in json.loads((tmp_path / "old" / "config.json").read_text())
+  assert run_reader.read_config(str(tmp_path / "old"))["inference"] == "actor"
+  _, notes = tables.build_curves(run_groups.load_runs([str(tmp_path / n) for n in ("old", "same")]))
+  assert notes == []
+  _, notes = tables.build_curves(run_groups.load_runs([str(tmp_path / n) for n in ("old", "same", "other")]))
+  assert notes == ["standard: its runs differ in inference (not only the seed); use --labels to separate them."]
+
+
 def test_config_label_reads_the_room_from_old_and_new_configs():
   old = {"agent": {"variant": "i2a", "game": "sokoban"}, "env": {"game": "sokoban", "room_size": 6, "num_boxes": 1}}
   new = {"agent": {"variant": "i2a", "game": "sokoban", "room_size": 6}, "env": {"num_boxes": 1}}

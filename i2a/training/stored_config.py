@@ -93,6 +93,16 @@ def load(logdir: str, cls: type = TrainConfig):
     raise ValueError(f"Cannot read the stored run config {file}: {error}") from error
 
 
+def completed(values: dict, where: str = "config") -> dict:
+  """A stored TrainConfig's values (older files migrated) with every setting today's TrainConfig has,
+  those it did not store at their defaults: what the run actually used, comparable across versions.
+
+  Raises:
+    ValueError, TypeError: the values do not make a TrainConfig.
+  """
+  return to_dict(from_dict(TrainConfig, _migrated(values), where=where))
+
+
 def _migrated(values: dict) -> dict:
   """`values` (a stored TrainConfig, as older versions wrote it) in today's form."""
   return _moved_geometry(values)
