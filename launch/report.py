@@ -28,6 +28,7 @@ from i2a.reporting import run_summary
 from i2a.reporting import seed_stats
 from i2a.reporting import stats_tables
 from i2a.reporting import tables
+from i2a.training import stored_config
 from launch import common_flags
 
 common_flags.define("output_dir")
@@ -89,7 +90,7 @@ def main(argv):
                          "comma-separated.")
   seed, resamples = _BOOTSTRAP_SEED.value, _BOOTSTRAP_RESAMPLES.value
   try:
-    runs = run_groups.load_runs(_RUNS.value, run_groups.parse_labels(_LABELS.value))
+    runs = run_groups.load_runs(_RUNS.value, run_groups.parse_labels(_LABELS.value), stored_config.completed)
     curves, notes = tables.build_curves(runs, _METRIC.value, _SMOOTHING.value, _BAND.value, seed,
                                                resamples)
     rows, stat_notes = stats_tables.compute(curves, _LAST_POINTS.value, _levels(_FRAMES_TO.value),

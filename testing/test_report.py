@@ -16,6 +16,7 @@ from i2a.reporting import plots
 from i2a.reporting import run_groups
 from i2a.reporting import run_reader
 from i2a.reporting import tables
+from i2a.training import stored_config
 from i2a.training import summaries
 from launch import report
 
@@ -210,10 +211,14 @@ def test_a_setting_a_run_predates_counts_at_its_default(tmp_path):
     _write_run(str(tmp_path / name), [(10, {"solve_rate": 0.5})])
     (tmp_path / name / "config.json").write_text(json.dumps(config))
   assert "inference" not in json.loads((tmp_path / "old" / "config.json").read_text())
-  assert run_reader.read_config(str(tmp_path / "old"))["inference"] == "actor"
-  _, notes = tables.build_curves(run_groups.load_runs([str(tmp_path / n) for n in ("old", "same")]))
+  load = lambda names, complete=stored_config.completed: run_groups.load_runs(
+      [str(tmp_path / n) for n in names], complete_config=complete)
+  assert load(["old"])[0].config["inference"] == "actor"
+  _, notes = tables.build_curves(load(["old", "same"]))
   assert notes == []
-  _, notes = tables.build_curves(run_groups.load_runs([str(tmp_path / n) for n in ("old", "same", "other")]))
+  _, notes = tables.build_curves(load(["old", "same"], complete=None))  # As stored: 'inference' differs.
+  assert notes == ["standard: its runs differ in inference (not only the seed); use --labels to separate them."]
+  _, notes = tables.build_curves(load(["old", "same", "other"]))
   assert notes == ["standard: its runs differ in inference (not only the seed); use --labels to separate them."]
 
 

@@ -14,7 +14,7 @@ import fnmatch
 import glob
 import os
 import re
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from absl import logging
 
@@ -133,7 +133,8 @@ def parse_labels(items: Sequence[str]) -> list[tuple[str, str]]:
   return pairs
 
 
-def load_runs(patterns: Sequence[str], labels: Sequence[tuple[str, str]] = ()) -> list[Run]:
+def load_runs(patterns: Sequence[str], labels: Sequence[tuple[str, str]] = (),
+              complete_config: Optional[Callable[[dict, str], dict]] = None) -> list[Run]:
   """Reads every run of `patterns` (logdirs or exported summaries, see `expand_runs`); a run whose path
   or name matches a `labels` glob (first match) takes that label, else the label of its stored config,
   else its name without the seed suffix.
@@ -141,6 +142,11 @@ def load_runs(patterns: Sequence[str], labels: Sequence[tuple[str, str]] = ()) -
   Args:
     patterns: paths or globs of runs.
     labels: (agent label, glob) pairs, as `parse_labels` gives them.
+    complete_config: `(stored config, its path) -> the config with every setting of this version`, the
+      settings a run predates at their defaults (launch.report passes `stored_config.completed`), so
+      that runs stored by older versions compare with newer ones; on ValueError or TypeError the config
+      is kept as stored. None: configs as stored. (A parameter, not an import: reporting imports no
+      other package of i2a.)
   Returns:
     The runs, in the order of `expand_runs`.
   Raises:
@@ -149,6 +155,11 @@ def load_runs(patterns: Sequence[str], labels: Sequence[tuple[str, str]] = ()) -
   runs = []
   for path in expand_runs(patterns):
     config = run_reader.read_config(path)
+    if config is not None and complete_config is not None:
+      try:
+        config = complete_config(config, path)
+      except (ValueError, TypeError) as error:
+        logging.warning("%s: its stored config is not one of this version (%s); read as stored.", path, error)
     agent, seed = name_label(os.path.basename(path))
     panel = ""
     if config is not None:

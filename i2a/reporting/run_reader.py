@@ -20,8 +20,6 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from i2a.training import stored_config
-
 CONFIG_FILES = ("config.json", "run_config.json")  # The TrainConfig a run stored (newest name first).
 EVENTS_GLOB = "events.out.tfevents.*"
 RESULTS_FILE = "results.json"
@@ -149,21 +147,15 @@ def read_run_scalars(path: str) -> tuple[dict, float]:
 
 
 def read_config(logdir: str) -> Optional[dict]:
-  """The run's stored TrainConfig as a dict, every setting of this version included (settings the run
-  predates at their defaults: `stored_config.completed`), or None if it stored none."""
+  """The run's stored TrainConfig as a dict, or None if it stored none."""
   for name in CONFIG_FILES:
     path = os.path.join(logdir, name)
     if os.path.exists(path):
       try:
         with open(path) as f:
-          values = json.load(f)
+          return json.load(f)
       except (OSError, ValueError) as error:
         raise ReportError(f"Cannot read the run config {path}: {error}") from error
-      try:  # Settings added since the run stored its config are at their defaults, as the run used them.
-        return stored_config.completed(values, where=path)
-      except (ValueError, TypeError) as error:
-        logging.warning("%s is not a TrainConfig of this version (%s); read as stored.", path, error)
-        return values
   return None
 
 
