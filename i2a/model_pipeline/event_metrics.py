@@ -35,6 +35,11 @@ GATE = 0.9  # Issue 23: at least 90% precision and 90% recall for every event, o
 EVENTS = tuple(minipacman.EVENT_NAMES)
 
 
+def default_thresholds() -> np.ndarray:
+  """float64 [E]: THRESHOLD for every event (a model that stores no thresholds of its own)."""
+  return np.full(len(EVENTS), THRESHOLD)
+
+
 def precision_recall(probs: np.ndarray, events: np.ndarray, threshold=THRESHOLD) -> dict:
   """{event: {precision, recall, support, predicted, hits}} of event probabilities against 0/1 events.
 
@@ -150,7 +155,7 @@ def event_report(model: snt.Module, pairs: dict, windows: Optional[dict], batch_
   'one_step' and 'k_step' are at 0.5; 'at_thresholds' holds the same at `thresholds` (float [E], the
   model's own; None: 0.5 for every event), which are listed under 'thresholds' and which the gate uses.
   """
-  thresholds = np.full(len(EVENTS), THRESHOLD) if thresholds is None else np.asarray(thresholds, np.float64)
+  thresholds = default_thresholds() if thresholds is None else np.asarray(thresholds, np.float64)
   probs = one_step_probs(model, pairs["frame"], pairs["action"], batch_size)
   report = dict(threshold=THRESHOLD, num_pairs=len(probs), one_step=precision_recall(probs, pairs["events"]),
                 rewards=dict(one_step=reward_agreement(probs, pairs["events"])), k_step={},

@@ -82,7 +82,7 @@ def _label(events: Optional[np.ndarray], probs: Optional[np.ndarray] = None,
   """The lines under a frame: each event that happened (or is predicted, with its probability: above
   its threshold, float [E], 0.5 for every event if None)."""
   if thresholds is None:
-    thresholds = np.full(len(minipacman.EVENT_NAMES), event_metrics.THRESHOLD)
+    thresholds = event_metrics.default_thresholds()
   lines = []
   for i, name in enumerate(minipacman.EVENT_NAMES):
     if name == "step":

@@ -26,11 +26,6 @@ METADATA_KEY = "event_thresholds"  # env_model.json: {event name: threshold}.
 CALIBRATION_KEY = "event_calibration"  # env_model.json: where and on how many pairs they were chosen.
 
 
-def defaults() -> np.ndarray:
-  """float64 [E]: 0.5 for every event."""
-  return np.full(len(event_metrics.EVENTS), DEFAULT)
-
-
 def _scores(probs: np.ndarray, positive: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
   """float64 [C]: min(precision, recall) of predicting p > t, for each of the C thresholds t, of
   probabilities [M] against booleans [M] with at least one True. No prediction scores 0."""
@@ -61,7 +56,7 @@ def choose(probs: np.ndarray, events: np.ndarray) -> np.ndarray:
   if probs.shape != events.shape or probs.ndim != 2 or probs.shape[1] != len(event_metrics.EVENTS):
     raise ValueError(f"choose: need probs and events [M, {len(event_metrics.EVENTS)}], got {probs.shape} "
                      f"and {events.shape}")
-  out = defaults()
+  out = event_metrics.default_thresholds()
   for i in range(probs.shape[1]):
     positive = events[:, i] > 0.5
     if not positive.any():
