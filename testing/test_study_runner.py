@@ -292,3 +292,45 @@ def test_terminate_running_stops_the_runs_in_flight(tmp_path):
   (outcome,) = outcomes
   assert outcome.exit_code == 0 and not outcome.ok
   assert execute.terminate_running() == 0  # Nothing left running.
+
+
+def test_a_run_another_study_command_is_running_is_waited_for_and_not_run_twice(stage, tmp_path):
+  """Two study commands that share a run (the ablation study waits for the five-seed study's agents):
+  the second waits on the run's lock, then finds it done and does not start it again."""
+  import threading  # pylint: disable=g-import-not-at-top
+  from i2a.study import execute  # pylint: disable=g-import-not-at-top
+  gate = tmp_path / "gate"
+  run = fake_run(stage, tmp_path, "shared", wait_for=str(gate))
+  job = execute.Job(run, str(tmp_path))
+  outcomes = {}
+  first = threading.Thread(target=lambda: outcomes.update(first=execute.execute(job)))
+  second = threading.Thread(target=lambda: outcomes.update(second=execute.execute(job)))
+
+  def wait_until(condition):
+    for _ in range(2400):
+      if condition():
+        return True
+      threading.Event().wait(0.05)
+    return False
+
+  first.start()
+  assert wait_until(lambda: len(times(tmp_path, "shared")) == 1)  # The first command's run has started.
+  second.start()
+  assert wait_until(lambda: "Another study command is running toy/shared" in open(job.log_path).read())
+  assert times(tmp_path, "shared")[0][0] == "start" and len(times(tmp_path, "shared")) == 1
+  gate.write_text("go")
+  first.join(timeout=120)
+  second.join(timeout=120)
+  assert not first.is_alive() and not second.is_alive()
+  assert outcomes["first"].ok and outcomes["second"].ok and outcomes["second"].exit_code == 0
+  assert [what for what, _ in times(tmp_path, "shared")] == ["start", "end"]  # It ran once.
+  assert open(job.log_path).read().count("=== toy/shared at") == 1
+
+
+def test_the_lock_is_released_so_a_later_command_runs_the_run(stage, tmp_path):
+  from i2a.study import execute  # pylint: disable=g-import-not-at-top
+  run = fake_run(stage, tmp_path, "again", stop_after=1)  # Stops early (exit 0, not done), to be resumed.
+  job = execute.Job(run, str(tmp_path))
+  assert not execute.execute(job).ok
+  outcome = execute.execute(dataclasses.replace(job, run=fake_run(stage, tmp_path, "again")))
+  assert outcome.ok and open(job.log_path).read().count("=== toy/again at") == 2
