@@ -117,9 +117,16 @@ def test_the_event_pipeline_flag_files_parse_and_their_mixture_fills_the_copies(
   from launch import collect, train_env_model  # pylint: disable=g-import-not-at-top
   monkeypatch.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   fv = parse_flags(collect, "--flagfile=launch/configs/study_minipacman_events_collect.flags")
+  data = (fv.mixture, fv.seed, fv.output_dir)  # Read now: each parse_flags resets the flags.
   sources = mixture.parse_mixture(fv.mixture)
   assert [s.source for s in sources][2:] == ["hunter", "random"] and all(s.is_agent for s in sources[:2])
   assert mixture.copies_per_source([s.fraction for s in sources], fv.num_envs) == [4, 4, 6, 2]
   config = train_env_model.config_from_flags(
       parse_flags(train_env_model, "--flagfile=launch/configs/study_minipacman_events_env_model.flags"))
   assert config.event_repeats == (1, 1, 2, 5, 2) and config.eval_fraction == 0.1
+  # Stage 2b: the same mixture under another seed, where stage 3 chooses its thresholds.
+  stage3 = parse_flags(train_env_model, "--flagfile=launch/configs/study_minipacman_events_env_model.flags")
+  stage3 = (stage3.data, stage3.calibration_data)
+  calibration = parse_flags(collect, "--flagfile=launch/configs/study_minipacman_events_calibration.flags")
+  assert calibration.mixture == data[0] and calibration.seed != data[1]
+  assert stage3 == (data[2], calibration.output_dir) and calibration.output_dir != data[2]
