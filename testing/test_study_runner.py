@@ -1,9 +1,6 @@
-"""i2a/study/runner.py on a fake study whose runs are a tiny script: finished runs are skipped, a partial
-run resumes, a failure stops only the runs that wait for it, and --jobs=2 runs two runs side by side.
-
-The fake stage (FAKE_STAGE) counts steps in `<out>/steps`, resuming from the count it finds (as the
-binaries resume from their checkpoints), appends its start and end times to `<out>/times`, and can be
-told to fail, to stop early with exit status 0 (as a binary does on SIGTERM), or to wait for a file.
+"""i2a/study/runner.py on a fake study whose runs are a tiny script (testing/study_fakes.py): finished
+runs are skipped, a partial run resumes, a failure stops only the runs that wait for it, and --jobs=2 runs
+two runs side by side.
 """
 import dataclasses
 import os
@@ -13,85 +10,13 @@ import pytest
 from i2a.study import completion
 from i2a.study import graph
 from i2a.study import runner
-
-FAKE_STAGE = r"""
-import argparse, os, sys, time
-parser = argparse.ArgumentParser()
-parser.add_argument("--out"); parser.add_argument("--steps", type=int, default=3)
-parser.add_argument("--stop_after", type=int, default=0); parser.add_argument("--fail", action="store_true")
-parser.add_argument("--wait_for", default=""); parser.add_argument("--needs", default="")
-args = parser.parse_args()
-os.makedirs(args.out, exist_ok=True)
-def note(what):
-  with open(os.path.join(args.out, "times"), "a") as f:
-    f.write(f"{what} {time.time()!r}\n")
-note("start")
-for need in filter(None, args.needs.split(",")):
-  assert os.path.exists(need), f"{need} is missing: the runner started this run too early"
-if args.fail:
-  print("boom: failing as asked", flush=True)
-  sys.exit(3)
-if args.wait_for:  # Proves that two runs overlap: each waits for the other's start.
-  deadline = time.time() + 120
-  while not os.path.exists(args.wait_for):
-    assert time.time() < deadline, f"{args.wait_for} never appeared: the runs did not overlap"
-    time.sleep(0.05)
-path = os.path.join(args.out, "steps")
-done = int(open(path).read()) if os.path.exists(path) else 0
-print(f"resuming at step {done}", flush=True)
-for step in range(done + 1, args.steps + 1):
-  open(path, "w").write(str(step))
-  if step == args.stop_after:
-    print("stopped early, like a SIGTERM", flush=True)
-    break
-note("end")
-"""
-
-
-@dataclasses.dataclass(frozen=True)
-class StepsDone:
-  """The fake stage's completion: `steps` counted in `<out>/steps`.
-
-  Attributes:
-    out: the fake's --out.
-    steps: its --steps.
-  """
-  out: str
-  steps: int
-
-  def status(self, run: graph.Run, root: str) -> completion.Status:
-    del run
-    path = os.path.join(root, self.out, "steps")
-    count = int(open(path).read()) if os.path.exists(path) else 0
-    if count >= self.steps:
-      return completion.Status(completion.DONE, 1.0, f"{count}/{self.steps} steps")
-    if count:
-      return completion.Status(completion.PARTIAL, count / self.steps, f"{count}/{self.steps} steps")
-    return completion.Status(completion.PENDING)
+from testing import study_fakes
+from testing.study_fakes import StepsDone, fake_run, times
 
 
 @pytest.fixture
 def stage(tmp_path):
-  path = tmp_path / "fake_stage.py"
-  path.write_text(FAKE_STAGE)
-  return str(path)
-
-
-def fake_run(stage: str, root, name: str, needs=(), steps: int = 3, hours: float = 1.0, **options) -> graph.Run:
-  """A fake run `toy/<name>` writing to `<root>/<name>`; options: fail, stop_after, wait_for."""
-  out = os.path.join(str(root), name)
-  args = [stage, f"--out={out}", f"--steps={steps}"]
-  args += [f"--needs={','.join(os.path.join(str(root), n, 'steps') for n in needs)}"] if needs else []
-  args += [f"--{k}" if v is True else f"--{k}={v}" for k, v in options.items()]
-  return graph.Run(f"toy/{name}", tuple(args), out, StepsDone(out, steps), needs=tuple(f"toy/{n}" for n in needs),
-                   work=graph.Work(seconds=hours * 3600), summary_dir=out)
-
-
-def times(root, name: str) -> list[tuple[str, float]]:
-  path = os.path.join(str(root), name, "times")
-  if not os.path.exists(path):
-    return []
-  return [(what, float(t)) for what, t in (line.split() for line in open(path))]
+  return study_fakes.write_stage(tmp_path)
 
 
 class Recorder:
@@ -251,86 +176,3 @@ def test_ctrl_c_waits_for_the_running_runs_and_starts_no_more(stage, tmp_path, m
   assert recorder.lines[-1].endswith("Interrupted: waiting for toy/a to save and stop; the same command resumes "
                                      "the study.")
   assert [what for what, _ in times(tmp_path, "a")] == ["start", "end"] and not times(tmp_path, "b")
-
-
-PATIENT_STAGE = r"""
-import os, signal, sys, time
-out = sys.argv[1]
-os.makedirs(out, exist_ok=True)
-def stop(signum, frame):  # As the binaries do on SIGTERM: save and exit 0, to be resumed.
-  open(os.path.join(out, "stopped"), "w").write("SIGTERM")
-  sys.exit(0)
-signal.signal(signal.SIGTERM, stop)
-open(os.path.join(out, "started"), "w").write("yes")
-deadline = time.time() + 120
-while time.time() < deadline:
-  time.sleep(0.05)
-sys.exit(4)  # Never signalled.
-"""
-
-
-def test_terminate_running_stops_the_runs_in_flight(tmp_path):
-  """launch.study's SIGTERM handler calls execute.terminate_running: each running run gets SIGTERM,
-  saves and exits 0, and its outcome says it is not done (so the runs that wait for it do not start)."""
-  import threading  # pylint: disable=g-import-not-at-top
-  from i2a.study import execute  # pylint: disable=g-import-not-at-top
-  script = tmp_path / "patient.py"
-  script.write_text(PATIENT_STAGE)
-  out = tmp_path / "patient"
-  run = graph.Run("toy/patient", (str(script), str(out)), str(out), StepsDone(str(out), 3))
-  outcomes = []
-  worker = threading.Thread(target=lambda: outcomes.append(execute.execute(execute.Job(run, str(tmp_path)))))
-  worker.start()
-  for _ in range(1200):
-    if (out / "started").exists():
-      break
-    threading.Event().wait(0.05)
-  assert (out / "started").exists()
-  assert execute.terminate_running() == 1
-  worker.join(timeout=60)
-  assert not worker.is_alive() and (out / "stopped").read_text() == "SIGTERM"
-  (outcome,) = outcomes
-  assert outcome.exit_code == 0 and not outcome.ok
-  assert execute.terminate_running() == 0  # Nothing left running.
-
-
-def test_a_run_another_study_command_is_running_is_waited_for_and_not_run_twice(stage, tmp_path):
-  """Two study commands that share a run (the ablation study waits for the five-seed study's agents):
-  the second waits on the run's lock, then finds it done and does not start it again."""
-  import threading  # pylint: disable=g-import-not-at-top
-  from i2a.study import execute  # pylint: disable=g-import-not-at-top
-  gate = tmp_path / "gate"
-  run = fake_run(stage, tmp_path, "shared", wait_for=str(gate))
-  job = execute.Job(run, str(tmp_path))
-  outcomes = {}
-  first = threading.Thread(target=lambda: outcomes.update(first=execute.execute(job)))
-  second = threading.Thread(target=lambda: outcomes.update(second=execute.execute(job)))
-
-  def wait_until(condition):
-    for _ in range(2400):
-      if condition():
-        return True
-      threading.Event().wait(0.05)
-    return False
-
-  first.start()
-  assert wait_until(lambda: len(times(tmp_path, "shared")) == 1)  # The first command's run has started.
-  second.start()
-  assert wait_until(lambda: "Another study command is running toy/shared" in open(job.log_path).read())
-  assert times(tmp_path, "shared")[0][0] == "start" and len(times(tmp_path, "shared")) == 1
-  gate.write_text("go")
-  first.join(timeout=120)
-  second.join(timeout=120)
-  assert not first.is_alive() and not second.is_alive()
-  assert outcomes["first"].ok and outcomes["second"].ok and outcomes["second"].exit_code == 0
-  assert [what for what, _ in times(tmp_path, "shared")] == ["start", "end"]  # It ran once.
-  assert open(job.log_path).read().count("=== toy/shared at") == 1
-
-
-def test_the_lock_is_released_so_a_later_command_runs_the_run(stage, tmp_path):
-  from i2a.study import execute  # pylint: disable=g-import-not-at-top
-  run = fake_run(stage, tmp_path, "again", stop_after=1)  # Stops early (exit 0, not done), to be resumed.
-  job = execute.Job(run, str(tmp_path))
-  assert not execute.execute(job).ok
-  outcome = execute.execute(dataclasses.replace(job, run=fake_run(stage, tmp_path, "again")))
-  assert outcome.ok and open(job.log_path).read().count("=== toy/again at") == 2

@@ -126,14 +126,14 @@ def execute(job: Job) -> Outcome:
         if status.done:
           return Outcome(run.key, 0, status, time.monotonic() - start)
       exit_code, offset = _run(job, log, lock)
+      seconds = time.monotonic() - start
+      status = None
+      if exit_code == 0:  # Under the lock: a command waiting for it must find the marker written.
+        if isinstance(run.completion, completion.Marker):
+          completion.write_marker(os.path.join(job.cwd, run.run_dir), run.command, seconds)
+        status = run.completion.status(run, job.cwd)
     finally:
       os.close(lock)
-  seconds = time.monotonic() - start
-  status = None
-  if exit_code == 0:
-    if isinstance(run.completion, completion.Marker):
-      completion.write_marker(os.path.join(job.cwd, run.run_dir), run.command, seconds)
-    status = run.completion.status(run, job.cwd)
   outcome = Outcome(run.key, exit_code, status, seconds)
   return outcome if outcome.ok else dataclasses.replace(outcome, tail=tail(job.log_path, offset))
 
