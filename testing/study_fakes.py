@@ -1,7 +1,7 @@
 """The study runner's fake stage: a tiny script whose run counts steps in `<out>/steps`, resuming from
 the count it finds (as the binaries resume from their checkpoints), appends its start and end times to
 `<out>/times`, and can be told to fail, to stop early with exit status 0 (as a binary does on SIGTERM),
-or to wait for a file. Shared by test_study_runner.py and test_study_execute.py.
+or to wait for a file. Shared by the study tests (runner, execute, Ray, the launch.study binary).
 """
 import dataclasses
 import os

@@ -1,4 +1,4 @@
-"""i2a/study/ray_runner.py on a local 2-CPU Ray cluster, with test_study_runner's fake study: Ray orders
+"""i2a/study/ray_runner.py on a local 2-CPU Ray cluster, with testing/study_fakes.py's fake study: Ray orders
 the runs by their object refs, a failure skips only its dependants, two runs share the cluster."""
 import os
 
@@ -11,10 +11,10 @@ from i2a.study import ray_runner  # pylint: disable=g-import-not-at-top,wrong-im
 from i2a.study import runner  # pylint: disable=g-import-not-at-top,wrong-import-position
 from i2a.training.backends import ray_backend  # pylint: disable=g-import-not-at-top,wrong-import-position
 from testing import test_study_runner  # pylint: disable=g-import-not-at-top,wrong-import-position
-from testing.test_study_runner import fake_run  # pylint: disable=g-import-not-at-top,wrong-import-position
+from testing.study_fakes import fake_run  # pylint: disable=g-import-not-at-top,wrong-import-position
 from testing.test_study_runner import stage  # pylint: disable=g-import-not-at-top,wrong-import-position,unused-import
 # pylint: disable=redefined-outer-name  (the `stage` fixture, imported above)
-from testing.test_study_runner import times  # pylint: disable=g-import-not-at-top,wrong-import-position
+from testing.study_fakes import times  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from i2a.study import registry
 from i2a.study import studies
 from launch import common_flags
 from launch import study as study_binary
-from testing import test_study_runner
+from testing import study_fakes
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = "--flagfile=launch/configs/study_sokoban_small_"
@@ -141,9 +141,9 @@ def test_the_binary_runs_a_study_and_returns_its_exit_status(tmp_path, monkeypat
   """A fake study in place of the declared one: the real exporter only notes that the fakes have no
   TensorBoard scalars to export."""
   stage = tmp_path / "fake_stage.py"
-  stage.write_text(test_study_runner.FAKE_STAGE)
-  runs = (test_study_runner.fake_run(str(stage), tmp_path, "a"),
-          test_study_runner.fake_run(str(stage), tmp_path, "b", needs=("a",), fail=True))
+  stage.write_text(study_fakes.FAKE_STAGE)
+  runs = (study_fakes.fake_run(str(stage), tmp_path, "a"),
+          study_fakes.fake_run(str(stage), tmp_path, "b", needs=("a",), fail=True))
   monkeypatch.setattr(registry, "build", lambda *args: graph.Study("toy", runs, report_dir="toy"))
   flags.FLAGS.unparse_flags()
   flags.FLAGS(["study", "--study=toy", f"--results_dir={tmp_path}"])
