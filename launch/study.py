@@ -20,11 +20,11 @@ import signal
 from absl import app
 from absl import flags
 
-from i2a.study import completion
 from i2a.study import estimates
 from i2a.study import execute
 from i2a.study import registry
 from i2a.study import runner
+from i2a.study import state
 from launch import common_flags
 from launch import config_flags
 
@@ -68,9 +68,9 @@ def main(argv):
     study = registry.build(_STUDY.value, _SEEDS.value, _RUNS_DIR.value, _RESULTS_DIR.value, _DATA_DIR.value)
   except ValueError as e:
     raise app.UsageError(str(e)) from e
-  statuses = completion.statuses(study, os.getcwd())
+  statuses = state.read_statuses(study, os.getcwd())
   if _DRY_RUN.value:
-    print("\n".join(estimates.plan_lines(study, statuses)))
+    print("\n".join(estimates.plan_lines(study, statuses) + state.notes(study, statuses)))
     if _SHOW_COMMANDS.value:
       print("\n".join(estimates.command_lines(study)))
     return 0

@@ -11,6 +11,7 @@ from i2a.study import estimates
 from i2a.study import flagfiles
 from i2a.study import graph
 from i2a.study import runner
+from i2a.study import state
 from i2a.training import checkpointing
 
 
@@ -127,11 +128,11 @@ def test_a_marker_run_is_redone_when_a_run_it_waits_for_is_not_done(tmp_path):
   report = run("s/report", needs=("s/agent",), run_dir="report")
   study = graph.Study("s", (agent, report))
   completion.write_marker(str(tmp_path / "report"), report.command, 1.0)
-  assert completion.statuses(study, str(tmp_path))["s/report"] == completion.Status(
+  assert state.read_statuses(study, str(tmp_path))["s/report"] == completion.Status(
       completion.PENDING, 0.0, "redo: a run it waits for is not done")
   (tmp_path / "agent").mkdir()
   (tmp_path / "agent" / "eval_metrics.json").write_text(json.dumps(dict(step=10, export="x")))
-  assert completion.statuses(study, str(tmp_path))["s/report"].done
+  assert state.read_statuses(study, str(tmp_path))["s/report"].done
 
 
 def test_the_plan(tmp_path):
@@ -146,7 +147,7 @@ def test_the_plan(tmp_path):
   (tmp_path / "data" / "manifest.json").write_text(json.dumps(dict(num_steps=100)))
   (tmp_path / "model" / "checkpoints").mkdir(parents=True)
   (tmp_path / "model" / "checkpoints" / "ckpt-1000.index").write_bytes(b"")
-  assert estimates.plan_lines(study, completion.statuses(study, str(tmp_path))) == [
+  assert estimates.plan_lines(study, state.read_statuses(study, str(tmp_path))) == [
       "Study toy: 5 runs (1 done, 1 partial, 3 pending).",
       "  toy/data         done       0.00 h  waits for nothing (100/100 steps)",
       "  toy/model        partial    1.50 h  waits for data (1,000/4,000 updates)",

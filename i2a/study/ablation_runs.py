@@ -118,8 +118,8 @@ class _Builder:
         runs.append(graph.Run(self.key(f"generalisation/{agent}_s{seed}"), args, out,
                               completion.EvalResults(out, self.frames[agent]), needs=(train.key,),
                               work=graph.Work(levels * studies.EPISODE_CAP, spec.base.speeds[agent].frames_per_sec),
-                              summary_dir=train.run_dir))
-        rows.append((label, train.run_dir))
+                              summary_dir=train.run_dir, summaries_dir=train.summaries_dir))
+        rows.append((label, train.summary_path))
     # The table also reads the base study's own evaluations (1 and 2 boxes, sampled).
     base_evals = tuple(self.base_key(f"{agent}_s{seed}/eval_sampled") for _, agent in spec.generalisation_agents
                        for seed in range(1, self.cap(spec.base_seeds) + 1))
@@ -164,7 +164,8 @@ class _Builder:
         args = ("-m", "launch.train", flagfile, *arm.flags, *_overrides(values, wanted))
         runs.append(graph.Run(self.key(f"{arm.name}_s{seed}"), args, run_dir,
                               completion.CheckpointFrames(run_dir, frames), needs=needs,
-                              work=graph.Work(frames, speed.frames_per_sec), summary_dir=run_dir, cpus=2,
+                              work=graph.Work(frames, speed.frames_per_sec), summary_dir=run_dir,
+                              summaries_dir=os.path.join(self.results_dir, spec.name, "runs"), cpus=2,
                               stage=arm.stage))
     return runs
 
@@ -173,13 +174,14 @@ class _Builder:
     dirs, labels, needs = [], [], []
     for label, agent in experiment.labels:
       keys = [self.base_key(f"{agent}_s{seed}") for seed in range(1, self.cap(spec.base_seeds) + 1)]
-      dirs += [self.base[key].run_dir for key in keys]
+      dirs += [self.base[key].summary_path for key in keys]  # Exported summaries, as the base study's report.
       needs += keys
       labels.append(f"{label}=study_{spec.base.name}_{agent}_s*")
     for label, arm_name in experiment.arm_labels:
       arm = next(a for a in spec.arms if a.name == arm_name)
       seeds = range(1, self.cap(arm.seeds) + 1)
-      dirs += [self.arm_dir(arm, seed) for seed in seeds]
+      dirs += [os.path.join(self.results_dir, spec.name, "runs", os.path.basename(self.arm_dir(arm, seed)))
+               for seed in seeds]
       needs += [self.key(f"{arm.name}_s{seed}") for seed in seeds]
       labels.append(f"{label}=study_{spec.name}_{arm.name}_s*")
     args = ("-m", "launch.report", f"--runs={','.join(dirs)}", f"--labels={','.join(labels)}",

@@ -23,6 +23,7 @@ from i2a.study import graph
 
 DONE, PARTIAL, PENDING = "done", "partial", "pending"
 MARKER_FILE = "study_done.json"
+RESULTS_FILE = "results.json"  # launch.evaluate's, in its --output_dir.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,10 +34,13 @@ class Status:
     state: DONE, PARTIAL (started, will resume) or PENDING (nothing to resume from).
     fraction: the fraction of the run's work done.
     detail: what was read, e.g. '1,200,000/2,000,000 frames'.
+    exported: done as read from the run's exported summary in results/, not from its own directory
+      (state.py), so a run that reads its files cannot follow it.
   """
   state: str
   fraction: float = 0.0
   detail: str = ""
+  exported: bool = False
 
   @property
   def done(self) -> bool:
@@ -100,6 +104,20 @@ class CheckpointFrames:
       status = dataclasses.replace(status, fraction=own)
     return status
 
+  def from_summary(self, run: graph.Run, summary: str) -> Status:
+    """Done if the run's exported summary (a directory) logged `total_frames` frames; else pending."""
+    del run
+    from i2a.reporting import run_reader  # pylint: disable=g-import-not-at-top  # It imports TensorFlow.
+    if not run_reader.is_summary(summary):
+      return Status(PENDING)
+    try:
+      scalars = run_reader.read_summary_scalars(summary)
+    except run_reader.ReportError:
+      return Status(PENDING)
+    frames = max((int(steps[-1]) for steps, _ in scalars.values() if len(steps)), default=0)
+    done = frames >= self.total_frames
+    return Status(DONE, 1.0, f"{frames:,} frames, exported", exported=True) if done else Status(PENDING)
+
 
 @dataclasses.dataclass(frozen=True)
 class DataManifest:
@@ -116,6 +134,11 @@ class DataManifest:
     del run
     manifest = _read_json(os.path.join(root, self.out, "manifest.json")) or {}
     return _progress(int(manifest.get("num_steps", 0)), self.num_transitions, "steps")
+
+  def from_summary(self, run: graph.Run, summary: str) -> Status:
+    """Pending: this run exports no summary (graph.Completion)."""
+    del run, summary
+    return Status(PENDING)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +160,11 @@ class ExportedModel:
     steps = _checkpoint_steps(os.path.join(root, self.logdir, "checkpoints"))
     return _progress(min(steps[0] if steps else 0, self.steps - 1), self.steps, "updates")
 
+  def from_summary(self, run: graph.Run, summary: str) -> Status:
+    """Pending: this run exports no summary (graph.Completion)."""
+    del run, summary
+    return Status(PENDING)
+
 
 @dataclasses.dataclass(frozen=True)
 class EvalResults:
@@ -152,7 +180,16 @@ class EvalResults:
 
   def status(self, run: graph.Run, root: str) -> Status:
     del run
-    rows = _read_json(os.path.join(root, self.output_dir, "results.json"))
+    return self._of(_read_json(os.path.join(root, self.output_dir, RESULTS_FILE)))
+
+  def from_summary(self, run: graph.Run, summary: str) -> Status:
+    """Done if the exported summary of `run.summary_dir` holds this evaluation of the final checkpoint."""
+    inside = os.path.relpath(self.output_dir, run.summary_dir)
+    status = self._of(_read_json(os.path.join(summary, inside, RESULTS_FILE)))
+    return dataclasses.replace(status, detail=f"{status.detail}, exported", exported=True) if status.done \
+        else Status(PENDING)
+
+  def _of(self, rows) -> Status:
     if not rows:
       return Status(PENDING)
     frames = min(int(row.get("num_frames", 0)) for row in rows)
@@ -178,21 +215,14 @@ class Marker:
       return Status(DONE, 1.0, "study_done.json")
     return Status(PENDING, 0.0, "redo: study_done.json of another command" if marker else "")
 
+  def from_summary(self, run: graph.Run, summary: str) -> Status:
+    """Pending: this run exports no summary (graph.Completion)."""
+    del run, summary
+    return Status(PENDING)
+
 
 def write_marker(run_dir: str, command: str, seconds: float) -> None:
   """What `Marker` reads: written by the runner after a zero exit."""
   os.makedirs(run_dir, exist_ok=True)
   with open(os.path.join(run_dir, MARKER_FILE), "w") as f:
     json.dump(dict(command=command, seconds=round(seconds, 1)), f, indent=1)
-
-
-def statuses(study: graph.Study, root: str) -> dict[str, Status]:
-  """Every run's status, upstream first; a `Marker` run whose upstream is not done is pending."""
-  found = {}
-  for run in study.order():
-    status = run.completion.status(run, root)
-    if (status.done and isinstance(run.completion, Marker) and run.completion.after_upstream
-        and not all(found[n].done for n in run.needs)):
-      status = Status(PENDING, 0.0, "redo: a run it waits for is not done")
-    found[run.key] = status
-  return found

@@ -11,6 +11,7 @@ overrides (a seed, a logdir). Keys are stable names such as 'sokoban_small/i2a_s
 study finds the same runs, and logs and markers land in the same run directories.
 """
 import dataclasses
+import os
 import shlex
 from typing import Any, Optional, Protocol
 
@@ -22,6 +23,10 @@ class Completion(Protocol):
 
   def status(self, run: "Run", root: str) -> Any:
     """The run's completion.Status, read from what its binary left (paths relative to `root`)."""
+
+  def from_summary(self, run: "Run", summary: str) -> Any:
+    """The run's completion.Status as its exported summary `summary` (a directory) tells it: done only
+    if the summary shows the run finished (state.py reads it when `run_dir` is gone)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +65,9 @@ class Run:
     work: the run's machine time, for estimates.
     summary_dir: a run directory to export to the study's results after this run finishes (a training
       logdir; for an evaluation, the agent's logdir it writes into), or None.
+    summaries_dir: where that export goes, '<results_dir>/<study>/runs' of the study that declares the
+      run (None: the running study's). The export is also how a study that lost `run_dir` with a
+      machine finds the run done (state.py).
     cpus: CPUs the run keeps busy (what a Ray task asks for).
     stage: the study's stage the run belongs to (`Study.stages`); of the runs ready to start, those of
       the lowest stage start first, so a study runs its parts in the order it declares.
@@ -71,6 +79,7 @@ class Run:
   needs: tuple[str, ...] = ()
   work: Work = Work()
   summary_dir: Optional[str] = None
+  summaries_dir: Optional[str] = None
   cpus: int = 1
   stage: int = 0
 
@@ -78,6 +87,13 @@ class Run:
   def name(self) -> str:
     """The key without its study: 'i2a_s3'."""
     return self.key.split("/", 1)[-1]
+
+  @property
+  def summary_path(self) -> Optional[str]:
+    """The run's exported summary, '<summaries_dir>/<name of summary_dir>', or None without both."""
+    if self.summary_dir is None or self.summaries_dir is None:
+      return None
+    return os.path.join(self.summaries_dir, os.path.basename(os.path.normpath(self.summary_dir)))
 
   @property
   def command(self) -> str:

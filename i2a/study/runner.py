@@ -20,6 +20,7 @@ from i2a.study import completion
 from i2a.study import estimates
 from i2a.study import execute
 from i2a.study import graph
+from i2a.study import state
 
 Exporter = Callable[[str, str], str]  # (run_dir, out_dir) -> the directory written.
 INTERRUPTED = 130  # The shell's exit status for a program stopped by Ctrl-C.
@@ -54,7 +55,7 @@ class Tracker:
     self.summaries_dir = os.path.join(results_dir, study.report_dir, "runs")
     self.exporter = exporter or export_run_summary
     self.print_line = print_line
-    self.statuses = statuses or completion.statuses(study, cwd)
+    self.statuses = statuses or state.read_statuses(study, cwd)
     self.to_run = [run.key for run in study.order() if not self.statuses[run.key].done]
     self.left = {key: estimates.hours_left(study[key], self.statuses[key]) for key in self.to_run}
     self.finished, self.failed, self.skipped = [], [], []
@@ -70,6 +71,8 @@ class Tracker:
     done = len(self.study.runs) - len(self.to_run)
     self.line(f"Study {self.study.name}: {len(self.study.runs)} runs, {done} already done, "
               f"{len(self.to_run)} to run; {self._hours()}.")
+    for note in state.notes(self.study, self.statuses):
+      self.line(note)
 
   def started(self, key: str) -> None:
     log = os.path.join(self.study[key].run_dir, graph.LOG_FILE)
@@ -107,7 +110,8 @@ class Tracker:
     if run.summary_dir is None:
       return
     try:
-      written = self.exporter(os.path.join(self.cwd, run.summary_dir), os.path.join(self.cwd, self.summaries_dir))
+      out = run.summaries_dir or self.summaries_dir  # The declaring study's, for a run another one borrows.
+      written = self.exporter(os.path.join(self.cwd, run.summary_dir), os.path.join(self.cwd, out))
     except Exception as error:  # pylint: disable=broad-except  # The run is done all the same.
       self.line(f"note    {run.key}: its summary was not exported ({type(error).__name__}: {error})")
       return

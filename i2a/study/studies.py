@@ -157,6 +157,7 @@ def _runs(spec: AgentStudy, seeds: int, runs_dir: str, results_dir: str, data_di
   speed = lambda agent: spec.speeds[agent].frames_per_sec
   total = lambda agent: int(flagfiles.required(agent_values[agent], "total_frames", spec.flagfile(agent)))
   data_agent_dir = logdir(first, 1)
+  summaries = os.path.join(results_dir, spec.name, "runs")  # Where each run's summary is exported.
   runs = [
       graph.Run(key("data_agent"), ("-m", "launch.train", *agent_args(first, 1),
                                     f"--total_frames={spec.data_agent_frames}"), data_agent_dir,
@@ -180,7 +181,7 @@ def _runs(spec: AgentStudy, seeds: int, runs_dir: str, results_dir: str, data_di
       trained.append(graph.Run(
           key(f"{agent}_s{seed}"), ("-m", "launch.train", *agent_args(agent, seed)), run_dir,
           completion.CheckpointFrames(run_dir, frames, from_frames=start), needs=needs,
-          work=graph.Work(frames - start, speed(agent)), summary_dir=run_dir, cpus=2))
+          work=graph.Work(frames - start, speed(agent)), summary_dir=run_dir, summaries_dir=summaries, cpus=2))
       for mode in spec.modes:
         output_dir = os.path.join(run_dir, f"eval_{mode}")
         evaluations.append(graph.Run(
@@ -188,7 +189,8 @@ def _runs(spec: AgentStudy, seeds: int, runs_dir: str, results_dir: str, data_di
             ("-m", "launch.evaluate", *agent_args(agent, seed), *spec.evaluation,
              *(("--greedy",) if mode == "greedy" else ()), f"--output_dir={output_dir}"),
             output_dir, completion.EvalResults(output_dir, frames), needs=(key(f"{agent}_s{seed}"),),
-            work=graph.Work(spec.evaluation_levels * EPISODE_CAP, speed(agent)), summary_dir=run_dir))
+            work=graph.Work(spec.evaluation_levels * EPISODE_CAP, speed(agent)), summary_dir=run_dir,
+            summaries_dir=summaries))
       runs += [trained[-1], *evaluations[-len(spec.modes):]]
   return runs + [_report(spec, runs_dir, results_dir, trained, evaluations)]
 
@@ -196,7 +198,8 @@ def _runs(spec: AgentStudy, seeds: int, runs_dir: str, results_dir: str, data_di
 def _report(spec: AgentStudy, runs_dir: str, results_dir: str, trained: list, evaluations: list) -> graph.Run:
   out = os.path.join(results_dir, spec.name)
   return graph.Run(
-      f"{spec.name}/report", ("-m", "launch.report", f"--runs={','.join(r.run_dir for r in trained)}",
+      # The exported summaries, not runs/: they are what survives a machine (state.py).
+      f"{spec.name}/report", ("-m", "launch.report", f"--runs={','.join(r.summary_path for r in trained)}",
                               f"--output_dir={out}", *spec.report),
       os.path.join(runs_dir, f"study_{spec.name}_report"), completion.Marker(),
       needs=tuple(r.key for r in trained + evaluations), work=graph.Work(seconds=spec.report_seconds))
