@@ -121,7 +121,11 @@ def test_the_studies_export_where_their_reports_read():
   assert abl["sokoban_small/i2a_s1"].summaries_dir == "results/sokoban_small/runs"  # Borrowed: the base's.
   arm = abl["sokoban_small_ablations/i2a_d1_s1"]
   assert arm.summary_path == "results/sokoban_small_ablations/runs/study_sokoban_small_ablations_i2a_d1_s1"
-  assert arm.summary_path in abl["sokoban_small_ablations/depth/report"].command
+  depth = abl["sokoban_small_ablations/depth/report"].command
+  assert arm.summary_path in depth and "--band=bootstrap" in depth
+  compare_to = ablations.SOKOBAN_SMALL_ABLATIONS.experiments["depth"].compare_to
+  # Last, after the base study's --compare_to=i2a: absl takes the last value.
+  assert abl["sokoban_small_ablations/depth/report"].args[-1] == f"--compare_to={compare_to}"
 
 
 def test_the_committed_results_count_as_done_with_no_runs_directory(tmp_path):

@@ -58,8 +58,8 @@ def test_seed_1_is_the_readmes_commands_and_other_seeds_add_their_seed_and_logdi
       "--num_levels=500 --box_counts=1,2 --seed=123456 --output_dir=runs/study_sokoban_small_i2a_s2/eval_sampled")
   runs = ",".join(f"results/sokoban_small/runs/study_sokoban_small_{a}_s{s}" for s in (1, 2, 3)
                   for a in ("standard", "large", "copy", "i2a"))  # The exported summaries.
-  assert command("report") == (f"python -m launch.report --runs={runs} --output_dir=results/sokoban_small --smoothing=3 "
-                               "--last_points=3")
+  assert command("report") == (f"python -m launch.report --runs={runs} --output_dir=results/sokoban_small "
+                               "--band=bootstrap --compare_to=i2a --smoothing=3 --last_points=3")
 
 
 @pytest.mark.usefixtures("in_repo")

@@ -21,9 +21,6 @@ from i2a.study import flagfiles
 from i2a.study import graph
 from i2a.study import studies
 
-REPORT = ("--band=bootstrap",)  # Beside the base study's report flags: intervals over seeds.
-
-
 def _overrides(values: dict[str, str], wanted: dict) -> list[str]:
   """`--name=value` for each wanted value the flag files do not already give (as studies.py adds them)."""
   return [f"--{name}={value}" for name, value in wanted.items() if values.get(name) != str(value)]
@@ -185,7 +182,7 @@ class _Builder:
       needs += [self.key(f"{arm.name}_s{seed}") for seed in seeds]
       labels.append(f"{label}=study_{spec.name}_{arm.name}_s*")
     args = ("-m", "launch.report", f"--runs={','.join(dirs)}", f"--labels={','.join(labels)}",
-            f"--output_dir={os.path.join(self.results_dir, spec.name, name)}", *REPORT,
-            f"--compare_to={experiment.compare_to}", *spec.base.report)
+            f"--output_dir={os.path.join(self.results_dir, spec.name, name)}", *spec.base.report,
+            f"--compare_to={experiment.compare_to}")  # Last: it overrides the base study's reference.
     return graph.Run(self.key(f"{name}/report"), args, self.dir(f"report_{name}"), completion.Marker(),
                      needs=tuple(needs), work=graph.Work(seconds=spec.base.report_seconds), stage=experiment.stage)

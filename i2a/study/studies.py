@@ -100,7 +100,8 @@ SOKOBAN_SMALL = AgentStudy(
     # count (results/README.md section 1: --eval_seed 123456 before the flags were unified).
     evaluation=("--num_levels=500", "--box_counts=1,2", "--seed=123456"),
     evaluation_levels=1000,  # 500 per box count.
-    report=("--smoothing=3", "--last_points=3"),
+    # The README's report: bootstrap bands over seeds and P(I2A > baseline) (Agarwal et al., 2021).
+    report=("--band=bootstrap", "--compare_to=i2a", "--smoothing=3", "--last_points=3"),
 )
 STUDIES = {SOKOBAN_SMALL.name: SOKOBAN_SMALL}
 
