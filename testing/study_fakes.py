@@ -44,7 +44,7 @@ note("end")
 
 
 @dataclasses.dataclass(frozen=True)
-class StepsDone:
+class StepsDone(completion.NoSummary):  # The fake exports nothing.
   """The fake stage's completion: `steps` counted in `<out>/steps`.
 
   Attributes:
@@ -62,10 +62,6 @@ class StepsDone:
       return completion.Status(completion.DONE, 1.0, f"{count}/{self.steps} steps")
     if count:
       return completion.Status(completion.PARTIAL, count / self.steps, f"{count}/{self.steps} steps")
-    return completion.Status(completion.PENDING)
-
-  def from_summary(self, run: graph.Run, summary: str) -> completion.Status:
-    del run, summary  # The fake exports nothing.
     return completion.Status(completion.PENDING)
 
 

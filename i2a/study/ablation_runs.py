@@ -55,6 +55,7 @@ class _Builder:
   def __init__(self, spec: ablations.AblationStudy, base: graph.Study, cap, runs_dir: str, results_dir: str):
     self.spec, self.base, self.cap = spec, base, cap
     self.runs_dir, self.results_dir = runs_dir, results_dir
+    self.summaries = graph.summaries_dir(results_dir, spec.name)  # The arms' exported summaries.
     self.base_key = lambda part: f"{spec.base.name}/{part}"
     self.key = lambda part: f"{spec.name}/{part}"
     self.dir = lambda part: os.path.join(runs_dir, f"study_{spec.name}_{part}")
@@ -162,7 +163,7 @@ class _Builder:
         runs.append(graph.Run(self.key(f"{arm.name}_s{seed}"), args, run_dir,
                               completion.CheckpointFrames(run_dir, frames), needs=needs,
                               work=graph.Work(frames, speed.frames_per_sec), summary_dir=run_dir,
-                              summaries_dir=os.path.join(self.results_dir, spec.name, "runs"), cpus=2,
+                              summaries_dir=self.summaries, cpus=2,
                               stage=arm.stage))
     return runs
 
@@ -177,8 +178,7 @@ class _Builder:
     for label, arm_name in experiment.arm_labels:
       arm = next(a for a in spec.arms if a.name == arm_name)
       seeds = range(1, self.cap(arm.seeds) + 1)
-      dirs += [os.path.join(self.results_dir, spec.name, "runs", os.path.basename(self.arm_dir(arm, seed)))
-               for seed in seeds]
+      dirs += [os.path.join(self.summaries, os.path.basename(self.arm_dir(arm, seed))) for seed in seeds]
       needs += [self.key(f"{arm.name}_s{seed}") for seed in seeds]
       labels.append(f"{label}=study_{spec.name}_{arm.name}_s*")
     args = ("-m", "launch.report", f"--runs={','.join(dirs)}", f"--labels={','.join(labels)}",

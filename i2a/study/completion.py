@@ -47,6 +47,14 @@ class Status:
     return self.state == DONE
 
 
+class NoSummary:
+  """For a completion whose run exports no summary: `from_summary` (graph.Completion) is never done."""
+
+  def from_summary(self, run: graph.Run, summary: str) -> Status:
+    del run, summary
+    return Status(PENDING)
+
+
 def _progress(count: int, total: int, unit: str) -> Status:
   detail = f"{count:,}/{total:,} {unit}"
   if count >= total:
@@ -120,7 +128,7 @@ class CheckpointFrames:
 
 
 @dataclasses.dataclass(frozen=True)
-class DataManifest:
+class DataManifest(NoSummary):
   """A launch.collect run: done when the manifest of --out counts `num_transitions` steps.
 
   Attributes:
@@ -135,14 +143,9 @@ class DataManifest:
     manifest = _read_json(os.path.join(root, self.out, "manifest.json")) or {}
     return _progress(int(manifest.get("num_steps", 0)), self.num_transitions, "steps")
 
-  def from_summary(self, run: graph.Run, summary: str) -> Status:
-    """Pending: this run exports no summary (graph.Completion)."""
-    del run, summary
-    return Status(PENDING)
-
 
 @dataclasses.dataclass(frozen=True)
-class ExportedModel:
+class ExportedModel(NoSummary):
   """A launch.train_env_model run: done when eval_metrics.json names the exported model.
 
   Attributes:
@@ -159,11 +162,6 @@ class ExportedModel:
       return Status(DONE, 1.0, f"{self.steps:,}/{self.steps:,} updates, exported")
     steps = _checkpoint_steps(os.path.join(root, self.logdir, "checkpoints"))
     return _progress(min(steps[0] if steps else 0, self.steps - 1), self.steps, "updates")
-
-  def from_summary(self, run: graph.Run, summary: str) -> Status:
-    """Pending: this run exports no summary (graph.Completion)."""
-    del run, summary
-    return Status(PENDING)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,7 +197,7 @@ class EvalResults:
 
 
 @dataclasses.dataclass(frozen=True)
-class Marker:
+class Marker(NoSummary):
   """A run whose binary leaves no mark of completion: done when the runner's study_done.json in the run
   directory records this very command. Also redone when a run it waits for is not done
   (`after_upstream`), as its output is then out of date.
@@ -214,11 +212,6 @@ class Marker:
     if marker.get("command") == run.command:
       return Status(DONE, 1.0, "study_done.json")
     return Status(PENDING, 0.0, "redo: study_done.json of another command" if marker else "")
-
-  def from_summary(self, run: graph.Run, summary: str) -> Status:
-    """Pending: this run exports no summary (graph.Completion)."""
-    del run, summary
-    return Status(PENDING)
 
 
 def write_marker(run_dir: str, command: str, seconds: float) -> None:

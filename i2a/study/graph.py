@@ -18,6 +18,11 @@ from typing import Any, Optional, Protocol
 LOG_FILE = "study.log"  # In the run directory; each attempt appends to it under a header line.
 
 
+def summaries_dir(results_dir: str, study_name: str) -> str:
+  """Where a study's run summaries are exported: '<results_dir>/<study_name>/runs'."""
+  return os.path.join(results_dir, study_name, "runs")
+
+
 class Completion(Protocol):
   """How a run tells whether it is done (completion.py's classes)."""
 

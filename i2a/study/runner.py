@@ -52,7 +52,7 @@ class Tracker:
                print_line: Callable[[str], None] = lambda line: print(line, flush=True),
                statuses: Optional[dict] = None):
     self.study, self.cwd = study, cwd
-    self.summaries_dir = os.path.join(results_dir, study.report_dir, "runs")
+    self.summaries_dir = graph.summaries_dir(results_dir, study.report_dir)
     self.exporter = exporter or export_run_summary
     self.print_line = print_line
     self.statuses = statuses or state.read_statuses(study, cwd)

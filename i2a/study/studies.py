@@ -158,7 +158,7 @@ def _runs(spec: AgentStudy, seeds: int, runs_dir: str, results_dir: str, data_di
   speed = lambda agent: spec.speeds[agent].frames_per_sec
   total = lambda agent: int(flagfiles.required(agent_values[agent], "total_frames", spec.flagfile(agent)))
   data_agent_dir = logdir(first, 1)
-  summaries = os.path.join(results_dir, spec.name, "runs")  # Where each run's summary is exported.
+  summaries = graph.summaries_dir(results_dir, spec.name)
   runs = [
       graph.Run(key("data_agent"), ("-m", "launch.train", *agent_args(first, 1),
                                     f"--total_frames={spec.data_agent_frames}"), data_agent_dir,
