@@ -120,7 +120,7 @@ def test_the_event_pipeline_flag_files_parse_and_their_mixture_fills_the_copies(
   data = (fv.mixture, fv.seed, fv.output_dir)  # Read now: each parse_flags resets the flags.
   sources = mixture.parse_mixture(fv.mixture)
   assert [s.source for s in sources][2:] == ["hunter", "random"] and all(s.is_agent for s in sources[:2])
-  assert mixture.copies_per_source([s.fraction for s in sources], fv.num_envs) == [4, 4, 6, 2]
+  assert mixture.copies_per_source([s.fraction for s in sources], fv.num_envs) == [4, 2, 8, 2]
   config = train_env_model.config_from_flags(
       parse_flags(train_env_model, "--flagfile=launch/configs/study_minipacman_events_env_model.flags"))
   assert config.event_repeats == (1, 1, 2, 5, 2) and config.eval_fraction == 0.1
